@@ -1,0 +1,168 @@
+"""Per-host credentials for channels, indexes and downloads.
+
+Sources, first match wins: `METAFLOW_CONDA_SRCS_AUTH_INFO` (JSON `{host: [user, password]}`),
+`user:pass@` in a channel or index URL of the request, pip's configuration (index-url and
+extra-index-url), then netrc. Credentials live only in memory: every URL that is stored,
+logged or shown goes through `strip_credentials` first, and `redact` removes known passwords
+from any text (tool output, error messages).
+"""
+import base64
+import configparser
+import json
+import netrc
+import os
+import re
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from .errors import SpecError
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s\"']+@")
+
+UserPass = Tuple[str, str]
+
+
+def strip_credentials(text: str) -> str:
+    """Remove `user:pass@` from every URL in `text`."""
+    return _USERINFO.sub(r"\g<scheme>", text)
+
+
+def strip_credentials_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_credentials(value)
+    if isinstance(value, dict):
+        return {k: strip_credentials_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(strip_credentials_deep(v) for v in value)
+    return value
+
+
+def _url_userinfo(url: str) -> Optional[Tuple[str, UserPass]]:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.username is None or not parts.hostname:
+        return None
+    return parts.netloc.rsplit("@", 1)[1], (unquote(parts.username), unquote(parts.password or ""))
+
+
+def _pip_config_urls() -> List[str]:
+    """index-url / extra-index-url from pip's config files and PIP_* variables."""
+    files = [
+        "/etc/pip.conf",
+        "/etc/xdg/pip/pip.conf",
+        os.path.expanduser("~/.pip/pip.conf"),
+        os.path.expanduser("~/.config/pip/pip.conf"),
+    ]
+    if os.environ.get("PIP_CONFIG_FILE"):
+        files.append(os.environ["PIP_CONFIG_FILE"])
+    urls: List[str] = []
+    parser = configparser.RawConfigParser()
+    for path in files:
+        try:
+            parser.read(path)
+        except (configparser.Error, OSError):
+            continue
+    for section in parser.sections():
+        for key in ("index-url", "extra-index-url", "index_url", "extra_index_url"):
+            if parser.has_option(section, key):
+                urls.extend(parser.get(section, key).split())
+    for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        urls.extend(os.environ.get(var, "").split())
+    return urls
+
+
+class Credentials:
+    """Resolves the credentials for a URL. Built once per operation and passed down."""
+
+    def __init__(self, by_host: Optional[Dict[str, UserPass]] = None) -> None:
+        self._by_host: Dict[str, UserPass] = dict(by_host or {})
+        self._netrc: Optional[netrc.netrc] = None
+        self._netrc_loaded = False
+
+    @classmethod
+    def from_environment(cls, urls: Iterable[str] = ()) -> "Credentials":
+        by_host: Dict[str, UserPass] = {}
+        # Lowest priority first; later sources overwrite.
+        for url in _pip_config_urls():
+            found = _url_userinfo(url)
+            if found:
+                by_host[found[0]] = found[1]
+        for url in urls:
+            found = _url_userinfo(url)
+            if found:
+                by_host[found[0]] = found[1]
+        raw = os.environ.get("METAFLOW_CONDA_SRCS_AUTH_INFO")
+        if raw:
+            try:
+                data = json.loads(raw)
+                for host, pair in data.items():
+                    user, password = pair
+                    by_host[str(host)] = (str(user), str(password))
+            except (ValueError, TypeError, AttributeError):
+                raise SpecError(
+                    "METAFLOW_CONDA_SRCS_AUTH_INFO is not valid: it must be JSON of the form "
+                    '{"host[:port]": ["user", "password"]}.'
+                ) from None
+        return cls(by_host)
+
+    def _netrc_lookup(self, host: str) -> Optional[UserPass]:
+        if not self._netrc_loaded:
+            self._netrc_loaded = True
+            path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
+            if os.path.isfile(path):
+                try:
+                    self._netrc = netrc.netrc(path)
+                except (netrc.NetrcParseError, OSError):
+                    self._netrc = None
+        if self._netrc is None:
+            return None
+        found = self._netrc.authenticators(host)
+        if not found:
+            return None
+        login, _, password = found
+        return (login or "", password or "")
+
+    def for_url(self, url: str) -> Optional[UserPass]:
+        inline = _url_userinfo(url)
+        if inline:
+            return inline[1]
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if not parts.hostname:
+            return None
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        for key in (netloc, parts.hostname):
+            if key in self._by_host:
+                return self._by_host[key]
+        return self._netrc_lookup(parts.hostname)
+
+    def headers_for(self, url: str) -> Dict[str, str]:
+        pair = self.for_url(url)
+        if not pair:
+            return {}
+        token = base64.b64encode(("%s:%s" % pair).encode("utf-8")).decode("ascii")
+        return {"Authorization": "Basic " + token}
+
+    def with_userinfo(self, url: str) -> str:
+        """The URL with credentials inlined: only for handing to a tool (uv) in memory."""
+        pair = self.for_url(url)
+        parts = urlsplit(url)
+        if not pair or parts.username is not None:
+            return url
+        from urllib.parse import quote
+
+        netloc = "%s:%s@%s" % (quote(pair[0], safe=""), quote(pair[1], safe=""), parts.netloc)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def secrets(self) -> List[str]:
+        return [p for _, p in self._by_host.values() if p]
+
+    def redact(self, text: str) -> str:
+        text = strip_credentials(text)
+        for secret in self.secrets():
+            text = text.replace(secret, "****")
+        return text

@@ -1,0 +1,238 @@
+"""EnvSpec: what the user asked for. Pure data, no I/O; its canonical hash is the req_id."""
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from ..errors import SpecError
+
+# Platforms we resolve for, in conda's naming.
+CONDA_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+
+ENV_TYPE_CONDA = "conda-only"
+ENV_TYPE_PYPI = "pypi-only"
+ENV_TYPE_MIXED = "mixed"
+
+_CONDA_NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*?)\s*$")
+_OPERATOR_START = ("<", ">", "!", "~", "=")
+
+
+def _normalize_conda_version(text: str, what: str) -> Optional[str]:
+    """Turn the version part of `pkg=1.2`, `pkg==1.2`, `pkg>=1`, `pkg = >=1`, `pkg=>=1`
+    into a conda version spec (`1.2.*`, `==1.2`, `>=1`)."""
+    text = text.replace(" ", "")
+    if not text:
+        return None
+    if text.startswith("=") and not text.startswith("=="):
+        rest = text[1:]
+        if rest.startswith(_OPERATOR_START):
+            text = rest  # `pkg=>=1.0` and `pkg = >=1.0` mean `pkg>=1.0`
+        else:
+            # conda's `pkg=1.2` is a fuzzy match on the 1.2 series
+            text = rest if rest.endswith("*") or "," in rest or "|" in rest else rest + ".*"
+    _check_conda_version(text, what)
+    return text
+
+
+def _check_conda_version(version: str, what: str) -> None:
+    from rattler import VersionSpec  # no I/O: only the parser
+
+    try:
+        VersionSpec(version)
+    except Exception:
+        raise SpecError(
+            "Malformed version '%s' for %s: use a Conda version spec such as "
+            "'1.2', '>=1.2,<2' or '1.2.*'." % (version, what)
+        ) from None
+
+
+@dataclass(frozen=True, order=True)
+class CondaDep:
+    """A Conda package request: `[channel::]name [version]`."""
+
+    name: str
+    version: Optional[str] = None
+    channel: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> "CondaDep":
+        raw = text.strip()
+        channel = None
+        if "::" in raw:
+            channel, raw = (p.strip() for p in raw.split("::", 1))
+            if not channel:
+                raise SpecError("Empty channel in Conda dependency '%s'." % text)
+        match = _CONDA_NAME.match(raw)
+        if not match:
+            raise SpecError(
+                "Malformed Conda dependency '%s': expected 'name', 'name=1.2', "
+                "'name>=1' or 'channel::name'." % text
+            )
+        name, rest = match.group(1).lower(), match.group(2)
+        if rest and not rest.startswith(_OPERATOR_START) and not rest[0].isdigit():
+            raise SpecError("Malformed Conda dependency '%s'." % text)
+        return cls(name, _normalize_conda_version(rest, "Conda package '%s'" % name), channel)
+
+    def match_spec(self) -> str:
+        """The spec in rattler/conda MatchSpec syntax."""
+        out = "%s::%s" % (self.channel, self.name) if self.channel else self.name
+        if self.version:
+            out += " " + self.version
+        return out
+
+    def __str__(self) -> str:
+        return self.match_spec()
+
+
+@dataclass(frozen=True)
+class PypiDep:
+    """A PyPI requirement: PEP 508 (extras, markers, `name @ url`), or a bare URL/path whose
+    name is only known once built."""
+
+    requirement: str
+    name: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> "PypiDep":
+        raw = text.strip()
+        if _looks_like_location(raw):
+            return cls(raw, _name_from_location(raw))
+        try:
+            req = Requirement(raw)
+        except InvalidRequirement as err:
+            raise SpecError("Malformed PyPI requirement '%s': %s" % (raw, err)) from None
+        return cls(str(req), canonicalize_name(req.name))
+
+    def __str__(self) -> str:
+        return self.requirement
+
+
+def _looks_like_location(text: str) -> bool:
+    return (
+        text.startswith(("git+", "hg+", "svn+", "bzr+", "http://", "https://", "file:"))
+        or text.startswith(("/", "./", "../", "~"))
+    )
+
+
+def _name_from_location(text: str) -> Optional[str]:
+    egg = re.search(r"[#&]egg=([A-Za-z0-9_.\-]+)", text)
+    if egg:
+        return canonicalize_name(egg.group(1))
+    base = text.rstrip("/").rsplit("/", 1)[-1]
+    if base.endswith(".whl"):
+        return canonicalize_name(base.split("-", 1)[0])
+    return None
+
+
+@dataclass(frozen=True)
+class PypiSources:
+    """Where PyPI packages come from (pip's options of the same names)."""
+
+    index_url: Optional[str] = None
+    extra_index_urls: Tuple[str, ...] = ()
+    find_links: Tuple[str, ...] = ()
+    trusted_hosts: Tuple[str, ...] = ()
+    pre: bool = False
+    no_index: bool = False
+
+    def merged(self, other: "PypiSources") -> "PypiSources":
+        return PypiSources(
+            index_url=other.index_url or self.index_url,
+            extra_index_urls=_unique(self.extra_index_urls + other.extra_index_urls),
+            find_links=_unique(self.find_links + other.find_links),
+            trusted_hosts=_unique(self.trusted_hosts + other.trusted_hosts),
+            pre=self.pre or other.pre,
+            no_index=self.no_index or other.no_index,
+        )
+
+
+def _unique(items: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One environment request. `platform` is the target (not part of req_id: the same
+    request resolved for two platforms shares its req_id, as EnvID carries the arch)."""
+
+    conda_deps: Tuple[CondaDep, ...] = ()
+    pypi_deps: Tuple[PypiDep, ...] = ()
+    channels: Tuple[str, ...] = ()
+    pypi_sources: PypiSources = field(default_factory=PypiSources)
+    python: Optional[str] = None
+    platform: str = "linux-64"
+
+    def __post_init__(self) -> None:
+        if self.platform not in CONDA_PLATFORMS:
+            raise SpecError(
+                "Unknown platform '%s': use one of %s." % (self.platform, ", ".join(CONDA_PLATFORMS))
+            )
+        if self.python:
+            _check_conda_version(self.python, "python")
+
+    @property
+    def env_type(self) -> str:
+        if self.pypi_deps and self.conda_deps:
+            return ENV_TYPE_MIXED
+        if self.pypi_deps:
+            return ENV_TYPE_PYPI
+        return ENV_TYPE_CONDA
+
+    def for_platform(self, platform: str) -> "EnvSpec":
+        return replace(self, platform=platform)
+
+    def canonical(self) -> Dict[str, Any]:
+        """Order-independent (except channel and index priority) description of the request."""
+        src = self.pypi_sources
+        return {
+            "conda": sorted(str(d) for d in self.conda_deps),
+            "pypi": sorted(str(d) for d in self.pypi_deps),
+            "channels": list(self.channels),
+            "pypi_sources": {
+                "index_url": src.index_url,
+                "extra_index_urls": list(src.extra_index_urls),
+                "find_links": list(src.find_links),
+                "trusted_hosts": sorted(src.trusted_hosts),
+                "pre": src.pre,
+                "no_index": src.no_index,
+            },
+            "python": self.python,
+        }
+
+    @property
+    def req_id(self) -> str:
+        from ..auth import strip_credentials
+
+        # Credentials never take part in identity (nor get stored).
+        text = strip_credentials(json.dumps(self.canonical(), sort_keys=True))
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> Dict[str, Any]:
+        from ..auth import strip_credentials_deep
+
+        out = self.canonical()
+        out["platform"] = self.platform
+        return strip_credentials_deep(out)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "EnvSpec":
+        src = data.get("pypi_sources") or {}
+        return cls(
+            conda_deps=tuple(CondaDep.parse(d) for d in data.get("conda", ())),
+            pypi_deps=tuple(PypiDep.parse(d) for d in data.get("pypi", ())),
+            channels=tuple(data.get("channels", ())),
+            pypi_sources=PypiSources(
+                index_url=src.get("index_url"),
+                extra_index_urls=tuple(src.get("extra_index_urls", ())),
+                find_links=tuple(src.get("find_links", ())),
+                trusted_hosts=tuple(src.get("trusted_hosts", ())),
+                pre=bool(src.get("pre")),
+                no_index=bool(src.get("no_index")),
+            ),
+            python=data.get("python"),
+            platform=data.get("platform", "linux-64"),
+        )
