@@ -1,0 +1,152 @@
+"""Conda resolution with py-rattler: solve the request for a target platform.
+
+The solver sees only the target's virtual packages (never the host's), so resolving for
+linux-64 from a Mac gives the same answer as on the Kubernetes node.
+"""
+import asyncio
+import datetime
+from typing import List, Optional, Sequence
+from urllib.parse import urlsplit
+
+from ..auth import Credentials, strip_credentials
+from ..errors import ResolveError
+from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
+from .. import settings
+from .platforms import PlatformInfo
+
+
+def make_client(credentials: Credentials, channel_urls: Sequence[str]):
+    """One rattler Client carrying per-host Basic auth, for repodata and downloads alike."""
+    from rattler.networking import AddHeadersMiddleware, Client, RetryMiddleware
+
+    # rattler hands the callback only host and path; match credentials on the channel
+    # whose host and path prefix the request falls under, then on the host alone.
+    scoped = []
+    for url in channel_urls:
+        parts = urlsplit(url)
+        headers = credentials.headers_for(url)
+        if parts.hostname and headers:
+            scoped.append((parts.hostname, parts.path.rstrip("/"), headers))
+    scoped.sort(key=lambda item: -len(item[1]))
+
+    def add_auth(host: str, path: str):
+        for chost, cpath, headers in scoped:
+            if chost == host and path.startswith(cpath):
+                return headers
+        return credentials.headers_for("https://%s/" % host) or None
+
+    return Client([RetryMiddleware(max_retries=3), AddHeadersMiddleware(add_auth)])
+
+
+def channel_urls(channels: Sequence[str]) -> List[str]:
+    """Full URLs of channels given by name (through the channel alias) or URL."""
+    alias = settings.channel_alias()
+    out = []
+    for channel in channels:
+        if "://" in channel:
+            out.append(channel.rstrip("/"))
+        elif channel.startswith("/"):
+            out.append("file://" + channel.rstrip("/"))
+        else:
+            out.append(alias + channel.strip("/"))
+    return out
+
+
+def solve(
+    specs: Sequence[str],
+    channels: Sequence[str],
+    target: PlatformInfo,
+    credentials: Credentials,
+    locked: Sequence[LockedPackage] = (),
+) -> List[LockedPackage]:
+    """Solve `specs` (MatchSpec strings) against `channels` for `target`."""
+    import rattler
+    from rattler import Channel, ChannelConfig, Gateway, GenericVirtualPackage
+
+    if not channels:
+        raise ResolveError(
+            "No Conda channel to resolve from: add `channels=[...]` or set METAFLOW_CONDA_CHANNELS."
+        )
+    urls = channel_urls(channels)
+    config = ChannelConfig(channel_alias=settings.channel_alias())
+    client = make_client(credentials, urls)
+    gateway = Gateway(
+        cache_dir=str(settings.cache_dir("repodata")), client=client, show_progress=False
+    )
+    virtual = [
+        GenericVirtualPackage(rattler.PackageName(name), rattler.Version(version), build)
+        for name, (version, build) in target.virtual_packages().items()
+    ]
+    sources = [Channel(strip_credentials(u), config) for u in urls]
+    try:
+        records = asyncio.run(
+            rattler.solve(
+                sources=sources,
+                specs=list(specs),
+                gateway=gateway,
+                platforms=[target.subdir, "noarch"],
+                virtual_packages=virtual,
+                timeout=datetime.timedelta(seconds=int(settings.get("CONDA_RESOLVE_TIMEOUT") or 600)),
+            )
+        )
+    except Exception as err:  # rattler raises many types; all become one clear message
+        raise ResolveError(_explain(err, specs, channels, target, credentials)) from None
+    return sorted((to_locked(r) for r in records), key=lambda p: p.name)
+
+
+def _explain(err: Exception, specs, channels, target: PlatformInfo, credentials: Credentials) -> str:
+    text = credentials.redact(str(err)).strip()
+    kind = type(err).__name__
+    where = "channels %s for %s" % (", ".join(strip_credentials(c) for c in channels), target.subdir)
+    if "401" in text or "403" in text or "Unauthorized" in text or "Forbidden" in text:
+        return (
+            "Access denied by a Conda channel (%s): check the credentials for its host "
+            "(METAFLOW_CONDA_SRCS_AUTH_INFO, user:password@ in the channel URL, or ~/.netrc).\n%s"
+            % (where, text)
+        )
+    if "Fetch" in kind or "error sending request" in text or "connect" in text.lower():
+        return "Could not reach a Conda channel (%s): check the channel URL and the network.\n%s" % (
+            where,
+            text,
+        )
+    if "Solver" in kind or "Cannot solve" in text or "cannot be installed" in text or "No candidates" in text:
+        return "Conda cannot satisfy %s from %s:\n%s" % (", ".join(specs), where, text)
+    if "MatchSpec" in kind or "Parse" in kind:
+        return "Invalid Conda requirement among %s: %s" % (", ".join(specs), text)
+    return "Conda resolution failed (%s): %s" % (where, text)
+
+
+def to_locked(record) -> LockedPackage:
+    noarch = record.noarch
+    noarch_name = None
+    if noarch is not None and (noarch.python or noarch.generic):
+        noarch_name = "python" if noarch.python else "generic"
+    timestamp = record.timestamp
+    return LockedPackage(
+        kind=KIND_CONDA,
+        name=record.name.normalized,
+        version=str(record.version),
+        build=str(record.build),
+        filename=record.file_name,
+        url=strip_credentials(record.url),
+        sha256=record.sha256.hex() if record.sha256 else "",
+        size=record.size,
+        conda=CondaRecordInfo(
+            build_number=record.build_number,
+            subdir=record.subdir,
+            channel=strip_credentials(str(record.channel or "")),
+            noarch=noarch_name,
+            depends=tuple(record.depends),
+            constrains=tuple(record.constrains),
+            md5=record.md5.hex() if record.md5 else None,
+            license=record.license,
+            timestamp=int(timestamp.timestamp() * 1000) if timestamp else None,
+        ),
+    )
+
+
+def python_version_of(packages: Sequence[LockedPackage]) -> Optional[str]:
+    for pkg in packages:
+        if pkg.kind == KIND_CONDA and pkg.name == "python":
+            return pkg.version
+    return None

@@ -1,0 +1,110 @@
+"""Target platforms: Conda subdir ↔ virtual packages, uv's --python-platform, wheel tags.
+
+Resolving for a platform other than the host (a Mac user resolving for linux-64) must never
+look at the host: virtual packages and wheel tags are derived from the target alone. Their
+versions come from `METAFLOW_CONDA_SYSROOT_VERSIONS`-style settings with safe defaults.
+"""
+import os
+import platform as _host_platform
+import sys
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+from packaging import tags
+
+from ..errors import SpecError
+from ..spec.model import CONDA_PLATFORMS
+
+# Defaults chosen to match what current manylinux / macOS wheels and conda-forge target.
+DEFAULT_GLIBC = "2.28"
+DEFAULT_OSX = {"osx-64": "11.0", "osx-arm64": "11.0"}
+_UV_MANYLINUX_MINORS = (17, 28) + tuple(range(31, 41))
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    subdir: str  # conda name, e.g. linux-64
+    os: str  # linux | osx
+    machine: str  # x86_64 | aarch64 | arm64
+    system_version: str  # glibc version on linux, macOS version on osx
+
+    @property
+    def is_linux(self) -> bool:
+        return self.os == "linux"
+
+    def virtual_packages(self) -> Dict[str, Tuple[str, str]]:
+        """Virtual packages (name -> (version, build)) the solver assumes on the target."""
+        out = {"__unix": ("0", "0"), "__archspec": ("1", self.machine)}
+        if self.is_linux:
+            out["__linux"] = ("5.10", "0")
+            out["__glibc"] = (self.system_version, "0")
+        else:
+            out["__osx"] = (self.system_version, "0")
+        return out
+
+    def uv_python_platform(self) -> str:
+        """uv's --python-platform for this target."""
+        if self.is_linux:
+            minor = int(self.system_version.split(".")[1])
+            # uv knows manylinux_2_17, 2_28 and 2_31..2_40: take the newest not above glibc.
+            known = [m for m in _UV_MANYLINUX_MINORS if m <= minor] or [17]
+            return "%s-manylinux_2_%d" % (self.machine, max(known))
+        arch = "aarch64" if self.machine == "arm64" else "x86_64"
+        return "%s-apple-darwin" % arch
+
+    def uv_environment(self) -> Dict[str, str]:
+        """Extra environment uv needs to target this platform precisely."""
+        if self.is_linux:
+            return {}
+        return {"MACOSX_DEPLOYMENT_TARGET": self.system_version}
+
+    def wheel_platform_tags(self) -> List[str]:
+        """Platform tags accepted on the target, most specific first."""
+        if self.is_linux:
+            major, minor = (int(x) for x in self.system_version.split(".")[:2])
+            out = ["manylinux_%d_%d_%s" % (major, m, self.machine) for m in range(minor, 4, -1)]
+            legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+            for m, name in legacy.items():
+                if m <= minor and (self.machine == "x86_64" or m == 17):
+                    out.insert(out.index("manylinux_2_%d_%s" % (m, self.machine)) + 1,
+                               "%s_%s" % (name, self.machine))
+            return out
+        major, minor = (int(x) for x in self.system_version.split(".")[:2])
+        return list(tags.mac_platforms((major, minor), self.machine))
+
+    def wheel_tags(self, python_version: str) -> List[tags.Tag]:
+        """Every wheel tag the target interpreter accepts, in priority order."""
+        py = tuple(int(x) for x in python_version.split(".")[:2])
+        plats = self.wheel_platform_tags()
+        return list(tags.cpython_tags(py, platforms=plats)) + list(
+            tags.compatible_tags(py, platforms=plats)
+        )
+
+
+def platform_info(subdir: str) -> PlatformInfo:
+    if subdir not in CONDA_PLATFORMS:
+        raise SpecError("Unknown platform '%s': use one of %s." % (subdir, ", ".join(CONDA_PLATFORMS)))
+    os_name, arch = subdir.split("-", 1)
+    machine = {"64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}[arch]
+    if os_name == "linux":
+        version = os.environ.get("METAFLOW_CONDA_GLIBC_VERSION", DEFAULT_GLIBC)
+    else:
+        version = os.environ.get("METAFLOW_CONDA_OSX_VERSION", DEFAULT_OSX[subdir])
+    return PlatformInfo(subdir, os_name, machine, version)
+
+
+def host_platform() -> str:
+    """The Conda subdir of the machine we run on."""
+    machine = _host_platform.machine().lower()
+    if sys.platform.startswith("linux"):
+        return "linux-aarch64" if machine in ("aarch64", "arm64") else "linux-64"
+    if sys.platform == "darwin":
+        return "osx-arm64" if machine == "arm64" else "osx-64"
+    raise SpecError("Unsupported host platform %s/%s." % (sys.platform, machine))
+
+
+def wheel_filename_tags(filename: str) -> Tuple[str, str, frozenset]:
+    from packaging.utils import parse_wheel_filename
+
+    name, version, _build, wtags = parse_wheel_filename(filename)
+    return str(name), str(version), frozenset(wtags)

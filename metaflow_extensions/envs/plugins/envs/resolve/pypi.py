@@ -1,0 +1,256 @@
+"""PyPI resolution with uv for a target Python and platform.
+
+uv compiles the request into a pylock.toml (PEP 751) for the *target* (`--python-platform`,
+`--python-version`); we then pick, for each package, the wheel the target interpreter would
+install (tags from `packaging`). Packages that only exist as sources (sdist, git, local
+directory) are built into wheels — only when the target is this machine's platform.
+
+Python packages already provided by Conda (mixed environments) are passed to uv as exact
+constraints backed by metadata-only stub wheels, so uv resolves around them (and fails if they
+conflict) and they are never installed twice.
+"""
+import base64
+import hashlib
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from ..auth import Credentials, strip_credentials
+from ..errors import ResolveError
+from ..lock import KIND_PYPI, LockedPackage
+from ..spec.model import EnvSpec
+from .platforms import PlatformInfo, host_platform
+from .uv import run_uv
+
+try:  # Python 3.11+
+    import tomllib
+except ImportError:  # pragma: no cover - exercised on 3.9/3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+@dataclass(frozen=True)
+class SourceToBuild:
+    """A package uv resolved that has no wheel for the target."""
+
+    name: str
+    version: Optional[str]
+    kind: str  # sdist | directory | vcs | archive
+    location: str  # URL or path
+    sha256: Optional[str] = None
+    commit: Optional[str] = None
+
+
+# Builds a wheel for the host from a source; returns the wheel's path. Provided by the caller,
+# who knows which interpreter the target environment will have.
+WheelBuilder = Callable[[SourceToBuild], Path]
+
+
+def resolve(
+    spec: EnvSpec,
+    python_version: str,
+    target: PlatformInfo,
+    credentials: Credentials,
+    provided: Optional[Dict[str, str]] = None,
+    build_wheel: Optional[WheelBuilder] = None,
+) -> List[LockedPackage]:
+    """Resolve `spec.pypi_deps` for `python_version` on `target`.
+
+    `provided` maps PyPI names to the versions Conda already installs.
+    """
+    provided = {canonicalize_name(k): v for k, v in (provided or {}).items()}
+    requirements = _requirements_not_provided(spec, provided)
+    if not requirements:
+        return []
+    with tempfile.TemporaryDirectory(prefix="mfenvs-uv-") as tmp:
+        work = Path(tmp)
+        (work / "requirements.in").write_text("\n".join(requirements) + "\n")
+        args = [
+            "pip", "compile", "requirements.in",
+            "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
+            "--python-version", python_version,
+            "--python-platform", target.uv_python_platform(),
+            "--python", sys.executable,
+        ]
+        if provided:
+            stubs = work / "provided"
+            stubs.mkdir()
+            for name, version in provided.items():
+                _write_stub_wheel(stubs, name, version)
+            (work / "constraints.txt").write_text(
+                "".join("%s==%s\n" % item for item in sorted(provided.items()))
+            )
+            args += ["--constraint", "constraints.txt", "--find-links", str(stubs)]
+            for name in sorted(provided):
+                args += ["--no-emit-package", name]
+        args += _source_args(spec, credentials)
+        run_uv(
+            args,
+            credentials,
+            ResolveError,
+            "PyPI cannot resolve %s for Python %s on %s"
+            % (", ".join(strip_credentials(r) for r in requirements), python_version, target.subdir),
+            env=target.uv_environment(),
+            cwd=str(work),
+        )
+        entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
+    tags = target.wheel_tags(python_version)
+    locked: List[LockedPackage] = []
+    for entry in entries:
+        wheel = _best_wheel(entry, tags)
+        if wheel is not None:
+            locked.append(_locked_wheel(entry["name"], wheel))
+            continue
+        source = _source_of(entry)
+        if target.subdir != host_platform() or build_wheel is None:
+            raise ResolveError(
+                "PyPI package '%s' has no wheel for %s (Python %s), only %s; it can only be "
+                "built on a %s machine. Pin a version that publishes wheels for %s, or resolve "
+                "this environment on %s." % (
+                    entry["name"], target.subdir, python_version,
+                    "a source distribution" if source.kind == "sdist" else "a %s source" % source.kind,
+                    target.subdir, target.subdir, target.subdir,
+                )
+            )
+        locked.append(_locked_built(source, build_wheel(source)))
+    return sorted(locked, key=lambda p: p.name)
+
+
+def _requirements_not_provided(spec: EnvSpec, provided: Dict[str, str]) -> List[str]:
+    """Drop requirements Conda already satisfies; refuse ones that contradict Conda."""
+    from packaging.requirements import Requirement
+
+    out = []
+    for dep in spec.pypi_deps:
+        if dep.name and dep.name in provided:
+            req = Requirement(dep.requirement)
+            if req.url is None and req.specifier.contains(provided[dep.name], prereleases=True):
+                continue
+            raise ResolveError(
+                "PyPI requirement '%s' contradicts Conda, which installs %s %s: relax the "
+                "requirement or change the Conda package's version." % (
+                    strip_credentials(dep.requirement), dep.name, provided[dep.name]
+                )
+            )
+        out.append(dep.requirement)
+    return out
+
+
+def _source_args(spec: EnvSpec, credentials: Credentials) -> List[str]:
+    src = spec.pypi_sources
+    args: List[str] = []
+    if src.index_url:
+        args += ["--index-url", credentials.with_userinfo(src.index_url)]
+    for url in src.extra_index_urls:
+        args += ["--extra-index-url", credentials.with_userinfo(url)]
+    for url in src.find_links:
+        args += ["--find-links", credentials.with_userinfo(url) if "://" in url else url]
+    for host in src.trusted_hosts:
+        args += ["--allow-insecure-host", host]
+    if src.pre:
+        args += ["--prerelease", "allow"]
+    if src.no_index:
+        args += ["--no-index"]
+    return args
+
+
+def _best_wheel(entry: dict, tags: Sequence) -> Optional[dict]:
+    """The wheel the target installer would pick: its most preferred compatible tag."""
+    rank = {tag: i for i, tag in enumerate(tags)}
+    best: Optional[Tuple[int, dict]] = None
+    for wheel in entry.get("wheels", []):
+        filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
+        try:
+            _, _, _, wtags = parse_wheel_filename(filename)
+        except Exception:
+            continue
+        score = min((rank[t] for t in wtags if t in rank), default=None)
+        if score is not None and (best is None or score < best[0]):
+            best = (score, dict(wheel, name=filename))
+    return best[1] if best else None
+
+
+def _locked_wheel(name: str, wheel: dict) -> LockedPackage:
+    filename = wheel["name"]
+    _, version, _, wtags = parse_wheel_filename(filename)
+    sha256 = (wheel.get("hashes") or {}).get("sha256")
+    if not sha256:
+        raise ResolveError(
+            "The index gave no sha256 for %s: use an index that publishes hashes." % filename
+        )
+    return LockedPackage(
+        kind=KIND_PYPI,
+        name=canonicalize_name(name),
+        version=str(version),
+        build=_tag_string(filename),
+        filename=filename,
+        url=strip_credentials(wheel["url"]),
+        sha256=sha256,
+        size=wheel.get("size"),
+    )
+
+
+def _tag_string(filename: str) -> str:
+    """`py3-none-any` from `name-1.0-py3-none-any.whl`."""
+    return "-".join(filename[: -len(".whl")].split("-")[-3:])
+
+
+def _source_of(entry: dict) -> SourceToBuild:
+    name = canonicalize_name(entry["name"])
+    version = entry.get("version")
+    if "sdist" in entry:
+        sdist = entry["sdist"]
+        return SourceToBuild(name, version, "sdist", sdist.get("url") or sdist.get("path"),
+                             (sdist.get("hashes") or {}).get("sha256"))
+    if "directory" in entry:
+        return SourceToBuild(name, version, "directory", entry["directory"]["path"])
+    if "vcs" in entry:
+        vcs = entry["vcs"]
+        return SourceToBuild(name, version, "vcs", vcs.get("url") or vcs.get("path"),
+                             commit=vcs.get("commit-id"))
+    if "archive" in entry:
+        archive = entry["archive"]
+        return SourceToBuild(name, version, "archive", archive.get("url") or archive.get("path"),
+                             (archive.get("hashes") or {}).get("sha256"))
+    raise ResolveError("PyPI package '%s' has neither a wheel nor a source to build." % name)
+
+
+def _locked_built(source: SourceToBuild, wheel_path: Path) -> LockedPackage:
+    data = wheel_path.read_bytes()
+    _, version, _, _ = parse_wheel_filename(wheel_path.name)
+    origin = source.location + ("@" + source.commit if source.commit else "")
+    return LockedPackage(
+        kind=KIND_PYPI,
+        name=source.name,
+        version=str(version),
+        build=_tag_string(wheel_path.name),
+        filename=wheel_path.name,
+        url=strip_credentials(origin),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        built_from=strip_credentials(origin),
+    )
+
+
+def _write_stub_wheel(directory: Path, name: str, version: str) -> Path:
+    """A metadata-only wheel standing for a package Conda provides (never installed)."""
+    dist = "%s-%s" % (name.replace("-", "_"), version)
+    files = {
+        "%s.dist-info/METADATA" % dist: "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version),
+        "%s.dist-info/WHEEL" % dist: "Wheel-Version: 1.0\nGenerator: metaflow-envs\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    path = directory / ("%s-py3-none-any.whl" % dist)
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in files.items():
+            archive.writestr(member, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+            record.append("%s,sha256=%s,%d" % (member, digest.decode(), len(text)))
+        record.append("%s.dist-info/RECORD,," % dist)
+        archive.writestr("%s.dist-info/RECORD" % dist, "\n".join(record) + "\n")
+    return path

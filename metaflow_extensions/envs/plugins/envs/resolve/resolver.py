@@ -1,0 +1,95 @@
+"""Resolution entry point: EnvSpec -> ResolvedEnvironment (Conda first, then PyPI on top)."""
+import hashlib
+import platform as _platform
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Optional
+
+from .. import settings
+from ..auth import Credentials
+from ..errors import ResolveError
+from ..hydrate.cache import PackageCache
+from ..lock import KIND_CONDA, PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..spec.model import EnvSpec
+from . import conda, pypi
+from .build import make_builder
+from .mixed import pypi_provided_by
+from .platforms import host_platform, platform_info
+from .system_python import find_interpreter, version_of
+
+
+def with_defaults(spec: EnvSpec) -> EnvSpec:
+    """Fill what the user left open, before hashing: the Python of the running interpreter
+    (major.minor, as Metaflow runs the flow with it) and the configured default channels."""
+    python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
+    channels = spec.channels or tuple(settings.default_channels())
+    return replace(spec, python=python, channels=channels)
+
+
+def spec_urls(spec: EnvSpec) -> List[str]:
+    src = spec.pypi_sources
+    return list(spec.channels) + [u for u in [src.index_url, *src.extra_index_urls, *src.find_links] if u]
+
+
+def resolve_environment(
+    spec: EnvSpec,
+    credentials: Optional[Credentials] = None,
+    cache: Optional[PackageCache] = None,
+) -> ResolvedEnvironment:
+    """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes."""
+    spec = with_defaults(spec)
+    credentials = credentials or Credentials.from_environment(spec_urls(spec))
+    cache = cache or PackageCache()
+    target = platform_info(spec.platform)
+    channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
+    conda_specs = [d.match_spec() for d in spec.conda_deps]
+
+    if settings.python_source() == "system":
+        if spec.platform != host_platform():
+            raise ResolveError(
+                "METAFLOW_CONDA_PYTHON_SOURCE=system uses an interpreter of this machine, so it "
+                "can only resolve for %s, not %s." % (host_platform(), spec.platform)
+            )
+        interpreter = find_interpreter(spec.python)
+        python_version = version_of(interpreter)
+        conda_pkgs = conda.solve(conda_specs, channels, target, credentials) if conda_specs else []
+        if any(p.name == "python" for p in conda_pkgs):
+            raise ResolveError(
+                "With METAFLOW_CONDA_PYTHON_SOURCE=system, Conda packages may not need Python "
+                "(%s do): use METAFLOW_CONDA_PYTHON_SOURCE=conda." % ", ".join(d.name for d in spec.conda_deps)
+            )
+        python_source = PYTHON_FROM_SYSTEM
+        build_python = lambda: interpreter  # noqa: E731
+    else:
+        conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials)
+        python_version = conda.python_version_of(conda_pkgs) or ""
+        python_source = PYTHON_FROM_CONDA
+        build_python = lambda: _build_prefix_python(spec, conda_pkgs, python_version, cache, credentials)  # noqa: E731
+
+    pypi_pkgs: List[LockedPackage] = []
+    if spec.pypi_deps:
+        builder = make_builder(build_python, spec, credentials, cache) if spec.platform == host_platform() else None
+        pypi_pkgs = pypi.resolve(
+            spec, python_version, target, credentials, pypi_provided_by(conda_pkgs), builder
+        )
+    return ResolvedEnvironment(
+        spec=spec,
+        packages=tuple(conda_pkgs + pypi_pkgs),
+        python_version=python_version,
+        python_source=python_source,
+    )
+
+
+def _build_prefix_python(
+    spec: EnvSpec, conda_pkgs: List[LockedPackage], python_version: str,
+    cache: PackageCache, credentials: Credentials,
+) -> str:
+    """A prefix with only the Conda part, whose interpreter builds wheels from sources."""
+    from ..hydrate.install import create_prefix, python_in
+
+    conda_only = ResolvedEnvironment(
+        spec=replace(spec, pypi_deps=()), packages=tuple(conda_pkgs), python_version=python_version
+    )
+    key = hashlib.sha1(conda_only.full_id.encode()).hexdigest()[:16]
+    prefix = create_prefix(conda_only, settings.cache_dir("build-envs") / key, credentials, cache)
+    return str(python_in(prefix))

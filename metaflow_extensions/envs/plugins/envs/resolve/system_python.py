@@ -1,0 +1,81 @@
+"""Finding an interpreter already on this machine (`METAFLOW_CONDA_PYTHON_SOURCE=system`).
+
+Nothing is downloaded: we look at PATH, pyenv, uv-managed and the usual system locations, ask
+each candidate its version, and take the newest one matching the request.
+"""
+import glob
+import os
+import subprocess
+import sys
+from functools import lru_cache
+from typing import Dict, List, Optional
+
+from ..errors import ResolveError
+
+
+def _candidates() -> List[str]:
+    seen: Dict[str, str] = {}
+    patterns = []
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if directory and "shims" not in directory:  # pyenv shims only forward to versions/
+            patterns.append(os.path.join(directory, "python3*"))
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    patterns.append(os.path.join(pyenv_root, "versions", "*", "bin", "python3.*"))
+    patterns.append(os.path.expanduser("~/.local/share/uv/python/*/bin/python3.*"))
+    patterns += ["/usr/bin/python3.*", "/usr/local/bin/python3.*", "/opt/homebrew/bin/python3.*"]
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            base = os.path.basename(path)
+            if not base.replace("python", "").replace(".", "").isdigit():
+                continue  # python3-config and friends
+            if os.access(path, os.X_OK):
+                seen.setdefault(os.path.realpath(path), path)
+    seen.setdefault(os.path.realpath(sys.executable), sys.executable)
+    return list(seen.values())
+
+
+@lru_cache(maxsize=None)
+def _version_of(path: str) -> Optional[str]:
+    try:
+        out = subprocess.run(
+            [path, "-I", "-c", "import platform; print(platform.python_version())"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def installed_interpreters() -> Dict[str, str]:
+    """version -> path of every working interpreter found."""
+    found: Dict[str, str] = {}
+    for path in _candidates():
+        version = _version_of(path)
+        if version:
+            found.setdefault(version, path)
+    return found
+
+
+def find_interpreter(constraint: Optional[str]) -> str:
+    """Path of the newest interpreter whose version matches a Conda version spec."""
+    from rattler import Version, VersionSpec
+
+    spec = VersionSpec(constraint) if constraint else None
+    found = installed_interpreters()
+    matching = [v for v in found if spec is None or spec.matches(Version(v))]
+    if not matching:
+        raise ResolveError(
+            "No Python matching '%s' is installed on this machine (METAFLOW_CONDA_PYTHON_SOURCE="
+            "system never downloads one). Found: %s. Install that version, change the python "
+            "requirement, or use METAFLOW_CONDA_PYTHON_SOURCE=conda."
+            % (constraint, ", ".join(sorted(found, key=Version)) or "none")
+        )
+    best = max(matching, key=Version)
+    return found[best]
+
+
+def version_of(path: str) -> str:
+    version = _version_of(path)
+    if not version:
+        raise ResolveError("Could not run the Python at %s." % path)
+    return version

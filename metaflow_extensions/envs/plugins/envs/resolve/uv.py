@@ -1,0 +1,70 @@
+"""Running the uv binary (shipped by the `uv` PyPI package) with a controlled environment."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from ..auth import Credentials
+from ..errors import EnvError
+from .. import settings
+
+
+def uv_binary() -> str:
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except Exception:
+        candidate = Path(sys.executable).parent / "uv"
+        if candidate.exists():
+            return str(candidate)
+        raise EnvError("The `uv` package is missing: `pip install uv` (metaflow-envs needs it).")
+
+
+def uv_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment every uv call gets: no Python downloads, no user uv.toml, our cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV", "CONDA_PREFIX"))}
+    env.update(
+        {
+            "UV_PYTHON_DOWNLOADS": "never",
+            "UV_NO_CONFIG": "1",
+            "UV_CACHE_DIR": str(settings.cache_dir("uv")),
+            "UV_NO_PROGRESS": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_uv(
+    args: Sequence[str],
+    credentials: Credentials,
+    error_class: type,
+    what: str,
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[str] = None,
+) -> subprocess.CompletedProcess:
+    """Run `uv ARGS`; on failure raise `error_class` with uv's own explanation, redacted."""
+    proc = subprocess.run(
+        [uv_binary(), *args],
+        env=uv_env(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise error_class("%s:\n%s" % (what, _explain(proc.stderr or proc.stdout, credentials)))
+    return proc
+
+
+def _explain(output: str, credentials: Credentials) -> str:
+    lines: List[str] = []
+    for line in credentials.redact(output).splitlines():
+        stripped = line.rstrip()
+        if not stripped or stripped.startswith(("Resolved ", "Using ", "Building ", "Built ")):
+            continue
+        lines.append(stripped)
+    return "\n".join(lines[-25:]) or "(uv gave no details)"

@@ -1,0 +1,61 @@
+"""Settings the engine reads, each a `METAFLOW_CONDA_*` value.
+
+A value set in the process environment wins (read at call time, so tests and subprocesses can
+change it); otherwise Metaflow's configuration (profile JSON, extension defaults in
+`config/mfextinit_envs.py`) decides. Every setting is documented in that config module.
+"""
+import os
+from pathlib import Path
+from typing import List, Optional
+
+DEFAULTS = {
+    "CONDA_CHANNELS": "conda-forge",
+    "CONDA_CHANNEL_ALIAS": "https://conda.anaconda.org/",
+    "CONDA_PYTHON_SOURCE": "conda",
+    "CONDA_CACHE_DIR": None,
+    "CONDA_DEFAULT_PYPI_SOURCE": None,
+    "CONDA_RESOLVE_TIMEOUT": "600",
+}
+
+
+def get(name: str) -> Optional[str]:
+    """`name` without the METAFLOW_ prefix, e.g. `CONDA_CHANNELS`."""
+    value = os.environ.get("METAFLOW_" + name)
+    if value is not None:
+        return value
+    try:
+        from metaflow import metaflow_config
+
+        value = getattr(metaflow_config, name, None)
+    except Exception:  # the engine works without a loadable Metaflow config
+        value = None
+    return value if value is not None else DEFAULTS.get(name)
+
+
+def default_channels() -> List[str]:
+    return [c.strip() for c in (get("CONDA_CHANNELS") or "").split(",") if c.strip()]
+
+
+def channel_alias() -> str:
+    alias = get("CONDA_CHANNEL_ALIAS") or DEFAULTS["CONDA_CHANNEL_ALIAS"]
+    return alias if alias.endswith("/") else alias + "/"
+
+
+def python_source() -> str:
+    return (get("CONDA_PYTHON_SOURCE") or "conda").lower()
+
+
+def cache_root() -> Path:
+    """Local caches (packages, repodata, uv, rattler) live here; one filesystem, so
+    prefixes can hard-link from them."""
+    explicit = get("CONDA_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "metaflow-envs"
+
+
+def cache_dir(*parts: str) -> Path:
+    path = cache_root().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
