@@ -1,5 +1,9 @@
 """User-facing errors: one clear message naming what to change, never a traceback."""
-from typing import Optional
+import functools
+import sys
+from typing import Any, Callable, Optional, TypeVar
+
+T = TypeVar("T")
 
 
 class EnvError(Exception):
@@ -25,3 +29,26 @@ class ResolveError(EnvError):
 
 class HydrateError(EnvError):
     """A lock could not be turned into a working prefix (download, checksum, install)."""
+
+
+def debug_enabled() -> bool:
+    import os
+
+    return os.environ.get("METAFLOW_DEBUG_CONDA", "").lower() not in ("", "0", "false", "no")
+
+
+def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
+    """For entry points: an EnvError becomes one line on stderr and exit status 1
+    (the full traceback only with METAFLOW_DEBUG_CONDA=1)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except EnvError as err:
+            if debug_enabled():
+                raise
+            print("metaflow-envs error: %s" % err, file=sys.stderr)
+            sys.exit(1)
+
+    return wrapper

@@ -8,28 +8,16 @@ import os
 from pathlib import Path
 from typing import List, Optional
 
-DEFAULTS = {
-    "CONDA_CHANNELS": "conda-forge",
-    "CONDA_CHANNEL_ALIAS": "https://conda.anaconda.org/",
-    "CONDA_PYTHON_SOURCE": "conda",
-    "CONDA_CACHE_DIR": None,
-    "CONDA_DEFAULT_PYPI_SOURCE": None,
-    "CONDA_RESOLVE_TIMEOUT": "600",
-}
-
 
 def get(name: str) -> Optional[str]:
     """`name` without the METAFLOW_ prefix, e.g. `CONDA_CHANNELS`."""
     value = os.environ.get("METAFLOW_" + name)
     if value is not None:
         return value
-    try:
-        from metaflow import metaflow_config
+    from metaflow import metaflow_config  # defaults live in config/mfextinit_envs.py
 
-        value = getattr(metaflow_config, name, None)
-    except Exception:  # the engine works without a loadable Metaflow config
-        value = None
-    return value if value is not None else DEFAULTS.get(name)
+    value = getattr(metaflow_config, name, None)
+    return None if value is None else str(value)
 
 
 def default_channels() -> List[str]:
@@ -37,7 +25,7 @@ def default_channels() -> List[str]:
 
 
 def channel_alias() -> str:
-    alias = get("CONDA_CHANNEL_ALIAS") or DEFAULTS["CONDA_CHANNEL_ALIAS"]
+    alias = get("CONDA_CHANNEL_ALIAS") or "https://conda.anaconda.org/"
     return alias if alias.endswith("/") else alias + "/"
 
 

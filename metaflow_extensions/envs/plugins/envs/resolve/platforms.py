@@ -2,9 +2,8 @@
 
 Resolving for a platform other than the host (a Mac user resolving for linux-64) must never
 look at the host: virtual packages and wheel tags are derived from the target alone. Their
-versions come from `METAFLOW_CONDA_SYSROOT_VERSIONS`-style settings with safe defaults.
+versions come from METAFLOW_CONDA_GLIBC_VERSION / METAFLOW_CONDA_OSX_VERSION.
 """
-import os
 import platform as _host_platform
 import sys
 from dataclasses import dataclass
@@ -12,12 +11,10 @@ from typing import Dict, List, Tuple
 
 from packaging import tags
 
+from .. import settings
 from ..errors import SpecError
 from ..spec.model import CONDA_PLATFORMS
 
-# Defaults chosen to match what current manylinux / macOS wheels and conda-forge target.
-DEFAULT_GLIBC = "2.28"
-DEFAULT_OSX = {"osx-64": "11.0", "osx-arm64": "11.0"}
 _UV_MANYLINUX_MINORS = (17, 28) + tuple(range(31, 41))
 
 
@@ -87,9 +84,9 @@ def platform_info(subdir: str) -> PlatformInfo:
     os_name, arch = subdir.split("-", 1)
     machine = {"64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}[arch]
     if os_name == "linux":
-        version = os.environ.get("METAFLOW_CONDA_GLIBC_VERSION", DEFAULT_GLIBC)
+        version = settings.get("CONDA_GLIBC_VERSION") or "2.28"
     else:
-        version = os.environ.get("METAFLOW_CONDA_OSX_VERSION", DEFAULT_OSX[subdir])
+        version = settings.get("CONDA_OSX_VERSION") or "11.0"
     return PlatformInfo(subdir, os_name, machine, version)
 
 

@@ -1,0 +1,26 @@
+"""Every setting of metaflow-envs, with its default. Each can be set as an environment variable
+(`METAFLOW_<NAME>`) or in a Metaflow profile (`~/.metaflowconfig/config.json`)."""
+from metaflow.metaflow_config_funcs import from_conf
+
+# Conda channels used when a request names none (comma-separated names or URLs).
+CONDA_CHANNELS = from_conf("CONDA_CHANNELS", "conda-forge")
+# Prefix turning a channel name into a URL (conda's channel_alias): point it at a mirror.
+CONDA_CHANNEL_ALIAS = from_conf("CONDA_CHANNEL_ALIAS", "https://conda.anaconda.org/")
+# Where the Python of a PyPI-only environment comes from: `conda` (the `python` package of the
+# channels) or `system` (an interpreter of the requested version already on this machine).
+CONDA_PYTHON_SOURCE = from_conf("CONDA_PYTHON_SOURCE", "conda")
+# Local caches (packages, repodata, uv, rattler). Default: $XDG_CACHE_HOME/metaflow-envs.
+CONDA_CACHE_DIR = from_conf("CONDA_CACHE_DIR")
+# JSON {"host[:port]": ["user", "password"]}: credentials for channels and indexes.
+# Never written to a lock, a log or a cache.
+CONDA_SRCS_AUTH_INFO = from_conf("CONDA_SRCS_AUTH_INFO")
+# Seconds the solver may spend on one environment.
+CONDA_RESOLVE_TIMEOUT = from_conf("CONDA_RESOLVE_TIMEOUT", 600)
+# Seconds to wait for another process holding a lock on a prefix or the local index.
+CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", 600)
+# glibc version assumed on Linux targets (virtual package __glibc, manylinux wheel tags).
+CONDA_GLIBC_VERSION = from_conf("CONDA_GLIBC_VERSION", "2.28")
+# macOS version assumed on osx targets (virtual package __osx, macosx wheel tags).
+CONDA_OSX_VERSION = from_conf("CONDA_OSX_VERSION", "11.0")
+# Set to 1 to see full tracebacks instead of one-line errors.
+DEBUG_CONDA = from_conf("DEBUG_CONDA", False)
