@@ -1,0 +1,84 @@
+"""What the user asked for: the typed EnvSpec and one parser per input format.
+
+`parse_file(path)` picks the parser from `kind` or the file name; each format module
+(`requirements_txt`, `environment_yml`, `pyproject`) also offers `parse_text(text, source)`.
+Parsers only read the given file: they never resolve, download or look at the environment.
+"""
+import os
+from typing import Callable, Dict, Optional
+
+from ..errors import SpecError
+from . import environment_yml, pyproject, requirements_txt
+from .model import (
+    CONDA_PLATFORMS,
+    ENV_TYPE_CONDA,
+    ENV_TYPE_MIXED,
+    ENV_TYPE_PYPI,
+    CondaDep,
+    EnvSpec,
+    PypiDep,
+    PypiSources,
+)
+
+__all__ = [
+    "CONDA_PLATFORMS",
+    "ENV_TYPE_CONDA",
+    "ENV_TYPE_MIXED",
+    "ENV_TYPE_PYPI",
+    "CondaDep",
+    "EnvSpec",
+    "KINDS",
+    "PypiDep",
+    "PypiSources",
+    "SpecError",
+    "kind_of",
+    "parse_file",
+    "parse_text",
+]
+
+KINDS: Dict[str, Callable[[str, str], EnvSpec]] = {
+    "requirements": requirements_txt.parse_text,
+    "environment-yml": environment_yml.parse_text,
+    "pyproject": pyproject.parse_text,
+}
+
+# `.in` is pip-tools' name for an unpinned requirements file; same format.
+_BY_EXTENSION = {
+    ".txt": "requirements",
+    ".in": "requirements",
+    ".yml": "environment-yml",
+    ".yaml": "environment-yml",
+    ".toml": "pyproject",
+}
+
+
+def kind_of(path: str, kind: Optional[str] = None) -> str:
+    """The format of `path`: `kind` if given (checked), else guessed from the extension."""
+    if kind is not None:
+        if kind not in KINDS:
+            raise SpecError(
+                "Unknown environment file kind '%s' for '%s': use one of %s."
+                % (kind, path, ", ".join(KINDS))
+            )
+        return kind
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in _BY_EXTENSION:
+        raise SpecError(
+            "Cannot tell the format of '%s' from its name: name it *.txt (requirements), "
+            "*.yml/*.yaml (environment.yml) or *.toml (pyproject.toml), or give the kind "
+            "explicitly (%s)." % (path, ", ".join(KINDS))
+        )
+    return _BY_EXTENSION[ext]
+
+
+def parse_text(text: str, source: str, kind: str) -> EnvSpec:
+    """Parse `text` in the format `kind`; `source` names it in error messages."""
+    return KINDS[kind_of(source, kind)](text, source)
+
+
+def parse_file(path: str, kind: Optional[str] = None) -> EnvSpec:
+    """Read and parse an environment file: requirements.txt, environment.yml or
+    pyproject.toml, chosen by `kind` ("requirements" | "environment-yml" | "pyproject") or by
+    the file's extension. Every mistake raises SpecError naming the file."""
+    chosen = kind_of(path, kind)
+    return KINDS[chosen](requirements_txt.read_spec_text(path), path)

@@ -19,6 +19,7 @@ ENV_TYPE_MIXED = "mixed"
 
 _CONDA_NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*?)\s*$")
 _OPERATOR_START = ("<", ">", "!", "~", "=")
+_BUILD_PIN = re.compile(r"[^<>!=~]=")  # the second `=` of `1.2=py_0`, not part of `>=`
 
 
 def _normalize_conda_version(text: str, what: str) -> Optional[str]:
@@ -29,6 +30,17 @@ def _normalize_conda_version(text: str, what: str) -> Optional[str]:
         return None
     if text.startswith("=") and not text.startswith("=="):
         rest = text[1:]
+        if not rest:
+            raise SpecError(
+                "Missing version after '=' for %s: write e.g. '=1.2' or '>=1.2', or drop "
+                "the '='." % what
+            )
+        if _BUILD_PIN.search(rest) and not rest.startswith(_OPERATOR_START):
+            # `pkg=1.2=build` pins a build string, which we do not support
+            raise SpecError(
+                "Build strings are not supported for %s ('=%s'): write only the version, "
+                "e.g. '=%s'." % (what, rest, rest.split("=", 1)[0])
+            )
         if rest.startswith(_OPERATOR_START):
             text = rest  # `pkg=>=1.0` and `pkg = >=1.0` mean `pkg>=1.0`
         else:
@@ -74,7 +86,10 @@ class CondaDep:
             )
         name, rest = match.group(1).lower(), match.group(2)
         if rest and not rest.startswith(_OPERATOR_START) and not rest[0].isdigit():
-            raise SpecError("Malformed Conda dependency '%s'." % text)
+            raise SpecError(
+                "Malformed Conda dependency '%s': expected 'name', 'name=1.2', "
+                "'name>=1' or 'channel::name'." % text
+            )
         return cls(name, _normalize_conda_version(rest, "Conda package '%s'" % name), channel)
 
     def match_spec(self) -> str:
@@ -104,7 +119,13 @@ class PypiDep:
         try:
             req = Requirement(raw)
         except InvalidRequirement as err:
-            raise SpecError("Malformed PyPI requirement '%s': %s" % (raw, err)) from None
+            # packaging's message is multi-line (text + caret); keep only the reason
+            reason = str(err).splitlines()[0] if str(err) else "invalid syntax"
+            raise SpecError(
+                "Malformed PyPI requirement '%s' (%s): write it as 'name', 'name>=1.0', "
+                "'name[extra]==1.0; python_version >= \"3.9\"', 'name @ https://...' or a "
+                "path such as './dir'." % (raw, reason)
+            ) from None
         return cls(str(req), canonicalize_name(req.name))
 
     def __str__(self) -> str:

@@ -1,0 +1,379 @@
+"""requirements.txt → EnvSpec.
+
+The supported subset of pip's format:
+
+- blank lines, full-line `#` comments and trailing ` # comments`, `\\` line continuations;
+- options, as `--opt value`, `--opt=value` or (short forms) `-i value`:
+  `-i/--index-url URL`, `--extra-index-url URL`, `-f/--find-links URL`,
+  `--trusted-host HOST`, `--pre`, `--no-index`, and our own `--conda-pkg SPEC`, which adds a
+  non-Python Conda package (`ffmpeg`, `ffmpeg==6.1` exact, `ffmpeg>=6`, `conda-forge::ffmpeg`)
+  to a PyPI environment;
+- requirement lines: PEP 508 (`name[extra]>=1; python_version >= "3.8"`, `name @ URL`), bare
+  VCS/archive URLs (`git+https://...#egg=name`), local paths (`./dir`, `/abs/dir`,
+  `file:///abs/dir`). `--hash=...` after a requirement is accepted and ignored.
+
+Everything else (`-r`, `-c`, `-e`, `--no-binary`, ...) is an error naming the option: silently
+dropping it would change what gets installed.
+
+The line-level rules live in `RequirementLines` so that environment.yml's `pip:` section
+follows exactly the same rules. This module also holds the two helpers every parser shares:
+`read_spec_text` and `located_error`.
+"""
+import re
+import shlex
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from ..errors import SpecError
+from .model import CondaDep, EnvSpec, PypiDep, PypiSources
+
+# Options taking a value, by every spelling, mapped to what they set.
+_VALUE_OPTIONS: Dict[str, str] = {
+    "-i": "index-url",
+    "--index-url": "index-url",
+    "--extra-index-url": "extra-index-url",
+    "-f": "find-links",
+    "--find-links": "find-links",
+    "--trusted-host": "trusted-host",
+    "--conda-pkg": "conda-pkg",
+}
+_FLAG_OPTIONS = ("--pre", "--no-index")
+
+# Options pip knows that we refuse, with what to do instead.
+_REFUSED: Dict[str, str] = {
+    "-r": "including another requirements file is not supported: copy its lines into this file",
+    "--requirement": "including another requirements file is not supported: copy its lines "
+    "into this file",
+    "-c": "constraints files are not supported: write the constraints as requirements "
+    "(e.g. 'numpy<2') in this file",
+    "--constraint": "constraints files are not supported: write the constraints as "
+    "requirements (e.g. 'numpy<2') in this file",
+    "-e": "editable installs are not supported (environments are built once and shared): "
+    "write the path or URL without '-e', e.g. './mypkg' or 'name @ git+https://...'",
+    "--editable": "editable installs are not supported (environments are built once and "
+    "shared): write the path or URL without '--editable', e.g. './mypkg'",
+}
+
+_SUPPORTED_TEXT = (
+    "-i/--index-url, --extra-index-url, -f/--find-links, --trusted-host, --pre, --no-index, "
+    "--conda-pkg"
+)
+
+# pip's rule: a comment starts at a `#` at the start of a line or after whitespace, so the
+# `#egg=` fragment of a URL is kept.
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+# `name = 1.2` / `name=1.2`: not PEP 508, but conda users write it in environment.yml's pip
+# section (the reference extension's tests do), so that section reads it as `name==1.2`.
+_LOOSE_PIN = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*(?:\[[^\]]*\])?)\s*=\s*([0-9][^\s;=<>!~,]*)\s*$"
+)
+# pip expands `${VAR}` in requirement files; we do not (parsing must not depend on the
+# environment), so say so instead of handing a literal `${VAR}` to the resolver.
+_ENV_VAR = re.compile(r"\$\{[A-Za-z0-9_]+\}")
+_URL_SCHEMES = ("http://", "https://", "file://")
+
+
+def located_error(source: str, lineno: Optional[int], message: str) -> SpecError:
+    """One user-facing error: `<file>, line <n>: <what is wrong and what to write>`."""
+    where = "%s, line %d" % (source, lineno) if lineno else source
+    return SpecError("%s: %s" % (where, message))
+
+
+def error_reason(err: SpecError) -> str:
+    """The text of a model error, to re-raise it with a file and line."""
+    return err.message if not err.hint else "%s %s" % (err.message, err.hint)
+
+
+def read_spec_text(path: str) -> str:
+    """The text of a spec file, or a SpecError naming the path (missing, not a file,
+    unreadable, not UTF-8). A UTF-8 byte-order mark is dropped."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise SpecError("Environment file '%s' does not exist: check the path." % path) from None
+    except IsADirectoryError:
+        raise SpecError(
+            "Environment file '%s' is a directory: give the path of the file itself." % path
+        ) from None
+    except OSError as err:
+        raise SpecError(
+            "Cannot read environment file '%s': %s." % (path, err.strerror or err)
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise located_error(
+            path, line, "the file is not valid UTF-8 text: save it with UTF-8 encoding."
+        ) from None
+
+
+class RequirementLines:
+    """Collects pip-style lines (requirements, options) into deps and sources.
+
+    `loose_pins` accepts `name = 1.2` as `name==1.2` (environment.yml's pip section only).
+    `allow_conda_pkg` is off in environment.yml, where Conda packages belong in
+    `dependencies:` itself.
+    """
+
+    def __init__(self, source: str, loose_pins: bool = False, allow_conda_pkg: bool = True) -> None:
+        self.source = source
+        self.loose_pins = loose_pins
+        self.allow_conda_pkg = allow_conda_pkg
+        self.conda_deps: List[CondaDep] = []
+        self.pypi_deps: List[PypiDep] = []
+        self.python: Optional[str] = None
+        self._python_line: Optional[int] = None
+        self._index_url: Optional[Tuple[str, int]] = None
+        self._extra_index_urls: List[str] = []
+        self._find_links: List[str] = []
+        self._trusted_hosts: List[str] = []
+        self._pre = False
+        self._no_index = False
+
+    # -- results --------------------------------------------------------------------------
+    def sources(self) -> PypiSources:
+        return PypiSources(
+            index_url=self._index_url[0] if self._index_url else None,
+            extra_index_urls=tuple(dict.fromkeys(self._extra_index_urls)),
+            find_links=tuple(dict.fromkeys(self._find_links)),
+            trusted_hosts=tuple(dict.fromkeys(self._trusted_hosts)),
+            pre=self._pre,
+            no_index=self._no_index,
+        )
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(
+            conda_deps=tuple(dict.fromkeys(self.conda_deps)),
+            pypi_deps=tuple(dict.fromkeys(self.pypi_deps)),
+            pypi_sources=self.sources(),
+            python=self.python,
+        )
+
+    # -- input ----------------------------------------------------------------------------
+    def add(self, line: str, lineno: int) -> None:
+        """One logical line, comments and continuations already removed."""
+        text = line.strip()
+        if not text:
+            return
+        var = _ENV_VAR.search(text)
+        if var:
+            raise self._error(
+                lineno,
+                "environment variables such as '%s' are not expanded: write the value itself; "
+                "give index credentials through METAFLOW_CONDA_SRCS_AUTH_INFO, pip.conf or "
+                "netrc instead of the URL." % var.group(0),
+            )
+        if text.startswith("-"):
+            self._add_options(text, lineno)
+        else:
+            self._add_requirement(text, lineno)
+
+    def _error(self, lineno: int, message: str) -> SpecError:
+        return located_error(self.source, lineno, message)
+
+    def _add_requirement(self, text: str, lineno: int) -> None:
+        # Like pip: the requirement runs up to the first whitespace-separated token that
+        # starts with '-'; what follows are per-requirement options.
+        tokens = text.split()
+        cut = next((i for i, tok in enumerate(tokens) if tok.startswith("-")), len(tokens))
+        requirement = " ".join(tokens[:cut])
+        self._check_requirement_options(self._split_options(" ".join(tokens[cut:]), lineno), lineno)
+        if self.loose_pins:
+            loose = _LOOSE_PIN.match(requirement)
+            if loose:
+                requirement = "%s==%s" % (loose.group(1), loose.group(2))
+        try:
+            self.pypi_deps.append(PypiDep.parse(requirement))
+        except SpecError as err:
+            raise self._error(lineno, error_reason(err)) from None
+
+    def _check_requirement_options(self, options: List[str], lineno: int) -> None:
+        i = 0
+        while i < len(options):
+            name, value = _split_option(options[i])
+            if name != "--hash":
+                raise self._error(
+                    lineno,
+                    "per-requirement option '%s' is not supported: remove it (only '--hash' "
+                    "may follow a requirement)." % name,
+                )
+            if value is None:
+                i += 1
+                value = options[i] if i < len(options) else None
+            if not value or ":" not in value:
+                raise self._error(
+                    lineno, "'--hash' needs a value such as '--hash=sha256:<hex digest>'."
+                )
+            # Hashes are ignored on purpose: pip-compile writes them, but we re-resolve and
+            # record the hashes of what we actually fetch in the lock.
+            i += 1
+
+    def _split_options(self, text: str, lineno: int) -> List[str]:
+        try:
+            return shlex.split(text)
+        except ValueError as err:
+            raise self._error(
+                lineno, "cannot split '%s' into options (%s): check the quotes." % (text, err)
+            ) from None
+
+    def _add_options(self, text: str, lineno: int) -> None:
+        tokens = self._split_options(text, lineno)
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if not token.startswith("-"):
+                raise self._error(
+                    lineno,
+                    "unexpected '%s' after an option: put each requirement on its own line "
+                    "and give each option one value." % token,
+                )
+            name, value = _split_option(token)
+            if name in _REFUSED:
+                raise self._error(lineno, "option '%s': %s." % (name, _REFUSED[name]))
+            if name == "--hash":
+                raise self._error(
+                    lineno, "'--hash' must follow a requirement on the same line, e.g. "
+                    "'numpy==1.26.4 --hash=sha256:...'."
+                )
+            if name in _FLAG_OPTIONS:
+                if value is not None:
+                    raise self._error(
+                        lineno, "option '%s' takes no value: write '%s' alone." % (name, name)
+                    )
+                self._set_flag(name)
+            elif name in _VALUE_OPTIONS:
+                if value is None:
+                    i += 1
+                    value = tokens[i] if i < len(tokens) else None
+                if not value:
+                    raise self._error(
+                        lineno, "option '%s' needs a value, e.g. '%s %s'."
+                        % (name, name, _EXAMPLES[_VALUE_OPTIONS[name]]),
+                    )
+                self._set_value(_VALUE_OPTIONS[name], name, value, lineno)
+            else:
+                raise self._error(
+                    lineno, "option '%s' is not supported: remove it. Supported options: %s."
+                    % (name, _SUPPORTED_TEXT),
+                )
+            i += 1
+
+    def _set_flag(self, name: str) -> None:
+        if name == "--pre":
+            self._pre = True
+        else:
+            self._no_index = True
+
+    def _set_value(self, what: str, name: str, value: str, lineno: int) -> None:
+        if what in ("index-url", "extra-index-url") and not value.startswith(_URL_SCHEMES):
+            raise self._error(
+                lineno, "'%s %s' is not a URL: write the full index URL, e.g. '%s %s'."
+                % (name, value, name, _EXAMPLES[what]),
+            )
+        if what == "index-url":
+            # pip silently keeps the last one; two different primary indexes is a mistake
+            if self._index_url and self._index_url[0] != value:
+                raise self._error(
+                    lineno, "a second index URL '%s' (the first is on line %d): keep one "
+                    "'--index-url' and add the other with '--extra-index-url'."
+                    % (value, self._index_url[1]),
+                )
+            self._index_url = (value, lineno)
+        elif what == "extra-index-url":
+            self._extra_index_urls.append(value)
+        elif what == "find-links":
+            self._find_links.append(value)
+        elif what == "trusted-host":
+            self._trusted_hosts.append(value)
+        else:
+            self._add_conda_pkg(name, value, lineno)
+
+    def _add_conda_pkg(self, name: str, value: str, lineno: int) -> None:
+        if not self.allow_conda_pkg:
+            raise self._error(
+                lineno, "'%s %s' is not allowed here: list '%s' under 'dependencies:' instead."
+                % (name, value, value),
+            )
+        try:
+            dep = CondaDep.parse(value)
+        except SpecError as err:
+            raise self._error(lineno, error_reason(err)) from None
+        self.add_conda(dep, lineno)
+
+    def add_conda(self, dep: CondaDep, lineno: int) -> None:
+        """A Conda dependency; `python` becomes the python constraint, `pip` is dropped
+        (PyPI packages are installed with uv, which needs no pip in the environment)."""
+        if dep.name == "pip":
+            return
+        if dep.name != "python":
+            self.conda_deps.append(dep)
+            return
+        if dep.channel:
+            raise self._error(
+                lineno, "python cannot come from a chosen channel ('%s'): write '%s' and list "
+                "'%s' under channels." % (dep, CondaDep(dep.name, dep.version), dep.channel),
+            )
+        if self._python_line is not None:
+            raise self._error(
+                lineno, "python is constrained twice (first on line %d): keep one python "
+                "requirement, e.g. 'python>=3.9,<3.12'." % self._python_line,
+            )
+        self.python, self._python_line = dep.version, lineno
+
+
+_EXAMPLES = {
+    "index-url": "https://pypi.org/simple",
+    "extra-index-url": "https://download.pytorch.org/whl/cpu",
+    "find-links": "https://download.pytorch.org/whl/torch_stable.html",
+    "trusted-host": "pypi.example.com",
+    "conda-pkg": "ffmpeg",
+}
+
+
+def _split_option(token: str) -> Tuple[str, Optional[str]]:
+    """`--opt=value` → (`--opt`, `value`); short options with an attached value, `-iURL` or
+    `-i=URL` → (`-i`, `URL`); a bare option → (option, None)."""
+    if token.startswith("--"):
+        name, eq, value = token.partition("=")
+        return name, value if eq else None
+    name, rest = token[:2], token[2:]
+    if rest.startswith("="):
+        rest = rest[1:]
+    return name, rest or None
+
+
+def logical_lines(text: str) -> Iterator[Tuple[int, str]]:
+    """(line number of the first physical line, text) for each logical line, with `\\`
+    continuations joined and comments removed."""
+    start: Optional[int] = None
+    parts: List[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        is_comment = raw.lstrip().startswith("#")
+        if raw.endswith("\\") and not is_comment:
+            if start is None:
+                start = number
+            parts.append(raw[:-1])
+            continue
+        if start is not None:
+            # a comment line ends a continuation, as in pip
+            parts.append("" if is_comment else raw)
+            yield start, _COMMENT.sub("", "".join(parts))
+            start, parts = None, []
+        else:
+            yield number, _COMMENT.sub("", raw)
+    if start is not None:
+        yield start, _COMMENT.sub("", "".join(parts))
+
+
+def parse_text(text: str, source: str) -> EnvSpec:
+    """Parse the text of a requirements file; `source` names it in error messages."""
+    lines = RequirementLines(source)
+    for lineno, line in logical_lines(text):
+        lines.add(line, lineno)
+    return lines.spec()
+
+
+def parse_file(path: str) -> EnvSpec:
+    """Read and parse a requirements file."""
+    return parse_text(read_spec_text(path), path)

@@ -1,0 +1,65 @@
+"""Target platforms are derived from the target alone, never from the host."""
+import pytest
+from packaging.tags import Tag
+
+from metaflow_extensions.envs.plugins.envs.errors import SpecError
+from metaflow_extensions.envs.plugins.envs.resolve.platforms import platform_info
+from metaflow_extensions.envs.plugins.envs.resolve.pypi import _best_wheel
+
+
+def test_linux_virtual_packages_and_uv_platform(monkeypatch):
+    monkeypatch.setenv("METAFLOW_CONDA_GLIBC_VERSION", "2.31")
+    info = platform_info("linux-aarch64")
+    assert info.virtual_packages()["__glibc"] == ("2.31", "0")
+    assert "__osx" not in info.virtual_packages()
+    assert info.uv_python_platform() == "aarch64-manylinux_2_31"
+    plats = info.wheel_platform_tags()
+    assert plats[0] == "manylinux_2_31_aarch64"
+    assert "manylinux2014_aarch64" in plats and "manylinux_2_32_aarch64" not in plats
+
+
+def test_uv_platform_falls_back_to_a_manylinux_uv_knows(monkeypatch):
+    monkeypatch.setenv("METAFLOW_CONDA_GLIBC_VERSION", "2.24")
+    assert platform_info("linux-64").uv_python_platform() == "x86_64-manylinux_2_17"
+
+
+def test_osx_targets(monkeypatch):
+    monkeypatch.setenv("METAFLOW_CONDA_OSX_VERSION", "12.0")
+    arm = platform_info("osx-arm64")
+    assert arm.virtual_packages()["__osx"] == ("12.0", "0")
+    assert arm.uv_python_platform() == "aarch64-apple-darwin"
+    assert arm.uv_environment() == {"MACOSX_DEPLOYMENT_TARGET": "12.0"}
+    assert platform_info("osx-64").uv_python_platform() == "x86_64-apple-darwin"
+    assert Tag("cp311", "cp311", "macosx_11_0_arm64") in arm.wheel_tags("3.11")
+
+
+def test_unknown_platform_is_a_clear_error():
+    with pytest.raises(SpecError, match="Unknown platform 'win-64'"):
+        platform_info("win-64")
+
+
+def _wheels(*names):
+    return {"wheels": [{"url": "https://x/%s" % n, "hashes": {"sha256": "0" * 64}} for n in names]}
+
+
+def test_best_wheel_is_the_targets_most_specific():
+    entry = _wheels(
+        "charset_normalizer-3.5.2-py3-none-any.whl",
+        "charset_normalizer-3.5.2-cp311-cp311-macosx_10_9_universal2.whl",
+        "charset_normalizer-3.5.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "charset_normalizer-3.5.2-cp311-cp311-macosx_11_0_arm64.whl",
+    )
+    linux = _best_wheel(entry, platform_info("linux-64").wheel_tags("3.11"))
+    assert linux["name"].endswith("manylinux2014_x86_64.whl")
+    arm = _best_wheel(entry, platform_info("osx-arm64").wheel_tags("3.11"))
+    assert arm["name"].endswith("macosx_11_0_arm64.whl")
+    aarch = _best_wheel(entry, platform_info("linux-aarch64").wheel_tags("3.11"))
+    assert aarch["name"].endswith("py3-none-any.whl")
+
+
+def test_no_compatible_wheel_gives_none():
+    entry = _wheels("numpy-2.0-cp312-cp312-manylinux_2_28_x86_64.whl")
+    assert _best_wheel(entry, platform_info("linux-64").wheel_tags("3.11")) is None
+    # A wheel needing a newer glibc than the target's is not compatible either.
+    entry = _wheels("numpy-2.0-cp311-cp311-manylinux_2_34_x86_64.whl")
+    assert _best_wheel(entry, platform_info("linux-64").wheel_tags("3.11")) is None
