@@ -5,12 +5,14 @@ linux-64 from a Mac gives the same answer as on the Kubernetes node.
 """
 import asyncio
 import datetime
+from dataclasses import replace
 from typing import List, Optional, Sequence
 from urllib.parse import urlsplit
 
 from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
+from ..spec.model import CondaDep
 from .. import settings
 from .platforms import PlatformInfo
 
@@ -52,12 +54,19 @@ def channel_urls(channels: Sequence[str]) -> List[str]:
     return out
 
 
+def match_spec(dep: CondaDep) -> str:
+    """The dep as a MatchSpec, its channel spelled as a full URL: rattler compares channels by
+    URL, and a bare name would be expanded with its default alias, not ours."""
+    if not dep.channel:
+        return dep.match_spec()
+    return "%s::%s" % (strip_credentials(channel_urls([dep.channel])[0]), replace(dep, channel=None).match_spec())
+
+
 def solve(
     specs: Sequence[str],
     channels: Sequence[str],
     target: PlatformInfo,
     credentials: Credentials,
-    locked: Sequence[LockedPackage] = (),
 ) -> List[LockedPackage]:
     """Solve `specs` (MatchSpec strings) against `channels` for `target`."""
     import rattler
@@ -74,7 +83,7 @@ def solve(
         cache_dir=str(settings.cache_dir("repodata")), client=client, show_progress=False
     )
     virtual = [
-        GenericVirtualPackage(rattler.PackageName(name), rattler.Version(version), build)
+        GenericVirtualPackage(rattler.PackageName(name), rattler.Version(version), rattler.BuildString(build))
         for name, (version, build) in target.virtual_packages().items()
     ]
     sources = [Channel(strip_credentials(u), config) for u in urls]

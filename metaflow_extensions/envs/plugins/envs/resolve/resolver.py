@@ -42,7 +42,7 @@ def resolve_environment(
     cache = cache or PackageCache()
     target = platform_info(spec.platform)
     channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
-    conda_specs = [d.match_spec() for d in spec.conda_deps]
+    conda_specs = [conda.match_spec(d) for d in spec.conda_deps]
 
     if settings.python_source() == "system":
         if spec.platform != host_platform():

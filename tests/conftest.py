@@ -1,0 +1,67 @@
+"""Session fixtures shared by the whole suite; the logic lives in tests/fixtures/."""
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+# `tests` is a package: keep `tests.fixtures` importable under any pytest import mode.
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+from tests.fixtures.channel import ensure_channels  # noqa: E402
+from tests.fixtures.pypi_index import PypiIndex, PypiIndexServer, ensure_pypi_index  # noqa: E402
+from tests.fixtures.servers import StaticFileServer  # noqa: E402
+
+
+def _session_password() -> str:
+    # Distinctive and per-session, so tests can grep logs/files for leaks.
+    return "pw-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="session")
+def conda_channels_dir() -> Path:
+    """Root holding conda-forge/, comet_ml/, defaults/ (read-only: shared cache)."""
+    return ensure_channels()
+
+
+@pytest.fixture(scope="session")
+def channel_server(conda_channels_dir: Path) -> Iterator[StaticFileServer]:
+    """Channels root over plain HTTP; use ``.url + "/conda-forge"`` or ``.url`` as channel_alias."""
+    with StaticFileServer(conda_channels_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def auth_channel_server(conda_channels_dir: Path) -> Iterator[StaticFileServer]:
+    """Channels root behind basic auth (``.username`` / ``.password``)."""
+    auth = ("mfenvs-conda-user", _session_password())
+    with StaticFileServer(conda_channels_dir, auth=auth, realm="mfenvs-conda") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pypi_index() -> PypiIndex:
+    """The built simple index on disk (read-only: shared cache)."""
+    return ensure_pypi_index()
+
+
+@pytest.fixture(scope="session")
+def pypi_index_server(pypi_index: PypiIndex) -> Iterator[PypiIndexServer]:
+    """The simple index behind basic auth (different user and password from the channels)."""
+    auth = ("mfenvs-pypi-user", _session_password())
+    with StaticFileServer(pypi_index.root, auth=auth, realm="mfenvs-pypi") as server:
+        yield PypiIndexServer(server=server, index=pypi_index)
+
+
+@pytest.fixture
+def local_project_dir(pypi_index: PypiIndex, tmp_path: Path) -> Path:
+    """A fresh copy of the mfenvs-localdir 0.2.0 source tree (builds write into it)."""
+    dest = tmp_path / "mfenvs-localdir"
+    shutil.copytree(pypi_index.local_project_source, dest)
+    return dest
