@@ -1,0 +1,60 @@
+"""PyPI-only environments on an interpreter of this machine, and git requirements."""
+import subprocess
+import sys
+import platform
+
+from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
+from metaflow_extensions.envs.plugins.envs.lock import PYTHON_FROM_SYSTEM
+from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
+from metaflow_extensions.envs.plugins.envs.resolve.system_python import installed_interpreters
+from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep
+
+import pytest
+
+from .conftest_helpers import run_python
+
+
+def test_system_python_source(engine_settings, monkeypatch, tmp_path, channel_server):
+    monkeypatch.setenv("METAFLOW_CONDA_PYTHON_SOURCE", "system")
+    # The channel is unreachable on purpose: nothing may come from Conda.
+    monkeypatch.setenv("METAFLOW_CONDA_CHANNEL_ALIAS", "http://127.0.0.1:9/")
+    mm = "%s.%s" % sys.version_info[:2]
+    env = resolve_environment(EnvSpec(pypi_deps=(PypiDep.parse("six==1.16.0"),), python=mm + ".*"))
+    assert env.python_source == PYTHON_FROM_SYSTEM and env.python_version == platform.python_version()
+    assert [p.name for p in env.packages] == ["six"]
+    prefix = create_prefix(env, tmp_path / "env")
+    out = run_python(python_in(prefix), "import sys, six; print(sys.prefix, '%d.%d' % sys.version_info[:2], six.__version__)")
+    assert out.split() == [str(prefix), mm, "1.16.0"]
+
+
+def test_system_python_missing_version_is_clear(engine_settings, monkeypatch):
+    from metaflow_extensions.envs.plugins.envs.errors import ResolveError
+
+    monkeypatch.setenv("METAFLOW_CONDA_PYTHON_SOURCE", "system")
+    with pytest.raises(ResolveError, match="No Python matching '2.5.\\*' is installed"):
+        resolve_environment(EnvSpec(pypi_deps=(PypiDep.parse("six"),), python="2.5.*"))
+
+
+def test_interpreters_are_found_without_downloading():
+    found = installed_interpreters()
+    assert platform.python_version() in found
+
+
+def _git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+
+
+def test_git_requirement_is_built_into_a_locked_wheel(engine_settings, tmp_path, local_project_dir):
+    repo = local_project_dir
+    _git("init", "-q", cwd=repo)
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-qm", "v0.2.0", cwd=repo)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-localdir @ git+%s@%s" % (repo.as_uri(), commit)),))
+    env = resolve_environment(spec)
+    wheel = next(p for p in env.pypi_packages() if p.name == "mfenvs-localdir")
+    assert wheel.filename.endswith(".whl") and commit in wheel.built_from
+    prefix = create_prefix(env, tmp_path / "env")
+    assert run_python(python_in(prefix), "import mfenvs_localdir; print(mfenvs_localdir.__version__)") == "0.2.0"
