@@ -22,5 +22,22 @@ CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", 600)
 CONDA_GLIBC_VERSION = from_conf("CONDA_GLIBC_VERSION", "2.28")
 # macOS version assumed on osx targets (virtual package __osx, macosx wheel tags).
 CONDA_OSX_VERSION = from_conf("CONDA_OSX_VERSION", "11.0")
+# Where environments are stored, per datastore type. Default: a `conda_env` folder under the
+# datastore's root (METAFLOW_DATASTORE_SYSROOT_<TYPE>).
+CONDA_S3ROOT = from_conf("CONDA_S3ROOT")
+CONDA_AZUREROOT = from_conf("CONDA_AZUREROOT")
+CONDA_GSROOT = from_conf("CONDA_GSROOT")
+CONDA_LOCALROOT = from_conf("CONDA_LOCALROOT")
+# Folder names, under that root, of the packages and of the locks.
+CONDA_PACKAGES_DIRNAME = from_conf("CONDA_PACKAGES_DIRNAME", "packages")
+CONDA_ENVS_DIRNAME = from_conf("CONDA_ENVS_DIRNAME", "envs")
+# Reuse environments resolved by others for a request unknown locally: `:none:` (resolve
+# again), `:username:` (my own), `:any:` (anyone's) or a comma-separated list of users.
+CONDA_USE_REMOTE_LATEST = from_conf("CONDA_USE_REMOTE_LATEST", ":none:")
+# `.conda` or `.tar.bz2`: a Conda package only available in the other format is transmuted
+# when published, and both forms are kept in the store.
+CONDA_PREFERRED_FORMAT = from_conf("CONDA_PREFERRED_FORMAT")
+# Attempts of our own around each datastore call (on top of the backend's own retries).
+CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", 3)
 # Set to 1 to see full tracebacks instead of one-line errors.
 DEBUG_CONDA = from_conf("DEBUG_CONDA", False)

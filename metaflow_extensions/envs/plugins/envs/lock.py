@@ -6,6 +6,7 @@ no re-resolution ever happens from it. URLs in a lock never carry credentials.
 import getpass
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -99,7 +100,7 @@ class ResolvedEnvironment:
     python_version: str
     python_source: str = PYTHON_FROM_CONDA
     resolved_at: float = field(default_factory=time.time)
-    resolved_by: str = field(default_factory=lambda: _username())
+    resolved_by: str = field(default_factory=lambda: current_user())
 
     @property
     def req_id(self) -> str:
@@ -172,9 +173,8 @@ class ResolvedEnvironment:
         return cls.from_dict(data)
 
 
-def _username() -> str:
-    import os
-
+def current_user() -> str:
+    """Who resolves: Metaflow's own notion of the user first."""
     for var in ("METAFLOW_USER", "USER", "USERNAME"):
         if os.environ.get(var):
             return os.environ[var]

@@ -11,7 +11,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Protocol, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -25,6 +25,13 @@ from .cache import PackageCache
 from .fetch import fetch_packages
 
 MARKER = ".metaflow-envs-complete"
+
+
+class PackageSource(Protocol):
+    """Where packages missing from the local cache are looked for before their origin."""
+
+    def download_packages(self, packages: Sequence[LockedPackage], cache: PackageCache) -> List[LockedPackage]:
+        """Fetch into `cache`; return the packages it could not provide."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,10 @@ def create_prefix(
     credentials: Optional[Credentials] = None,
     cache: Optional[PackageCache] = None,
     force: bool = False,
+    store: Optional["PackageSource"] = None,
 ) -> Path:
-    """Hydrate `env` into `prefix` (idempotent; safe when several processes race)."""
+    """Hydrate `env` into `prefix` (idempotent; safe when several processes race).
+    Packages come from the local cache, then `store` (the datastore), then their origin URL."""
     prefix = Path(prefix).absolute()
     cache = cache or PackageCache()
     credentials = credentials or Credentials.from_environment()
@@ -77,8 +86,10 @@ def create_prefix(
                 return prefix
             if prefix.exists():
                 shutil.rmtree(prefix)  # incomplete or stale: never trusted
-            the_plan = plan(env, prefix, cache)
-            fetch_packages(the_plan.to_fetch, cache, credentials)
+            missing = plan(env, prefix, cache).to_fetch
+            if store is not None and missing:
+                missing = store.download_packages(missing, cache)
+            fetch_packages(missing, cache, credentials)
             try:
                 _install(env, prefix, cache, credentials)
             except BaseException:

@@ -1,0 +1,139 @@
+"""The one orchestrator the Metaflow layer and the CLI call: reuse or resolve, publish,
+name, look up and hydrate environments. Each step is a call into spec/resolve/store/hydrate;
+nothing here knows about flows or decorators.
+"""
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Optional
+
+from . import settings
+from .auth import Credentials
+from .errors import EnvError
+from .hydrate.cache import PackageCache
+from .hydrate.fetch import fetch_packages
+from .hydrate.install import create_prefix
+from .lock import ResolvedEnvironment, current_user
+from .resolve.resolver import resolve_environment, spec_urls, with_defaults
+from .spec.model import EnvSpec
+from .store.aliases import parse_alias, read_alias, write_alias
+from .store.datastore import EnvID, EnvStore
+from .store.local import LocalIndex
+
+
+class Environments:
+    def __init__(
+        self,
+        store: Optional[EnvStore] = None,
+        index: Optional[LocalIndex] = None,
+        cache: Optional[PackageCache] = None,
+        credentials: Optional[Credentials] = None,
+    ) -> None:
+        self.store = store
+        self.index = index or LocalIndex()
+        self.cache = cache or PackageCache()
+        self._credentials = credentials
+
+    def credentials(self, spec: Optional[EnvSpec] = None) -> Credentials:
+        if self._credentials is None or spec is not None:
+            self._credentials = Credentials.from_environment(spec_urls(spec) if spec else [])
+        return self._credentials
+
+    # ---- resolve ------------------------------------------------------------------------
+    def resolve(self, spec: EnvSpec, force: bool = False, local_only: bool = False,
+                dry_run: bool = False, set_default: bool = True) -> ResolvedEnvironment:
+        """The default environment for `spec`, resolving only when none is known (or `force`)."""
+        spec = with_defaults(spec)
+        if not force:
+            known = self.index.default(spec.platform, spec.req_id)
+            env = self.index.load(known) if known else None
+            if env is None and not local_only and self.store is not None:
+                env = self._remote_latest(spec)
+                if env is not None and not dry_run:
+                    self.index.add(env, make_default=set_default)
+            if env is not None:
+                return env
+        env = resolve_environment(spec, self.credentials(spec), self.cache)
+        if not dry_run:
+            self.index.add(env, make_default=set_default)
+        return env
+
+    def _remote_latest(self, spec: EnvSpec) -> Optional[ResolvedEnvironment]:
+        """METAFLOW_CONDA_USE_REMOTE_LATEST: reuse the newest environment for this request
+        resolved by the given users (`:username:` = me, `:any:` = anyone)."""
+        setting = (settings.get("CONDA_USE_REMOTE_LATEST") or ":none:").strip()
+        if setting == ":none:":
+            return None
+        users = None if setting == ":any:" else {
+            current_user() if u.strip() == ":username:" else u.strip() for u in setting.split(",") if u.strip()
+        }
+        full_ids = self.store.full_ids(spec.platform, spec.req_id)
+        if not full_ids:
+            return None
+        with ThreadPoolExecutor(max_workers=min(8, len(full_ids))) as pool:
+            envs = [e for e in pool.map(lambda f: self.store.load_env(EnvID(spec.req_id, f, spec.platform)), full_ids) if e]
+        candidates = [e for e in envs if users is None or e.resolved_by in users]
+        return max(candidates, key=lambda e: e.resolved_at) if candidates else None
+
+    # ---- publish ------------------------------------------------------------------------
+    def publish(self, env: ResolvedEnvironment) -> None:
+        """Upload what the store lacks, then the lock: a lock is never visible before all its
+        packages are. Publishing twice, or from two machines at once, is harmless."""
+        store = self._require_store()
+        if store.has_env(EnvID.of(env)):
+            return
+        present = store.present_packages(list(env.packages))
+        missing = [p for p in env.packages if store.package_key(p) not in present]
+        fetch_packages([p for p in missing if not self.cache.has(p)], self.cache, self.credentials())
+        store.upload_packages(missing, self.cache)
+        store.save_env(env)
+
+    # ---- names --------------------------------------------------------------------------
+    def alias(self, env: ResolvedEnvironment, name: str, kind: Optional[str] = None) -> None:
+        alias = parse_alias(name, kind)
+        env_id = EnvID.of(env)
+        if self.store is not None:
+            self.publish(env)
+            write_alias(self.store, alias, env_id)
+        else:
+            current = self.index.alias(alias)
+            if current is not None and current != env_id and not alias.is_mutable:
+                raise EnvError("Alias '%s' is immutable and already names %s:%s." % (alias, current.req_id, current.full_id))
+        self.index.set_alias(alias, env_id)
+
+    def lookup(self, name: str, arch: Optional[str] = None, kind: Optional[str] = None) -> ResolvedEnvironment:
+        """The environment an alias or pathspec names. Mutable tags are always re-read from
+        the datastore; other aliases are trusted from the local index once known."""
+        alias = parse_alias(name, kind)
+        env_id = None if alias.is_mutable else self.index.alias(alias)
+        if env_id is None and self.store is not None:
+            env_id = read_alias(self.store, alias)
+            if env_id is not None:
+                self.index.set_alias(alias, env_id)
+        if env_id is None and alias.is_mutable:
+            env_id = self.index.alias(alias)  # no datastore: the local index is all we have
+        if env_id is None:
+            raise EnvError("Unknown environment '%s': no such alias%s." % (
+                alias, "" if self.store is None else " locally or in the datastore at %s" % self.store.root))
+        if arch and env_id.arch != arch:
+            raise EnvError("Environment '%s' is for %s, not %s." % (alias, env_id.arch, arch))
+        return self.get(env_id)
+
+    def get(self, env_id: EnvID) -> ResolvedEnvironment:
+        env = self.index.load(env_id)
+        if env is None and self.store is not None:
+            env = self.store.load_env(env_id)
+            if env is not None:
+                self.index.add(env, make_default=False)
+        if env is None:
+            raise EnvError("Unknown environment %s:%s for %s." % (env_id.req_id, env_id.full_id, env_id.arch))
+        return env
+
+    # ---- hydrate ------------------------------------------------------------------------
+    def create(self, env: ResolvedEnvironment, prefix: Optional[Path] = None, force: bool = False) -> Path:
+        prefix = Path(prefix) if prefix else settings.cache_dir("envs") / env.arch / env.req_id[:16] / env.full_id[:16]
+        return create_prefix(env, prefix, self.credentials(), self.cache, force=force, store=self.store)
+
+    def _require_store(self) -> EnvStore:
+        if self.store is None:
+            raise EnvError("No datastore configured for environments.")
+        return self.store

@@ -1,0 +1,225 @@
+"""The environment store on a Metaflow datastore (local, S3, Azure, GS — one code path).
+
+Layout under the store root:
+    <packages>/conda/<sha256>/<filename>        content-addressed, written once
+    <packages>/pypi/<sha256>/<filename>
+    <envs>/<arch>/<req_id>/<full_id>/env.json   the lock, written after all its packages
+    aliases/<generic|pathspec>/<alias>          -> EnvID (small JSON)
+A lock's presence therefore proves its packages are present: publishing an environment whose
+lock exists costs one request.
+"""
+import io
+import os
+import shutil
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from .. import settings
+from ..errors import EnvError
+from ..hydrate.cache import PackageCache, safe_filename, sha256_of
+from ..lock import LockedPackage, ResolvedEnvironment
+
+ROOT_SETTING = {"s3": "CONDA_S3ROOT", "azure": "CONDA_AZUREROOT", "gs": "CONDA_GSROOT", "local": "CONDA_LOCALROOT"}
+DEFAULT_SUBDIR = "conda_env"
+
+
+class StoreError(EnvError):
+    """The datastore could not be read or written."""
+
+
+@dataclass(frozen=True)
+class EnvID:
+    req_id: str
+    full_id: str
+    arch: str
+
+    def to_dict(self) -> Dict[str, str]:
+        return {"req_id": self.req_id, "full_id": self.full_id, "arch": self.arch}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, str]) -> "EnvID":
+        return cls(data["req_id"], data["full_id"], data["arch"])
+
+    @classmethod
+    def of(cls, env: ResolvedEnvironment) -> "EnvID":
+        return cls(env.req_id, env.full_id, env.arch)
+
+
+def storage_class(datastore_type: str):
+    from metaflow.plugins import DATASTORES
+
+    for impl in DATASTORES:
+        if impl.TYPE == datastore_type:
+            return impl
+    raise StoreError("Unknown datastore type '%s': use one of %s." % (
+        datastore_type, ", ".join(sorted(i.TYPE for i in DATASTORES))))
+
+
+def default_root(datastore_type: str) -> str:
+    """METAFLOW_CONDA_<TYPE>ROOT, else a folder under the datastore's own root."""
+    explicit = settings.get(ROOT_SETTING.get(datastore_type, ""))
+    if explicit:
+        return explicit
+    impl = storage_class(datastore_type)
+    base = impl.get_datastore_root_from_config(lambda *a, **k: None, create_on_absent=True)
+    if not base:
+        raise StoreError(
+            "No datastore root for '%s': set METAFLOW_DATASTORE_SYSROOT_%s or METAFLOW_%s."
+            % (datastore_type, datastore_type.upper(), ROOT_SETTING.get(datastore_type, "CONDA_ROOT"))
+        )
+    return impl.path_join(base, DEFAULT_SUBDIR)
+
+
+class EnvStore:
+    """Packages, locks and aliases on one datastore root."""
+
+    def __init__(self, datastore_type: Optional[str] = None, root: Optional[str] = None) -> None:
+        self.datastore_type = datastore_type or settings.get("DEFAULT_DATASTORE") or "local"
+        self.root = root or default_root(self.datastore_type)
+        self.storage = storage_class(self.datastore_type)(self.root)
+        self.packages_dir = settings.get("CONDA_PACKAGES_DIRNAME") or "packages"
+        self.envs_dir = settings.get("CONDA_ENVS_DIRNAME") or "envs"
+
+    def __repr__(self) -> str:
+        return "EnvStore(%s, %s)" % (self.datastore_type, self.root)
+
+    # ---- keys ---------------------------------------------------------------------------
+    def package_key(self, pkg: LockedPackage) -> str:
+        return "/".join((self.packages_dir, pkg.kind, pkg.sha256, safe_filename(pkg.filename)))
+
+    def env_key(self, env_id: EnvID) -> str:
+        return "/".join((self.envs_dir, env_id.arch, env_id.req_id, env_id.full_id, "env.json"))
+
+    # ---- packages -----------------------------------------------------------------------
+    def present_packages(self, packages: Sequence[LockedPackage]) -> Set[str]:
+        """Keys of `packages` already stored: one listing per package kind, not one request
+        per package."""
+        kinds = sorted({p.kind for p in packages})
+        dirs = ["/".join((self.packages_dir, k)) for k in kinds]
+        listed = self._call("list", dirs, self.storage.list_content, dirs)
+        shas = {entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed}
+        candidates = [self.package_key(p) for p in packages if p.sha256 in shas]
+        if not candidates:
+            return set()
+        exists = self._call("check", candidates, self.storage.is_file, candidates)
+        return {key for key, ok in zip(candidates, exists) if ok}
+
+    def upload_packages(self, packages: Sequence[LockedPackage], cache: PackageCache) -> None:
+        """Upload packages from the local cache, each verified first: a corrupted cache entry
+        must never reach the store."""
+        paths = {self.package_key(p): cache.path_for(p) for p in packages}
+        for pkg in packages:
+            if sha256_of(cache.path_for(pkg)) != pkg.sha256:
+                raise StoreError("Local cache entry %s is corrupted (sha256 mismatch): delete it "
+                                 "and retry." % cache.path_for(pkg))
+
+        def upload() -> None:
+            with ExitStack() as stack:  # fresh handles per attempt
+                items = [(key, stack.enter_context(open(path, "rb"))) for key, path in paths.items()]
+                # len_hint above 10 makes Metaflow upload in parallel even for a few packages.
+                self.storage.save_bytes(iter(items), overwrite=False, len_hint=max(11, len(items)))
+
+        if paths:
+            self._call("upload", list(paths), upload)
+
+    def download_packages(self, packages: Sequence[LockedPackage], cache: PackageCache) -> List[LockedPackage]:
+        """Bring packages from the store into the local cache, verifying each sha256.
+        Returns those that could not be had (absent or corrupted in the store)."""
+        by_key = {self.package_key(p): p for p in packages}
+        got: Set[str] = set()
+
+        def keep(key: str, local_path: Optional[str]) -> None:
+            pkg = by_key[key]
+            if local_path is None:
+                return
+            dest = cache.path_for(pkg)
+            tmp = cache.partial_path(dest)
+            shutil.copyfile(local_path, tmp)
+            if sha256_of(tmp) != pkg.sha256:
+                os.unlink(tmp)  # corrupted in the store: never becomes a cache entry
+                return
+            os.replace(tmp, dest)
+            got.add(key)
+
+        self._load(list(by_key), keep)
+        return [pkg for key, pkg in by_key.items() if key not in got]
+
+    # ---- locks --------------------------------------------------------------------------
+    def has_env(self, env_id: EnvID) -> bool:
+        key = self.env_key(env_id)
+        return bool(self._call("check", [key], self.storage.is_file, [key])[0])
+
+    def save_env(self, env: ResolvedEnvironment) -> None:
+        self.write_text(self.env_key(EnvID.of(env)), env.to_json())
+
+    def load_env(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
+        text = self.read_text(self.env_key(env_id))
+        return None if text is None else ResolvedEnvironment.from_json(text)
+
+    def full_ids(self, arch: str, req_id: str) -> List[str]:
+        prefix = "/".join((self.envs_dir, arch, req_id))
+        listed = self._call("list", [prefix], self.storage.list_content, [prefix])
+        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if not entry.is_file)
+
+    # ---- small objects ------------------------------------------------------------------
+    def read_text(self, key: str) -> Optional[str]:
+        found: Dict[str, str] = {}
+
+        def keep(_key: str, local_path: Optional[str]) -> None:
+            if local_path is not None:
+                found["text"] = Path(local_path).read_text(encoding="utf-8")
+
+        self._load([key], keep)
+        return found.get("text")
+
+    def write_text(self, key: str, text: str, overwrite: bool = True) -> None:
+        data = text.encode("utf-8")
+        # A fresh iterator per attempt: a retried upload must not find it consumed.
+        self._call("upload", [key], lambda: self.storage.save_bytes(
+            iter([(key, io.BytesIO(data))]), overwrite=overwrite))
+
+    def _load(self, keys: List[str], consume) -> None:
+        """load_bytes, consumed inside our retry loop (Metaflow's S3 reads lazily), in
+        parallel: Metaflow's S3 backend only parallelises batches of more than 10 keys."""
+        def batch(some: List[str]) -> None:
+            def run() -> None:
+                with self.storage.load_bytes(some) as loaded:
+                    for key, local_path, _meta in loaded:
+                        consume(key, local_path)
+            self._call("download", some, run)
+
+        if len(keys) > 10:
+            batch(keys)
+        elif keys:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+                list(pool.map(lambda key: batch([key]), keys))
+
+    def _call(self, what: str, keys: Iterable[str], func, *args, **kwargs):
+        """Our retry layer over the backend's own: faults that outlast it are retried with
+        backoff, then end in one clear error."""
+        import time
+
+        attempts = int(settings.get("CONDA_STORE_RETRIES") or 3)
+        for attempt in range(attempts):
+            try:
+                return func(*args, **kwargs)
+            except EnvError:
+                raise
+            except Exception as err:  # backends raise their own types; all are transient here
+                if attempt == attempts - 1:
+                    keys = list(keys)
+                    subject = keys[0] if len(keys) == 1 else "%d objects" % len(keys)
+                    raise StoreError("Could not %s %s in the %s datastore at %s after %d attempts: %s"
+                                     % (what, subject, self.datastore_type, self.root, attempts,
+                                        _short(err))) from None
+                time.sleep(min(1.0 * 2 ** attempt, 8.0))
+        raise AssertionError("unreachable")
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return (text[-1] if text else type(err).__name__)[:300]

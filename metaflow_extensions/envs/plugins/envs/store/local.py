@@ -1,0 +1,106 @@
+"""The local index of known environments: default full_id per req_id, every full_id resolved,
+and aliases — one JSON file under the cache root, guarded by a file lock and replaced by
+rename, so many processes can use it at once. Locks themselves are files beside it
+(`locks/<arch>/<req_id>/<full_id>.json`), written once.
+"""
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from filelock import FileLock, Timeout
+
+from .. import settings
+from ..errors import EnvError
+from ..lock import ResolvedEnvironment
+from .aliases import Alias
+from .datastore import EnvID
+
+SCHEMA_VERSION = 1
+
+
+class LocalIndex:
+    def __init__(self, root: Optional[Path] = None) -> None:
+        self.root = Path(root) if root else settings.cache_root()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path = self.root / "index.json"
+        self._lock = FileLock(str(self.path) + ".lock", timeout=float(settings.get("CONDA_LOCK_TIMEOUT") or 600))
+
+    # ---- raw document -------------------------------------------------------------------
+    def _read(self) -> Dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {"schema_version": SCHEMA_VERSION, "envs": {}, "aliases": {}}
+        except ValueError:
+            raise EnvError("The local environment index %s is corrupted: delete it (locks and "
+                           "packages stay cached) and retry." % self.path) from None
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise EnvError("The local environment index %s has an unknown schema version; delete it "
+                           "and retry." % self.path)
+        return data
+
+    @contextmanager
+    def _update(self) -> Iterator[Dict[str, Any]]:
+        try:
+            with self._lock:
+                data = self._read()
+                yield data
+                fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".index-")
+                with os.fdopen(fd, "w") as out:
+                    json.dump(data, out, indent=1, sort_keys=True)
+                os.replace(tmp, self.path)
+        except Timeout:
+            raise EnvError("Timed out waiting for the lock on %s (METAFLOW_CONDA_LOCK_TIMEOUT)." % self.path) from None
+
+    def snapshot(self) -> Dict[str, Any]:
+        return self._read()
+
+    # ---- environments -------------------------------------------------------------------
+    def lock_path(self, env_id: EnvID) -> Path:
+        return self.root / "locks" / env_id.arch / env_id.req_id / ("%s.json" % env_id.full_id)
+
+    def add(self, env: ResolvedEnvironment, make_default: bool = True) -> EnvID:
+        env_id = EnvID.of(env)
+        path = self.lock_path(env_id)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lock-")
+            with os.fdopen(fd, "w") as out:
+                out.write(env.to_json())
+            os.replace(tmp, path)
+        with self._update() as data:
+            entry = data["envs"].setdefault(env_id.arch, {}).setdefault(env_id.req_id, {"resolved": {}})
+            entry["resolved"][env_id.full_id] = env.resolved_at
+            if make_default or not entry.get("default"):
+                entry["default"] = env_id.full_id
+        return env_id
+
+    def default(self, arch: str, req_id: str) -> Optional[EnvID]:
+        entry = self._read()["envs"].get(arch, {}).get(req_id)
+        if not entry or not entry.get("default"):
+            return None
+        return EnvID(req_id, entry["default"], arch)
+
+    def full_ids(self, arch: str, req_id: str) -> List[str]:
+        return sorted(self._read()["envs"].get(arch, {}).get(req_id, {}).get("resolved", {}))
+
+    def load(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
+        try:
+            return ResolvedEnvironment.from_json(self.lock_path(env_id).read_text())
+        except FileNotFoundError:
+            return None
+
+    # ---- aliases ------------------------------------------------------------------------
+    def set_alias(self, alias: Alias, env_id: EnvID) -> None:
+        with self._update() as data:
+            data["aliases"][alias.key] = env_id.to_dict()
+
+    def alias(self, alias: Alias) -> Optional[EnvID]:
+        found = self._read()["aliases"].get(alias.key)
+        return EnvID.from_dict(found) if found else None
+
+    def aliases_of(self, env_id: EnvID) -> List[str]:
+        return sorted(k.split("/", 2)[2] for k, v in self._read()["aliases"].items() if v == env_id.to_dict())

@@ -1,0 +1,167 @@
+"""The store on Metaflow's local datastore: publish, hydrate from it, aliases, reuse."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metaflow_extensions.envs.plugins.envs.environments import Environments
+from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
+from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.hydrate.install import python_in
+from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
+from metaflow_extensions.envs.plugins.envs.store.datastore import EnvID, EnvStore
+from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
+
+from tests.fixtures.servers import StaticFileServer
+
+from .conftest_helpers import run_python
+
+
+def _spec(conda=("tinyutil",), pypi=("six==1.16.0",)):
+    return EnvSpec(conda_deps=tuple(CondaDep.parse(c) for c in conda), pypi_deps=tuple(PypiDep.parse(p) for p in pypi))
+
+
+@pytest.fixture
+def store_root(tmp_path):
+    return tmp_path / "datastore" / "conda_env"
+
+
+def _machine(tmp_path: Path, name: str, store_root: Path) -> Environments:
+    """A 'machine': its own cache and local index, sharing the datastore."""
+    cache_root = tmp_path / name
+    return Environments(
+        store=EnvStore("local", str(store_root)),
+        index=LocalIndex(cache_root),
+        cache=PackageCache(cache_root / "pkgs"),
+    )
+
+
+@pytest.fixture
+def own_channel(conda_channels_dir, monkeypatch):
+    """A channel server this test may stop, to prove later steps never reach the origin."""
+    server = StaticFileServer(conda_channels_dir)
+    server.start()
+    monkeypatch.setenv("METAFLOW_CONDA_CHANNEL_ALIAS", server.url + "/")
+    yield server
+    server.stop()
+
+
+def test_publish_then_hydrate_from_store_alone(engine_settings, own_channel, tmp_path, store_root, monkeypatch):
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec())
+    alice.publish(env)
+    for pkg in env.packages:
+        assert (store_root / "packages" / pkg.kind / pkg.sha256 / pkg.filename).is_file()
+    lock = store_root / "envs" / "linux-64" / env.req_id / env.full_id / "env.json"
+    assert json.loads(lock.read_text())["env_id"]["full_id"] == env.full_id
+
+    # Publishing again changes nothing: every object is written once.
+    mtimes = {p: p.stat().st_mtime_ns for p in store_root.rglob("*") if p.is_file()}
+    alice.publish(env)
+    assert {p: p.stat().st_mtime_ns for p in store_root.rglob("*") if p.is_file()} == mtimes
+
+    # A cold node: empty caches, origin gone. Everything comes from the datastore.
+    own_channel.stop()
+    monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(tmp_path / "node-cache"))
+    node = _machine(tmp_path, "node", store_root)
+    got = node.get(EnvID.of(env))
+    prefix = node.create(got, tmp_path / "node-env")
+    assert run_python(python_in(prefix), "import tinyutil, six; print(tinyutil.__version__)") == "2.0.0"
+
+
+def test_corrupted_store_object_falls_back_to_origin_or_fails_clearly(
+    engine_settings, own_channel, tmp_path, store_root, monkeypatch
+):
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(pypi=()))
+    alice.publish(env)
+    pkg = next(p for p in env.packages if p.name == "tinyutil")
+    stored = store_root / "packages" / "conda" / pkg.sha256 / pkg.filename
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    stored.write_bytes(bytes(data))
+
+    node = _machine(tmp_path, "node", store_root)
+    prefix = node.create(env, tmp_path / "env1")  # origin still up: fetched from there
+    assert run_python(python_in(prefix), "import tinyutil; print(tinyutil.__version__)") == "2.0.0"
+    assert PackageCache(tmp_path / "node" / "pkgs").has(pkg)
+
+    own_channel.stop()
+    node2 = _machine(tmp_path, "node2", store_root)
+    with pytest.raises(EnvError, match="Could not download .*tinyutil"):
+        node2.create(env, tmp_path / "env2")
+    assert not (tmp_path / "env2").exists()
+    assert not list((tmp_path / "node2" / "pkgs").rglob("tinyutil*"))
+
+
+def test_aliases_immutable_and_mutable(engine_settings, tmp_path, store_root):
+    alice = _machine(tmp_path, "alice", store_root)
+    bob = _machine(tmp_path, "bob", store_root)
+    env1 = alice.resolve(_spec(conda=("tinyutil=1.1",), pypi=()))
+    env2 = alice.resolve(_spec(conda=("tinyutil=2.0",), pypi=()))
+
+    alice.alias(env1, "team/tiny:v1")
+    alice.alias(env1, "team/tiny:v1")  # same target again: fine
+    with pytest.raises(SpecError, match="team/tiny:v1' is immutable and already names .*%s" % env1.full_id):
+        alice.alias(env2, "team/tiny:v1")
+    assert bob.lookup("team/tiny:v1").full_id == env1.full_id
+
+    alice.alias(env1, "team/tiny:stable")
+    assert bob.lookup("team/tiny:stable").full_id == env1.full_id
+    alice.alias(env2, "team/tiny:stable")
+    # Bob's index knows the old target; a mutable tag is re-read from the datastore anyway.
+    assert bob.lookup("team/tiny:stable").full_id == env2.full_id
+
+    alice.alias(env2, "MyFlow/12/train", kind="pathspec")
+    assert bob.lookup("MyFlow/12/train/345").full_id == env2.full_id
+    with pytest.raises(EnvError, match="Unknown environment 'team/nothere:latest'"):
+        bob.lookup("team/nothere")
+
+
+@pytest.mark.parametrize("bad", ["../escape", "team/../../x", "Team/x", "x:../y", "a//b", "MyFlow/1/../x"])
+def test_alias_names_cannot_escape(engine_settings, tmp_path, store_root, bad):
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(pypi=()))
+    with pytest.raises(SpecError, match="Invalid"):
+        alice.alias(env, bad)
+    assert not (tmp_path / "datastore" / "escape").exists()
+
+
+def test_remote_latest_reuses_anothers_environment(engine_settings, own_channel, tmp_path, store_root, monkeypatch):
+    monkeypatch.setenv("METAFLOW_USER", "alice")
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(pypi=()))
+    alice.publish(env)
+
+    monkeypatch.setenv("METAFLOW_USER", "bob")
+    own_channel.stop()  # bob cannot resolve (no origin, no cached repodata): only reuse can succeed
+    monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(tmp_path / "bob-cache"))
+    monkeypatch.setenv("METAFLOW_CONDA_USE_REMOTE_LATEST", ":username:")
+    with pytest.raises(EnvError):
+        _machine(tmp_path, "bob1", store_root).resolve(_spec(pypi=()))
+    for setting in (":any:", "carol,alice"):
+        monkeypatch.setenv("METAFLOW_CONDA_USE_REMOTE_LATEST", setting)
+        got = _machine(tmp_path, "bob-" + setting.strip(":").replace(",", "-"), store_root).resolve(_spec(pypi=()))
+        assert got.full_id == env.full_id and got.resolved_by == "alice"
+
+
+def test_local_index_survives_many_processes(tmp_path, engine_settings):
+    """Eight processes add environments to one index at once: none is lost."""
+    code = (
+        "import sys\n"
+        "from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex\n"
+        "from metaflow_extensions.envs.plugins.envs.lock import ResolvedEnvironment, LockedPackage\n"
+        "from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, CondaDep\n"
+        "i = int(sys.argv[2])\n"
+        "for j in range(5):\n"
+        "    spec = EnvSpec(conda_deps=(CondaDep.parse('pkg%d_%d' % (i, j)),))\n"
+        "    pkg = LockedPackage('conda', 'p', '1', 'b', 'p.conda', 'http://x/p.conda', '%064x' % (i * 10 + j))\n"
+        "    LocalIndex(sys.argv[1]).add(ResolvedEnvironment(spec=spec, packages=(pkg,), python_version='3.11'))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "idx"), str(i)]) for i in range(8)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    data = LocalIndex(tmp_path / "idx").snapshot()
+    assert len(data["envs"]["linux-64"]) == 40  # one req_id per environment added
