@@ -131,6 +131,8 @@ def python_in(prefix: Path) -> Path:
 def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache) -> None:
     import rattler
 
+    for pkg in packages:
+        _check_archive_paths(pkg, cache.path_for(pkg))
     records = [_repodata_record(p, cache) for p in packages]
     try:
         asyncio.run(
@@ -144,6 +146,23 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
         )
     except Exception as err:
         raise HydrateError("Could not link the Conda packages into %s: %s" % (prefix, err)) from None
+
+
+def _check_archive_paths(pkg: LockedPackage, archive: Path) -> None:
+    """Refuse a package whose files would land outside the prefix (tar-slip): rattler links
+    what paths.json lists, so every entry must stay below the prefix."""
+    from rattler import PathsJson
+
+    try:
+        entries = PathsJson.from_package_archive(archive).paths
+    except Exception as err:
+        raise HydrateError("Conda package %s is not a valid archive: %s" % (pkg.filename, err)) from None
+    for entry in entries:
+        rel = entry.relative_path
+        if rel.is_absolute() or ".." in rel.parts:
+            raise HydrateError(
+                "Refusing Conda package %s: it would write %s outside the environment." % (pkg.filename, rel)
+            )
 
 
 def _repodata_record(pkg: LockedPackage, cache: PackageCache):
@@ -170,7 +189,7 @@ def _repodata_record(pkg: LockedPackage, cache: PackageCache):
         record.timestamp = datetime.datetime.fromtimestamp(info.timestamp / 1000, tz=datetime.timezone.utc)
     # The package comes from our verified cache, never from the network at this point.
     url = cache.path_for(pkg).as_uri()
-    return rattler.RepoDataRecord(record, pkg.filename, url, info.channel or "local")
+    return rattler.RepoDataRecord(record, pkg.filename, url, info.channel or url.rsplit("/", 1)[0])
 
 
 def remove_prefix(prefix: Path) -> None:
