@@ -165,3 +165,26 @@ def test_local_index_survives_many_processes(tmp_path, engine_settings):
     assert all(p.wait(timeout=120) == 0 for p in procs)
     data = LocalIndex(tmp_path / "idx").snapshot()
     assert len(data["envs"]["linux-64"]) == 40  # one req_id per environment added
+
+
+def test_preferred_format_transmutes_and_keeps_both(engine_settings, own_channel, tmp_path, store_root, monkeypatch):
+    monkeypatch.setenv("METAFLOW_CONDA_PREFERRED_FORMAT", ".conda")
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(conda=("tinyutil==1.0.0",), pypi=()))
+    old = next(p for p in env.packages if p.name == "tinyutil")
+    assert old.filename.endswith(".tar.bz2")  # only published in that format
+    alice.publish(env)
+    stored = EnvStore("local", str(store_root)).load_env(EnvID.of(env))
+    tiny = next(p for p in stored.packages if p.name == "tinyutil")
+    (alt,) = tiny.alternates
+    assert alt.filename == old.filename.replace(".tar.bz2", ".conda")
+    assert (store_root / "packages" / "conda" / old.sha256 / old.filename).is_file()
+    assert (store_root / "packages" / "conda" / alt.sha256 / alt.filename).is_file()
+    assert stored.full_id == env.full_id  # the environment is the same whichever archive
+
+    own_channel.stop()
+    node = _machine(tmp_path, "node", store_root)
+    prefix = node.create(node.get(EnvID.of(env)), tmp_path / "env")
+    meta = json.loads(next((prefix / "conda-meta").glob("tinyutil-1.0.0-*.json")).read_text())
+    assert meta["fn"] == alt.filename
+    assert run_python(python_in(prefix), "import tinyutil; print(tinyutil.__version__)") == "1.0.0"

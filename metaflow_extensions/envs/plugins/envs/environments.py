@@ -17,6 +17,7 @@ from .resolve.resolver import resolve_environment, spec_urls, with_defaults
 from .spec.model import EnvSpec
 from .store.aliases import parse_alias, read_alias, write_alias
 from .store.datastore import EnvID, EnvStore
+from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
 
 
@@ -81,8 +82,14 @@ class Environments:
         store = self._require_store()
         if store.has_env(EnvID.of(env)):
             return
-        present = store.present_packages(list(env.packages))
-        missing = [p for p in env.packages if store.package_key(p) not in present]
+        fmt = settings.preferred_format()
+        if fmt:
+            fetch_packages([p for p in env.packages if not self.cache.has(p)], self.cache, self.credentials())
+            env = with_alternates(env, self.cache, fmt)
+            self.index.add(env, make_default=False, replace_lock=True)  # the lock now lists them
+        wanted = list(env.packages) + extra_archives(env)
+        present = store.present_packages(wanted)
+        missing = [p for p in wanted if store.package_key(p) not in present]
         fetch_packages([p for p in missing if not self.cache.has(p)], self.cache, self.credentials())
         store.upload_packages(missing, self.cache)
         store.save_env(env)

@@ -27,6 +27,10 @@ class ResolveError(EnvError):
     unreachable source, bad credentials)."""
 
 
+class StoreError(EnvError):
+    """The datastore could not be read or written."""
+
+
 class HydrateError(EnvError):
     """A lock could not be turned into a working prefix (download, checksum, install)."""
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from .auth import strip_credentials
@@ -40,6 +40,15 @@ class CondaRecordInfo:
 
 
 @dataclass(frozen=True)
+class PackageFile:
+    """The same Conda package in its other archive format (made by transmuting it)."""
+
+    filename: str
+    sha256: str
+    size: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class LockedPackage:
     kind: str  # KIND_CONDA | KIND_PYPI
     name: str
@@ -52,12 +61,15 @@ class LockedPackage:
     conda: Optional[CondaRecordInfo] = None
     # For wheels we built: the requirement they were built from (sdist URL, git, path).
     built_from: Optional[str] = None
+    # Other archive formats of this very package, available from the store only. Not part
+    # of the identity: the environment is the same whichever archive installs it.
+    alternates: Tuple[PackageFile, ...] = ()
 
     def identity(self) -> Tuple[str, str, str]:
         return (self.kind, self.filename, self.sha256)
 
     def to_dict(self) -> Dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v is not None}
+        out = {k: v for k, v in asdict(self).items() if v is not None and v != ()}
         if self.conda is not None:
             out["conda"] = {k: (list(v) if isinstance(v, tuple) else v)
                             for k, v in asdict(self.conda).items() if v is not None}
@@ -85,7 +97,20 @@ class LockedPackage:
             size=data.get("size"),
             conda=info,
             built_from=data.get("built_from"),
+            alternates=tuple(PackageFile(**alt) for alt in data.get("alternates", ())),
         )
+
+    def in_format(self, extension: str) -> Optional["LockedPackage"]:
+        """This package as its `extension` archive, if it is or has one."""
+        if self.filename.endswith(extension):
+            return self
+        for alt in self.alternates:
+            if alt.filename.endswith(extension):
+                return self.as_alternate(alt)
+        return None
+
+    def as_alternate(self, alt: PackageFile) -> "LockedPackage":
+        return replace(self, filename=alt.filename, sha256=alt.sha256, size=alt.size, alternates=())
 
 
 def compute_full_id(packages: List[LockedPackage]) -> str:

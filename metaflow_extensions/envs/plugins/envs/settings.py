@@ -47,3 +47,16 @@ def cache_dir(*parts: str) -> Path:
     path = cache_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def preferred_format() -> Optional[str]:
+    """METAFLOW_CONDA_PREFERRED_FORMAT as `.conda` / `.tar.bz2`, or None."""
+    value = (get("CONDA_PREFERRED_FORMAT") or "").strip()
+    if not value or value.lower() == "none":
+        return None
+    value = value if value.startswith(".") else "." + value
+    if value not in (".conda", ".tar.bz2"):
+        from .errors import SpecError
+
+        raise SpecError("METAFLOW_CONDA_PREFERRED_FORMAT must be '.conda' or '.tar.bz2', not '%s'." % value)
+    return value

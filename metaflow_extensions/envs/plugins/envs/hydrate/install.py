@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 from .. import settings
 from ..auth import Credentials
 from ..errors import HydrateError
-from ..lock import PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..resolve.system_python import find_interpreter
 from ..resolve.uv import run_uv
 from .cache import PackageCache
@@ -86,12 +86,9 @@ def create_prefix(
                 return prefix
             if prefix.exists():
                 shutil.rmtree(prefix)  # incomplete or stale: never trusted
-            missing = plan(env, prefix, cache).to_fetch
-            if store is not None and missing:
-                missing = store.download_packages(missing, cache)
-            fetch_packages(missing, cache, credentials)
+            packages = _gather(env, cache, credentials, store)
             try:
-                _install(env, prefix, cache, credentials)
+                _install(env, packages, prefix, cache, credentials)
             except BaseException:
                 shutil.rmtree(prefix, ignore_errors=True)
                 raise
@@ -103,15 +100,36 @@ def create_prefix(
     return prefix
 
 
-def _install(env: ResolvedEnvironment, prefix: Path, cache: PackageCache, credentials: Credentials) -> None:
-    conda = env.conda_packages()
+def _gather(
+    env: ResolvedEnvironment, cache: PackageCache, credentials: Credentials, store: Optional[PackageSource]
+) -> List[LockedPackage]:
+    """Make every package present in the cache (cache, then store, then origin) and return
+    the archives to install: the preferred format's where the store has it."""
+    fmt = settings.preferred_format()
+    chosen = [(p.in_format(fmt) or p) if fmt and p.kind == KIND_CONDA else p for p in env.packages]
+    missing = [p for p in chosen if not cache.has(p)]
+    if store is not None and missing:
+        missing = store.download_packages(missing, cache)
+    unavailable = {p.identity() for p in missing}
+    # A transmuted archive exists only in the store; without it, install the original.
+    chosen = [orig if pick is not orig and pick.identity() in unavailable else pick
+              for orig, pick in zip(env.packages, chosen)]
+    fetch_packages([p for p in chosen if not cache.has(p)], cache, credentials)
+    return chosen
+
+
+def _install(
+    env: ResolvedEnvironment, packages: List[LockedPackage], prefix: Path, cache: PackageCache,
+    credentials: Credentials,
+) -> None:
+    conda = [p for p in packages if p.kind == KIND_CONDA]
     if conda:
         _link_conda(conda, prefix, cache)
     if env.python_source == PYTHON_FROM_SYSTEM:
         interpreter = find_interpreter("==" + env.python_version)
         run_uv(["venv", "--quiet", "--allow-existing", "--python", interpreter, str(prefix)],
                credentials, HydrateError, "Could not create a virtualenv for Python %s" % env.python_version)
-    wheels = env.pypi_packages()
+    wheels = [p for p in packages if p.kind == KIND_PYPI]
     if wheels:
         paths = [str(cache.path_for(p)) for p in wheels]
         python = python_in(prefix)

@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .. import settings
-from ..errors import EnvError
+from ..errors import EnvError, StoreError
 from ..hydrate.cache import PackageCache, safe_filename, sha256_of
 from ..lock import LockedPackage, ResolvedEnvironment
 
 ROOT_SETTING = {"s3": "CONDA_S3ROOT", "azure": "CONDA_AZUREROOT", "gs": "CONDA_GSROOT", "local": "CONDA_LOCALROOT"}
 DEFAULT_SUBDIR = "conda_env"
-
-
-class StoreError(EnvError):
-    """The datastore could not be read or written."""
 
 
 @dataclass(frozen=True)

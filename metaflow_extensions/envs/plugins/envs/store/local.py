@@ -62,10 +62,10 @@ class LocalIndex:
     def lock_path(self, env_id: EnvID) -> Path:
         return self.root / "locks" / env_id.arch / env_id.req_id / ("%s.json" % env_id.full_id)
 
-    def add(self, env: ResolvedEnvironment, make_default: bool = True) -> EnvID:
+    def add(self, env: ResolvedEnvironment, make_default: bool = True, replace_lock: bool = False) -> EnvID:
         env_id = EnvID.of(env)
         path = self.lock_path(env_id)
-        if not path.exists():
+        if replace_lock or not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lock-")
             with os.fdopen(fd, "w") as out:
