@@ -65,3 +65,32 @@ def local_project_dir(pypi_index: PypiIndex, tmp_path: Path) -> Path:
     dest = tmp_path / "mfenvs-localdir"
     shutil.copytree(pypi_index.local_project_source, dest)
     return dest
+
+
+# ---------------------------------------------------------------- S3 (SeaweedFS)
+from tests.fixtures.fault_proxy import S3FaultProxy  # noqa: E402
+from tests.fixtures.s3 import S3Server, start_seaweedfs  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS) on 127.0.0.1, one per xdist worker; see tests/fixtures/s3.py."""
+    server = start_seaweedfs()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_proxy(s3_server: S3Server) -> Iterator[S3FaultProxy]:
+    """A fresh fault-injecting proxy in front of ``s3_server`` (no faults until configured)."""
+    with S3FaultProxy(s3_server, seed=0) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def s3_prefix(request: pytest.FixtureRequest) -> str:
+    """A root prefix no other test uses, for ``metaflow_env(s3_prefix)``."""
+    name = "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
+    return "tests/%s-%s" % (name, secrets.token_hex(4))
