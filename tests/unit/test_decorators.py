@@ -1,0 +1,911 @@
+"""The decorator layer: attribute → EnvSpec conversion, the merge rules (merge_request and
+friends, pure), @{VAR} substitution, and the Metaflow decorator classes.
+
+The decorator-class tests build decorators directly and call `step_init`/`flow_init` with a
+minimal fake flow object (only `_flow_decorators`) — the Flow is mocked there on purpose, to
+test the classes without registering them. One test uses a real FlowSpec with Metaflow's own
+decorator machinery, and `test_e2e_flow_files` runs tests/e2e/flows/decorator_*.py through
+`python flow.py check` once the decorators are registered with Metaflow (skipped before).
+"""
+import os
+import re
+import subprocess
+import sys
+import types
+from functools import partial
+from pathlib import Path
+
+import metaflow  # noqa: F401  first: once registered, Metaflow's plugin loading imports decorators.py
+import pytest
+
+from metaflow_extensions.envs.plugins.envs.errors import SpecError
+from metaflow_extensions.envs.plugins.envs.integration import decorators as D
+from metaflow_extensions.envs.plugins.envs.integration.requests import (
+    FAMILY_CONDA,
+    FAMILY_NAMED,
+    FAMILY_PYPI,
+    DecoratorAttrs,
+    StepEnvRequest,
+    check_flow_decorators,
+    check_step_decorators,
+    conda_dep_from_item,
+    defaults_for,
+    merge_request,
+    pypi_dep_from_item,
+    python_spec,
+    request_for_step,
+    spec_from_attributes,
+    substitute_vars,
+    validate_flow_decorators,
+    variables_in,
+)
+from metaflow_extensions.envs.plugins.envs.spec import (
+    ENV_TYPE_CONDA,
+    ENV_TYPE_MIXED,
+    ENV_TYPE_PYPI,
+    CondaDep,
+    EnvSpec,
+)
+
+FLOWS = Path(__file__).resolve().parent.parent / "e2e" / "flows"
+
+
+def conda_names(spec: EnvSpec) -> dict:
+    return {d.name: d.version for d in spec.conda_deps}
+
+
+def pypi_reqs(spec: EnvSpec) -> dict:
+    return {d.name: d.requirement for d in spec.pypi_deps}
+
+
+def merge(step_attrs=None, step_family=None, flow_attrs=None, flow_family=None, user_set=None, **kw):
+    if user_set is None:
+        user_set = set(step_attrs or {})
+    return merge_request("train", flow_attrs, flow_family, step_attrs, step_family, user_set, **kw)
+
+
+# ------------------------------------------------------------------------------------------
+# attribute → dependency conversion
+
+
+@pytest.mark.parametrize(
+    "key, version, name, spec, channel",
+    [
+        ("pandas", "", "pandas", None, None),
+        ("pandas", "1.4.2", "pandas", "==1.4.2", None),  # a bare version pins it
+        ("pandas", "1.4", "pandas", "==1.4", None),
+        ("pandas", ">=1.4", "pandas", ">=1.4", None),
+        ("pandas", ">=1.5,<2", "pandas", ">=1.5,<2", None),
+        ("pandas", "1.4.*", "pandas", "1.4.*", None),
+        ("pandas", "=1.4", "pandas", "1.4.*", None),  # conda's fuzzy `=` kept for who writes it
+        ("pandas", "==1.4", "pandas", "==1.4", None),
+        ("PyYAML", "6.0", "pyyaml", "==6.0", None),
+        ("comet_ml::comet_ml", "3.32.0", "comet_ml", "==3.32.0", "comet_ml"),
+        ("conda-forge::numpy", "", "numpy", None, "conda-forge"),
+    ],
+)
+def test_conda_dep_from_item(key, version, name, spec, channel):
+    dep = conda_dep_from_item(key, version)
+    assert (dep.name, dep.version, dep.channel) == (name, spec, channel)
+
+
+@pytest.mark.parametrize(
+    "key, version, requirement",
+    [
+        ("requests", "", "requests"),
+        ("requests", "2.31", "requests==2.31"),  # exact for PyPI
+        ("requests", "2.31.0", "requests==2.31.0"),
+        ("requests", ">=2,<3", "requests<3,>=2"),
+        ("requests", "~=2.31", "requests~=2.31"),
+        ("requests", "==2.31", "requests==2.31"),
+        ("requests[socks]", "2.31", "requests[socks]==2.31"),
+        ("requests", ">=2; python_version < '3.12'", 'requests>=2; python_version < "3.12"'),
+        ("mypkg", "git+https://github.com/me/mypkg@v1", "mypkg @ git+https://github.com/me/mypkg@v1"),
+        ("mypkg", "https://host/mypkg-1.0-py3-none-any.whl",
+         "mypkg @ https://host/mypkg-1.0-py3-none-any.whl"),
+        ("mypkg", "@ https://host/mypkg.tar.gz", "mypkg @ https://host/mypkg.tar.gz"),
+    ],
+)
+def test_pypi_dep_from_item(key, version, requirement):
+    assert pypi_dep_from_item(key, version).requirement == requirement
+
+
+def test_pypi_dep_names_are_canonical():
+    assert pypi_dep_from_item("Foo_Bar", "1.0").name == "foo-bar"
+
+
+@pytest.mark.parametrize(
+    "func, key, version, message",
+    [
+        (conda_dep_from_item, "numpy>=1.2", "", "put|version as the value"),
+        (conda_dep_from_item, "::numpy", "", "not a Conda package name"),
+        (conda_dep_from_item, "python", "3.10", "python='3.10'"),
+        (conda_dep_from_item, "numpy", "=", "Missing version"),
+        (pypi_dep_from_item, "numpy>=1.2", "", "version as the value"),
+        (pypi_dep_from_item, "python", "", "python='3.10'"),
+        (pypi_dep_from_item, "requests", "latest", "not a version"),
+        (pypi_dep_from_item, "requests", ">=>2", "Malformed PyPI requirement"),
+    ],
+)
+def test_bad_dependency_items(func, key, version, message):
+    with pytest.raises(SpecError, match=message):
+        func(key, version)
+
+
+@pytest.mark.parametrize(
+    "text, spec",
+    [("3.10", "3.10.*"), ("3.10.4", "3.10.4.*"), (">=3.9,<3.12", ">=3.9,<3.12"),
+     ("==3.10.4", "==3.10.4"), ("3.10.*", "3.10.*"), ("=3.11", "3.11.*"), (" 3.9 ", "3.9.*")],
+)
+def test_python_spec(text, spec):
+    assert python_spec(text) == spec
+
+
+def test_spec_from_conda_attributes():
+    spec = spec_from_attributes(FAMILY_CONDA, {
+        "libraries": {"pandas": "1.4.2", "comet_ml::comet_ml": ""},
+        "channels": ["conda-forge", "bioconda"],
+        "pip_packages": {"requests": ">=2.31"},
+        "pip_sources": ["https://idx.example/simple"],
+        "python": "3.10",
+    })
+    assert conda_names(spec) == {"pandas": "==1.4.2", "comet_ml": None}
+    assert [d.channel for d in spec.conda_deps] == [None, "comet_ml"]
+    assert pypi_reqs(spec) == {"requests": "requests>=2.31"}
+    assert spec.channels == ("conda-forge", "bioconda")
+    assert spec.pypi_sources.extra_index_urls == ("https://idx.example/simple",)
+    assert spec.python == "3.10.*"
+    assert spec.env_type == ENV_TYPE_MIXED
+
+
+def test_spec_from_conda_attributes_conda_only_and_packages_alias():
+    spec = spec_from_attributes(FAMILY_CONDA, {"libraries": {"numpy": ""}, "packages": {"scipy": "1.11"}})
+    assert conda_names(spec) == {"numpy": None, "scipy": "==1.11"}
+    assert spec.env_type == ENV_TYPE_CONDA and spec.python is None
+
+
+def test_spec_from_conda_attributes_same_package_in_libraries_and_packages():
+    with pytest.raises(SpecError, match="both libraries and packages"):
+        spec_from_attributes(FAMILY_CONDA, {"libraries": {"numpy": ""}, "packages": {"numpy": "1"}})
+
+
+def test_spec_from_pypi_attributes_has_only_pypi_deps():
+    spec = spec_from_attributes(FAMILY_PYPI, {
+        "packages": {"requests": "2.31", "pandas": ""},
+        "extra_indices": ["https://a.example/simple"],
+        "sources": ["https://b.example/simple", "https://a.example/simple"],
+        "python": "3.11",
+    })
+    assert spec.conda_deps == () and spec.channels == ()
+    assert pypi_reqs(spec) == {"requests": "requests==2.31", "pandas": "pandas"}
+    assert spec.pypi_sources.extra_index_urls == ("https://a.example/simple", "https://b.example/simple")
+    assert spec.python == "3.11.*"
+    assert spec.env_type == ENV_TYPE_PYPI
+
+
+def test_spec_from_named_attributes_is_none():
+    assert spec_from_attributes(FAMILY_NAMED, {"name": "team/env"}) is None
+    assert spec_from_attributes(FAMILY_CONDA, {"name": "team/env", "fetch_at_exec": True}) is None
+
+
+def test_empty_spec_from_bare_decorator():
+    assert spec_from_attributes(FAMILY_CONDA, {}) == EnvSpec()
+
+
+@pytest.mark.parametrize(
+    "family, attrs, message",
+    [
+        (FAMILY_CONDA, {"libraries": ["numpy"]}, "libraries must be a dict"),
+        (FAMILY_CONDA, {"channels": "conda-forge"}, r"channels must be a list of strings, e.g. channels=\['conda-forge'\]"),
+        (FAMILY_CONDA, {"libraries": {"numpy": 1.21}}, "version of 'numpy' in libraries must be a string"),
+        (FAMILY_CONDA, {"python": 3.10}, "python must be a string such as '3.10'.*3.1"),
+        (FAMILY_CONDA, {"python": "three"}, "python: 'three' is not a Python version"),
+        (FAMILY_CONDA, {"disabled": "yes"}, "disabled must be True or False"),
+        (FAMILY_CONDA, {"libraries": {3: ""}}, "must be strings"),
+        (FAMILY_CONDA, {"extra_indices": []}, "has no attribute 'extra_indices'"),
+        (FAMILY_PYPI, {"libraries": {}}, "has no attribute 'libraries'"),
+        (FAMILY_PYPI, {"packages": {"numpy": "one"}}, "@pypi, packages: 'one' is not a version"),
+        (FAMILY_NAMED, {"python": "3.10"}, "has no attribute 'python'"),
+        (FAMILY_CONDA, {"libraries": {"numpy>=1": ""}}, r"\{'pandas': '>=1.4'\}"),
+    ],
+)
+def test_bad_attributes(family, attrs, message):
+    with pytest.raises(SpecError, match=message):
+        spec_from_attributes(family, attrs)
+
+
+def test_bool_attributes_accept_metaflow_spec_strings():
+    # `--with conda:disabled=True` arrives as the string "True".
+    assert merge({"disabled": "True"}, FAMILY_CONDA).disabled is True
+    assert merge({"disabled": "false", "libraries": {"a": ""}}, FAMILY_CONDA).disabled is False
+
+
+def test_defaults_for_returns_fresh_copies():
+    first = defaults_for(FAMILY_CONDA)
+    first["libraries"]["x"] = "1"
+    assert defaults_for(FAMILY_CONDA)["libraries"] == {}
+    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "python",
+                                              "disabled", "name", "pathspec", "fetch_at_exec"}
+    assert set(defaults_for(FAMILY_NAMED)) == {"name", "pathspec", "fetch_at_exec"}
+
+
+# ------------------------------------------------------------------------------------------
+# merge_request — rule 1: flow-level applies to every step, the step merges on top
+
+
+def test_no_decorators_no_request():
+    assert merge() is None
+
+
+def test_flow_only_applies_to_step():
+    req = merge(flow_attrs={"libraries": {"pandas": "1.4.2"}, "python": "3.10"}, flow_family=FAMILY_CONDA)
+    assert req == StepEnvRequest("train", FAMILY_CONDA, False, spec_from_attributes(
+        FAMILY_CONDA, {"libraries": {"pandas": "1.4.2"}, "python": "3.10"}), None, None, False)
+
+
+def test_step_only():
+    req = merge({"packages": {"requests": ""}}, FAMILY_PYPI)
+    assert req.family == FAMILY_PYPI and not req.disabled and req.base is None
+    assert pypi_reqs(req.spec) == {"requests": "requests"}
+
+
+def test_bare_step_decorator_without_flow_gives_empty_spec():
+    req = merge({}, FAMILY_CONDA)
+    assert req.spec == EnvSpec() and not req.disabled
+
+
+def test_step_wins_for_same_package_and_unions_the_rest():
+    req = merge(
+        {"libraries": {"numpy": "1.26", "scipy": ""}, "channels": ["bioconda", "conda-forge"],
+         "pip_packages": {"Foo_Bar": "2"}, "pip_sources": ["https://step/simple"]},
+        FAMILY_CONDA,
+        {"libraries": {"numpy": "1.21", "pandas": ""}, "channels": ["conda-forge", "pytorch"],
+         "pip_packages": {"foo-bar": "1", "six": ""}, "pip_sources": ["https://flow/simple", "https://step/simple"]},
+        FAMILY_CONDA,
+    )
+    assert conda_names(req.spec) == {"numpy": "==1.26", "pandas": None, "scipy": None}
+    assert req.spec.channels == ("bioconda", "conda-forge", "pytorch")  # step's first
+    assert pypi_reqs(req.spec) == {"foo-bar": "Foo_Bar==2", "six": "six"}
+    assert req.spec.pypi_sources.extra_index_urls == ("https://step/simple", "https://flow/simple")
+
+
+def test_channel_qualified_step_package_replaces_flow_one():
+    req = merge({"libraries": {"conda-forge::numpy": "2"}}, FAMILY_CONDA,
+                {"libraries": {"numpy": "1"}}, FAMILY_CONDA)
+    assert req.spec.conda_deps == (CondaDep("numpy", "==2", "conda-forge"),)
+
+
+@pytest.mark.parametrize("step_python, flow_python, expected", [
+    ("3.11", "3.10", "3.11.*"), (None, "3.10", "3.10.*"), ("3.11", None, "3.11.*"), (None, None, None),
+])
+def test_python_step_else_flow(step_python, flow_python, expected):
+    req = merge({"python": step_python, "libraries": {"a": ""}}, FAMILY_CONDA,
+                {"python": flow_python}, FAMILY_CONDA)
+    assert req.spec.python == expected
+
+
+def test_pypi_step_and_pypi_flow_merge():
+    req = merge({"packages": {"requests": "2.31"}, "extra_indices": ["https://s/simple"]}, FAMILY_PYPI,
+                {"packages": {"requests": "2.0", "six": ""}, "sources": ["https://f/simple"]}, FAMILY_PYPI)
+    assert pypi_reqs(req.spec) == {"requests": "requests==2.31", "six": "six"}
+    assert req.spec.conda_deps == ()
+    assert req.spec.pypi_sources.extra_index_urls == ("https://s/simple", "https://f/simple")
+
+
+# rule 2: enabling and disabling
+
+
+def test_step_attribute_enables_under_disabled_flow():
+    req = merge({"libraries": {"numpy": ""}}, FAMILY_CONDA,
+                {"libraries": {"pandas": ""}, "disabled": True}, FAMILY_CONDA)
+    assert not req.disabled
+    assert conda_names(req.spec) == {"numpy": None, "pandas": None}
+
+
+def test_step_disabled_false_enables_with_flow_packages():
+    req = merge({"disabled": False}, FAMILY_CONDA, {"libraries": {"pandas": ""}, "disabled": True}, FAMILY_CONDA)
+    assert not req.disabled and conda_names(req.spec) == {"pandas": None}
+
+
+def test_bare_step_under_disabled_flow_is_disabled():
+    req = merge({}, FAMILY_CONDA, {"libraries": {"pandas": ""}, "disabled": True}, FAMILY_CONDA)
+    assert req == StepEnvRequest("train", FAMILY_CONDA, True, None, None, None, False)
+
+
+def test_step_setting_disabled_none_counts_as_unset():
+    req = merge({"disabled": None}, FAMILY_CONDA, {"disabled": True}, FAMILY_CONDA, user_set={"disabled"})
+    assert req.disabled
+
+
+def test_step_disabled_runs_in_outer_python():
+    req = merge({"disabled": True}, FAMILY_PYPI, {"packages": {"a": ""}}, FAMILY_PYPI)
+    assert req == StepEnvRequest("train", FAMILY_PYPI, True, None, None, None, False)
+
+
+def test_step_disabled_even_with_packages():
+    req = merge({"disabled": True, "packages": {"a": ""}}, FAMILY_PYPI)
+    assert req.disabled and req.spec is None
+
+
+def test_no_step_decorator_under_disabled_flow_is_disabled():
+    req = merge(flow_attrs={"disabled": True, "libraries": {"a": ""}}, flow_family=FAMILY_CONDA)
+    assert req.disabled and req.spec is None
+
+
+def test_user_set_only_counts_with_step_decorator_values():
+    # Values given without being marked as user-set still count: content enables the step.
+    req = merge({"libraries": {"a": ""}}, FAMILY_CONDA, {"disabled": True}, FAMILY_CONDA, user_set=set())
+    assert not req.disabled
+
+
+# rule 3: names and pathspecs stand alone
+
+
+@pytest.mark.parametrize("attrs, attr", [
+    ({"name": "team/env", "libraries": {"numpy": ""}}, "libraries"),
+    ({"name": "team/env", "python": "3.10"}, "python"),
+    ({"pathspec": "MyFlow/1/start", "channels": ["c"]}, "channels"),
+    ({"name": "team/env", "pip_packages": {"a": ""}}, "pip_packages"),
+])
+def test_name_with_other_attributes_is_an_error(attrs, attr):
+    with pytest.raises(SpecError, match=r"@conda on step 'train' sets (name|pathspec)= together with %s" % attr):
+        merge(attrs, FAMILY_CONDA)
+
+
+def test_name_with_pypi_packages_is_an_error():
+    with pytest.raises(SpecError, match="together with packages"):
+        merge({"name": "team/env", "packages": {"a": ""}}, FAMILY_PYPI)
+
+
+def test_name_with_empty_other_attributes_is_fine():
+    req = merge({"name": "team/env", "libraries": {}, "channels": [], "python": None}, FAMILY_CONDA)
+    assert req.base == "team/env" and req.spec is None
+
+
+def test_name_and_pathspec_is_an_error():
+    with pytest.raises(SpecError, match="sets both name= and pathspec=: keep one"):
+        merge({"name": "team/env", "pathspec": "MyFlow/1/start"}, FAMILY_NAMED)
+
+
+def test_name_with_fetch_at_exec_is_fine():
+    req = merge({"name": "team/env:stable", "fetch_at_exec": True}, FAMILY_CONDA)
+    assert req == StepEnvRequest("train", FAMILY_CONDA, False, None, "team/env:stable", "generic", True)
+
+
+def test_step_name_replaces_flow_packages():
+    req = merge({"name": "team/env"}, FAMILY_NAMED, {"libraries": {"pandas": ""}, "python": "3.10"}, FAMILY_CONDA)
+    assert req == StepEnvRequest("train", FAMILY_CONDA, False, None, "team/env", "generic", False)
+
+
+def test_pathspec_kind():
+    req = merge({"pathspec": "MyFlow/12/start"}, FAMILY_NAMED)
+    assert (req.base, req.base_kind, req.family) == ("MyFlow/12/start", "pathspec", FAMILY_NAMED)
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"name": "Team Env"}, "name: Invalid environment name 'Team Env'"),
+    ({"name": "team/env:Bad"}, "name: Invalid environment name"),
+    ({"pathspec": "not-a-pathspec"}, "pathspec: Invalid pathspec"),
+    ({"name": "team/@{1X}"}, "not a variable"),
+    ({"name": "team/@{X"}, "unclosed"),
+])
+def test_bad_names(attrs, message):
+    with pytest.raises(SpecError, match=message):
+        merge(attrs, FAMILY_NAMED)
+
+
+def test_names_with_variables_are_checked_later():
+    req = merge({"name": "team/@{USER}:@{TAG}", "fetch_at_exec": True}, FAMILY_NAMED)
+    assert req.base == "team/@{USER}:@{TAG}" and req.fetch_at_exec
+
+
+def test_named_env_needs_a_name():
+    with pytest.raises(SpecError, match="@named_env on step 'train' needs name="):
+        merge({"fetch_at_exec": False}, FAMILY_NAMED)
+    with pytest.raises(SpecError, match="@named_env_base on the flow needs name="):
+        merge(flow_attrs={}, flow_family=FAMILY_NAMED)
+
+
+# rule 4: families
+
+
+def test_pypi_base_with_conda_step_is_an_error():
+    with pytest.raises(SpecError) as err:
+        merge({"libraries": {"a": ""}}, FAMILY_CONDA, {"packages": {"b": ""}}, FAMILY_PYPI)
+    assert "Step 'train' uses @conda but the flow uses @pypi_base" in err.value.message
+    assert "@conda_base(pip_packages={...})" in err.value.message
+
+
+def test_conda_base_with_pypi_step_is_an_error():
+    with pytest.raises(SpecError) as err:
+        merge({"packages": {"a": ""}}, FAMILY_PYPI, {"libraries": {"b": ""}}, FAMILY_CONDA)
+    assert "Step 'train' uses @pypi but the flow uses @conda_base" in err.value.message
+    assert "@conda(pip_packages={...})" in err.value.message
+
+
+def test_family_conflict_uses_given_labels():
+    with pytest.raises(SpecError, match="uses @pip but the flow uses @conda_base"):
+        merge({"packages": {"a": ""}}, FAMILY_PYPI, {}, FAMILY_CONDA, step_label="@pip")
+
+
+def test_family_conflict_even_when_step_is_disabled():
+    with pytest.raises(SpecError, match="uses @pypi but the flow uses @conda_base"):
+        merge({"disabled": True}, FAMILY_PYPI, {}, FAMILY_CONDA)
+
+
+@pytest.mark.parametrize("flow_family, flow_attrs", [
+    (FAMILY_CONDA, {"libraries": {"pandas": ""}}), (FAMILY_PYPI, {"packages": {"pandas": ""}}),
+])
+def test_named_env_step_combines_with_either_base(flow_family, flow_attrs):
+    req = merge({"name": "team/env"}, FAMILY_NAMED, flow_attrs, flow_family)
+    assert (req.family, req.base, req.spec) == (flow_family, "team/env", None)
+
+
+@pytest.mark.parametrize("step_family, step_attrs", [
+    (FAMILY_CONDA, {"libraries": {"pandas": ""}}), (FAMILY_PYPI, {"packages": {"pandas": ""}}),
+])
+def test_named_env_base_combines_with_either_step(step_family, step_attrs):
+    req = merge(step_attrs, step_family, {"name": "team/env:stable"}, FAMILY_NAMED)
+    assert (req.family, req.base, req.base_kind) == (step_family, "team/env:stable", "generic")
+    assert req.spec == spec_from_attributes(step_family, step_attrs)
+
+
+def test_check_step_decorators_conda_and_pypi():
+    decos = [DecoratorAttrs("@conda", FAMILY_CONDA, {}), DecoratorAttrs("@pypi", FAMILY_PYPI, {})]
+    with pytest.raises(SpecError) as err:
+        check_step_decorators("train", decos)
+    assert "Step 'train' has both @conda and @pypi" in err.value.message
+    assert "@conda(libraries={...}, pip_packages={...})" in err.value.message
+
+
+def test_check_step_decorators_picks_main_and_named():
+    conda = DecoratorAttrs("@conda", FAMILY_CONDA, {})
+    named = DecoratorAttrs("@named_env", FAMILY_NAMED, {"name": "a"})
+    assert check_step_decorators("s", [named, conda]) == (conda, named)
+    assert check_step_decorators("s", [named]) == (None, named)
+    assert check_step_decorators("s", []) == (None, None)
+
+
+def test_check_flow_decorators_two_families():
+    decos = [DecoratorAttrs("@conda_base", FAMILY_CONDA, {}), DecoratorAttrs("@pypi_base", FAMILY_PYPI, {})]
+    with pytest.raises(SpecError, match="The flow has @conda_base and @pypi_base: keep one"):
+        check_flow_decorators(decos)
+    decos = [DecoratorAttrs("@named_env_base", FAMILY_NAMED, {"name": "a"}),
+             DecoratorAttrs("@conda_base", FAMILY_CONDA, {})]
+    with pytest.raises(SpecError, match="@named_env_base and @conda_base: keep one"):
+        check_flow_decorators(decos)
+
+
+def test_validate_flow_decorators_checks_attributes():
+    validate_flow_decorators([DecoratorAttrs("@conda_base", FAMILY_CONDA, {"python": "3.10"})])
+    validate_flow_decorators([])
+    with pytest.raises(SpecError, match="@conda_base on the flow: python must be a string"):
+        validate_flow_decorators([DecoratorAttrs("@conda_base", FAMILY_CONDA, {"python": 3.9})])
+
+
+# rule 5: two decorators of one kind
+
+
+def test_two_decorators_of_one_kind_on_a_step():
+    decos = [DecoratorAttrs("@conda", FAMILY_CONDA, {}), DecoratorAttrs("@other_conda", FAMILY_CONDA, {})]
+    with pytest.raises(SpecError, match="Step 'train' has @conda and @other_conda, two decorators of the same kind"):
+        check_step_decorators("train", decos)
+
+
+def test_two_flow_decorators_of_one_kind():
+    decos = [DecoratorAttrs("@pypi_base", FAMILY_PYPI, {}), DecoratorAttrs("@pip_base", FAMILY_PYPI, {})]
+    with pytest.raises(SpecError, match="@pypi_base and @pip_base, two decorators of the same kind"):
+        check_flow_decorators(decos)
+
+
+# rule 6: fetch_at_exec only with a name
+
+
+@pytest.mark.parametrize("attrs", [{"fetch_at_exec": True}, {"fetch_at_exec": True, "libraries": {"a": ""}}])
+def test_fetch_at_exec_without_name_on_step(attrs):
+    with pytest.raises(SpecError, match="@conda on step 'train' sets fetch_at_exec=True without name= or pathspec="):
+        merge(attrs, FAMILY_CONDA)
+
+
+def test_fetch_at_exec_without_name_on_flow():
+    with pytest.raises(SpecError, match="@pypi_base on the flow sets fetch_at_exec=True without name="):
+        merge(flow_attrs={"fetch_at_exec": True, "packages": {"a": ""}}, flow_family=FAMILY_PYPI)
+
+
+def test_fetch_at_exec_step_without_name_under_named_flow_is_an_error():
+    # fetch_at_exec goes with the name on the same decorator.
+    with pytest.raises(SpecError, match="without name= or pathspec="):
+        merge({"fetch_at_exec": True}, FAMILY_CONDA, {"name": "team/env"}, FAMILY_NAMED)
+
+
+def test_flow_fetch_at_exec_reaches_steps():
+    flow = {"name": "team/@{TEAM}", "fetch_at_exec": True}
+    expected = StepEnvRequest("train", FAMILY_NAMED, False, None, "team/@{TEAM}", "generic", True)
+    assert merge(flow_attrs=flow, flow_family=FAMILY_NAMED) == expected
+    # A step decorator adding nothing keeps it as it is.
+    assert merge({}, FAMILY_CONDA, flow, FAMILY_NAMED).fetch_at_exec
+    assert merge({"disabled": False}, FAMILY_CONDA, flow, FAMILY_NAMED).base == "team/@{TEAM}"
+
+
+# rule 7: extending a named environment
+
+
+def test_extending_flow_name():
+    req = merge({"libraries": {"numpy": "1.26"}, "python": "3.10"}, FAMILY_CONDA,
+                {"name": "team/env"}, FAMILY_CONDA)
+    assert (req.base, req.base_kind, req.fetch_at_exec) == ("team/env", "generic", False)
+    assert conda_names(req.spec) == {"numpy": "==1.26"} and req.spec.python == "3.10.*"
+    assert req.extends
+
+
+def test_extending_flow_pathspec():
+    req = merge({"packages": {"requests": ""}}, FAMILY_PYPI, {"pathspec": "MyFlow/3/start"}, FAMILY_PYPI)
+    assert (req.base, req.base_kind) == ("MyFlow/3/start", "pathspec")
+    assert pypi_reqs(req.spec) == {"requests": "requests"}
+
+
+def test_extending_fetch_at_exec_is_an_error():
+    with pytest.raises(SpecError) as err:
+        merge({"libraries": {"numpy": ""}}, FAMILY_CONDA, {"name": "team/env", "fetch_at_exec": True}, FAMILY_NAMED)
+    assert "Step 'train' adds packages (@conda)" in err.value.message
+    assert "@named_env_base(name='team/env') with fetch_at_exec=True" in err.value.message
+
+
+def test_named_env_and_conda_on_one_step_extend():
+    req = merge({"libraries": {"numpy": ""}}, FAMILY_CONDA, {"libraries": {"pandas": ""}}, FAMILY_CONDA,
+                named_attrs={"pathspec": "MyFlow/3/start"})
+    assert (req.base, req.base_kind, req.family) == ("MyFlow/3/start", "pathspec", FAMILY_CONDA)
+    # The named environment replaces the flow's packages; the step's are added to it.
+    assert conda_names(req.spec) == {"numpy": None}
+
+
+def test_named_env_and_bare_conda_on_one_step():
+    req = merge({}, FAMILY_CONDA, {"disabled": True}, FAMILY_CONDA, named_attrs={"name": "a"})
+    assert (req.disabled, req.base, req.spec) == (False, "a", None)
+
+
+def test_named_env_and_disabled_conda_on_one_step():
+    assert merge({"disabled": True}, FAMILY_CONDA, named_attrs={"name": "a"}).disabled
+
+
+def test_named_env_fetch_at_exec_and_conda_packages_on_one_step():
+    with pytest.raises(SpecError, match="cannot be extended"):
+        merge({"libraries": {"numpy": ""}}, FAMILY_CONDA, named_attrs={"name": "a", "fetch_at_exec": True})
+
+
+def test_named_env_and_named_conda_on_one_step():
+    with pytest.raises(SpecError, match="names an environment in both @named_env and @conda"):
+        merge({"name": "b"}, FAMILY_CONDA, named_attrs={"name": "a"})
+
+
+def test_lone_named_attrs_act_as_the_step_decorator():
+    req = merge(named_attrs={"name": "a"})
+    assert (req.family, req.base) == (FAMILY_NAMED, "a")
+
+
+def test_step_name_overrides_flow_name():
+    req = merge({"name": "mine"}, FAMILY_NAMED, {"name": "theirs", "fetch_at_exec": True}, FAMILY_NAMED)
+    assert (req.base, req.fetch_at_exec) == ("mine", False)
+
+
+# request_for_step: everything at once
+
+
+def test_request_for_step_without_step_decorator():
+    flow = [DecoratorAttrs("@pypi_base", FAMILY_PYPI, {"packages": {"a": ""}}, frozenset({"packages"}))]
+    req = request_for_step("end", flow, [])
+    assert req.step == "end" and pypi_reqs(req.spec) == {"a": "a"}
+    assert request_for_step("end", [], []) is None
+
+
+def test_request_for_step_named_plus_pypi():
+    step = [DecoratorAttrs("@named_env", FAMILY_NAMED, {"name": "a"}, frozenset({"name"})),
+            DecoratorAttrs("@pypi", FAMILY_PYPI, {"packages": {"b": ""}}, frozenset({"packages"}))]
+    req = request_for_step("s", [], step)
+    assert (req.family, req.base) == (FAMILY_PYPI, "a") and pypi_reqs(req.spec) == {"b": "b"}
+
+
+def test_request_for_step_uses_labels_in_messages():
+    flow = [DecoratorAttrs("@pip_base", FAMILY_PYPI, {})]
+    step = [DecoratorAttrs("@my_conda", FAMILY_CONDA, {"libraries": {"a": ""}}, frozenset({"libraries"}))]
+    with pytest.raises(SpecError, match="Step 's' uses @my_conda but the flow uses @pip_base"):
+        request_for_step("s", flow, step)
+
+
+# ------------------------------------------------------------------------------------------
+# @{VAR}
+
+
+def test_substitute_vars():
+    env = {"USER": "ann", "METAFLOW_RUN_ID": "42", "METAFLOW_INIT_ALPHA": "0.5"}
+    assert substitute_vars("team/@{USER}:r@{METAFLOW_RUN_ID}", env) == "team/ann:r42"
+    assert substitute_vars("@{USER}-@{USER}", env) == "ann-ann"
+    assert substitute_vars("plain/name", {}) == "plain/name"
+    assert substitute_vars("MyFlow/@{METAFLOW_RUN_ID}/start", env) == "MyFlow/42/start"
+
+
+def test_substitute_vars_unknown_variable():
+    env = {"PATH": "/bin", "METAFLOW_RUN_ID": "42", "METAFLOW_INIT_ALPHA": "1"}
+    with pytest.raises(SpecError) as err:
+        substitute_vars("team/@{NOPE}:@{METAFLOW_TASK_ID}", env)
+    msg = err.value.message
+    assert "Unknown variable 'NOPE', 'METAFLOW_TASK_ID' in 'team/@{NOPE}:@{METAFLOW_TASK_ID}'" in msg
+    for name in ("environment variable", "METAFLOW_RUN_ID", "METAFLOW_STEP_NAME", "METAFLOW_TASK_ID",
+                 "METAFLOW_INIT_<PARAM>"):
+        assert name in msg
+    assert "available now: METAFLOW_INIT_ALPHA, METAFLOW_RUN_ID" in msg
+    assert "/bin" not in msg  # values are never shown
+
+
+@pytest.mark.parametrize("text", ["@{}", "@{1A}", "@{A-B}", "@{A", "x@{"])
+def test_substitute_vars_malformed(text):
+    with pytest.raises(SpecError, match="@\\{NAME\\}"):
+        substitute_vars(text, {"A": "1"})
+
+
+def test_variables_in():
+    assert variables_in("a/@{X}:@{Y_1}/@{X}") == ["X", "Y_1", "X"]
+    assert variables_in("none") == []
+
+
+# ------------------------------------------------------------------------------------------
+# The Metaflow decorator classes (fake flow object: only `_flow_decorators`)
+
+
+def fake_flow(*flow_decos):
+    by_name = {}
+    for deco in flow_decos:
+        by_name.setdefault(deco.name, []).append(deco)
+    return types.SimpleNamespace(_flow_decorators=by_name)
+
+
+def init_step(flow, step_decos, step_name="start"):
+    for deco in list(flow._flow_decorators.values()):
+        for d in deco:
+            d.external_init()
+    for deco in step_decos:
+        deco.external_init()
+        deco.step_init(flow, None, step_name, step_decos, None, None, print)
+    return [d.request for d in step_decos]
+
+
+class OtherCondaStep(D.CondaStepDecorator):
+    """What another extension's subclass looks like (its own name, one more attribute)."""
+
+    name = "other_conda"
+    defaults = {**D.CondaStepDecorator.defaults, "gpu": False}
+
+
+class OtherPypiFlow(D.PypiFlowDecorator):
+    name = "other_pypi_base"
+
+
+def test_registration_names():
+    assert [c.name for c in D.STEP_DECORATORS] == ["conda", "pypi", "pip", "named_env"]
+    assert [c.name for c in D.FLOW_DECORATORS] == ["conda_base", "pypi_base", "pip_base", "named_env_base"]
+    assert issubclass(D.PipStepDecorator, D.PypiStepDecorator)
+    assert issubclass(D.PipFlowDecorator, D.PypiFlowDecorator)
+    assert all(issubclass(c, D.EnvStepDecoratorBase) for c in D.STEP_DECORATORS)
+    assert all(issubclass(c, D.EnvFlowDecoratorBase) for c in D.FLOW_DECORATORS)
+
+
+def test_family_of_uses_classes():
+    assert D.family_of(D.CondaStepDecorator()) == FAMILY_CONDA
+    assert D.family_of(OtherCondaStep()) == FAMILY_CONDA
+    assert D.family_of(D.PipStepDecorator()) == FAMILY_PYPI
+    assert D.family_of(OtherPypiFlow()) == FAMILY_PYPI
+    assert D.family_of(D.NamedEnvFlowDecorator()) == FAMILY_NAMED
+    assert D.family_of(object()) is None
+
+
+def test_step_decorator_records_request():
+    flow = fake_flow(D.CondaFlowDecorator(attributes={"libraries": {"pandas": "1.4.2"}, "python": "3.10"}))
+    [req] = init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"numpy": ">=1.26"}})])
+    assert req.step == "start" and req.family == FAMILY_CONDA and not req.disabled
+    assert conda_names(req.spec) == {"pandas": "==1.4.2", "numpy": ">=1.26"}
+    assert req.spec.python == "3.10.*"
+
+
+def test_step_decorator_ignores_unrelated_decorators():
+    class Unrelated:
+        name = "retry"
+
+    flow = fake_flow()
+    flow._flow_decorators["project"] = [Unrelated()]
+    deco = D.PypiStepDecorator(attributes={"packages": {"a": ""}})
+    deco.step_init(flow, None, "start", [Unrelated(), deco], None, None, print)
+    assert pypi_reqs(deco.request.spec) == {"a": "a"}
+
+
+def test_step_decorator_without_attributes_under_disabled_flow():
+    flow = fake_flow(D.PypiFlowDecorator(attributes={"packages": {"a": ""}, "disabled": True}))
+    [req] = init_step(flow, [D.PypiStepDecorator()])
+    assert req.disabled
+    [req] = init_step(flow, [D.PypiStepDecorator(attributes={"python": "3.11"})])
+    assert not req.disabled and req.spec.python == "3.11.*"
+
+
+def test_step_decorator_request_is_recomputed():
+    flow = fake_flow()
+    deco = D.CondaStepDecorator(attributes={"libraries": {"a": ""}})
+    first = init_step(flow, [deco])[0]
+    deco.step_init(flow, None, "start", [deco], None, None, print)
+    assert deco.request == first
+    assert deco.attributes["libraries"] == {"a": ""}  # attributes are never modified
+
+
+def test_invalid_request_is_a_metaflow_exception():
+    from metaflow.exception import MetaflowException
+
+    flow = fake_flow(D.PypiFlowDecorator(attributes={"packages": {"b": ""}}))
+    with pytest.raises(D.InvalidEnvRequest) as err:
+        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}})], "train")
+    assert isinstance(err.value, MetaflowException)
+    assert err.value.headline == "Invalid environment request"
+    assert "Step 'train' uses @conda but the flow uses @pypi_base" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_conda_and_pypi_on_one_step():
+    with pytest.raises(D.InvalidEnvRequest, match="Step 'start' has both @conda and @pypi"):
+        init_step(fake_flow(), [D.CondaStepDecorator(), D.PypiStepDecorator()])
+
+
+def test_pip_and_pypi_on_one_step_are_the_same_kind():
+    with pytest.raises(D.InvalidEnvRequest, match="has @pypi and @pip, two decorators of the same kind"):
+        init_step(fake_flow(), [D.PypiStepDecorator(), D.PipStepDecorator()])
+
+
+def test_subclass_from_other_extension_counts_as_conda():
+    with pytest.raises(D.InvalidEnvRequest, match="has @conda and @other_conda, two decorators of the same kind"):
+        init_step(fake_flow(), [D.CondaStepDecorator(), OtherCondaStep()])
+    flow = fake_flow(D.PypiFlowDecorator())
+    with pytest.raises(D.InvalidEnvRequest, match="uses @other_conda but the flow uses @pypi_base"):
+        init_step(flow, [OtherCondaStep(attributes={"gpu": True})])
+    # Its own extra attribute is not ours to judge.
+    [req] = init_step(fake_flow(), [OtherCondaStep(attributes={"gpu": True, "libraries": {"a": ""}})])
+    assert conda_names(req.spec) == {"a": None}
+
+
+def test_subclass_flow_decorator_counts_as_pypi():
+    flow = fake_flow(OtherPypiFlow(attributes={"packages": {"x": ""}}))
+    with pytest.raises(D.InvalidEnvRequest, match="uses @conda but the flow uses @other_pypi_base"):
+        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}})])
+
+
+def test_named_env_step_decorator():
+    flow = fake_flow(D.CondaFlowDecorator(attributes={"libraries": {"a": ""}}))
+    [req] = init_step(flow, [D.NamedEnvStepDecorator(attributes={"name": "team/env:v1"})])
+    assert req == StepEnvRequest("start", FAMILY_CONDA, False, None, "team/env:v1", "generic", False)
+
+
+def test_named_env_and_conda_on_one_step_share_the_request():
+    decos = [D.NamedEnvStepDecorator(attributes={"name": "team/env"}),
+             D.CondaStepDecorator(attributes={"libraries": {"numpy": ""}})]
+    first, second = init_step(fake_flow(), decos)
+    assert first == second and first.extends and first.base == "team/env"
+
+
+def test_named_env_base_extension_through_classes():
+    flow = fake_flow(D.NamedEnvFlowDecorator(attributes={"pathspec": "MyFlow/7/start"}))
+    [req] = init_step(flow, [D.PipStepDecorator(attributes={"packages": {"requests": "2.31"}})])
+    assert (req.family, req.base, req.base_kind) == (FAMILY_PYPI, "MyFlow/7/start", "pathspec")
+    assert pypi_reqs(req.spec) == {"requests": "requests==2.31"}
+
+
+def test_pypi_sources_attribute_name():
+    [req] = init_step(fake_flow(), [D.PypiStepDecorator(attributes={"sources": ["https://x/simple"]})])
+    assert req.spec.pypi_sources.extra_index_urls == ("https://x/simple",)
+
+
+def test_unknown_attribute_rejected_by_metaflow():
+    from metaflow.exception import MetaflowException
+
+    with pytest.raises(MetaflowException):
+        D.NamedEnvStepDecorator(attributes={"libraries": {}})
+
+
+def test_step_request_for_step_without_decorator():
+    flow = fake_flow(D.NamedEnvFlowDecorator(attributes={"name": "team/env", "fetch_at_exec": True}))
+    for d in flow._flow_decorators["named_env_base"]:
+        d.external_init()
+    assert D.step_request(flow, "end") == StepEnvRequest("end", FAMILY_NAMED, False, None, "team/env", "generic", True)
+    assert D.step_request(fake_flow(), "end") is None
+
+
+def test_flow_init_checks_flow_decorators():
+    flow = fake_flow(D.CondaFlowDecorator(), D.PypiFlowDecorator())
+    with pytest.raises(D.InvalidEnvRequest, match="The flow has @conda_base and @pypi_base: keep one"):
+        flow._flow_decorators["conda_base"][0].flow_init(flow, None, None, None, None, None, None, {})
+    flow = fake_flow(D.PypiFlowDecorator(attributes={"fetch_at_exec": True}))
+    with pytest.raises(D.InvalidEnvRequest, match="fetch_at_exec=True without name="):
+        flow._flow_decorators["pypi_base"][0].flow_init(flow, None, None, None, None, None, None, {})
+    flow = fake_flow(D.PipFlowDecorator(attributes={"packages": {"a": ""}}))
+    flow._flow_decorators["pip_base"][0].flow_init(flow, None, None, None, None, None, None, {})
+
+
+def test_decorator_spec_round_trip():
+    deco = D.CondaStepDecorator(attributes={
+        "python": "3.10", "libraries": {"numpy": "1.26"}, "fetch_at_exec": False, "disabled": False})
+    spec = deco.make_decorator_spec()
+    name, body = spec.split(":", 1)
+    assert name == "conda"
+    back = D.CondaStepDecorator.parse_decorator_spec(body)
+    assert back.attributes == deco.attributes
+    assert back.attributes["python"] == "3.10"  # not the float 3.1
+    assert back._user_defined_attributes == {"python", "libraries", "fetch_at_exec", "disabled"}
+    assert D.PypiStepDecorator().make_decorator_spec() == "pypi"
+    named = D.NamedEnvStepDecorator(attributes={"name": "123"})
+    assert D.NamedEnvStepDecorator.parse_decorator_spec(
+        named.make_decorator_spec().split(":", 1)[1]).attributes["name"] == "123"
+
+
+def test_with_real_flowspec():
+    """Metaflow's own decorator machinery (as `from metaflow import conda` would do once
+    registered) on a real FlowSpec."""
+    from metaflow import FlowSpec, step
+    from metaflow.decorators import _base_flow_decorator, _base_step_decorator
+
+    conda_base = partial(_base_flow_decorator, D.CondaFlowDecorator)
+    conda = partial(_base_step_decorator, D.CondaStepDecorator)
+    named_env = partial(_base_step_decorator, D.NamedEnvStepDecorator)
+
+    @conda_base(libraries={"pandas": "1.4.2"}, python="3.10")
+    class DecoFlow(FlowSpec):
+        @conda(libraries={"numpy": ">=1.26"})
+        @step
+        def start(self):
+            self.next(self.end)
+
+        @named_env(name="team/env")
+        @step
+        def end(self):
+            pass
+
+    flow = DecoFlow(use_cli=False)
+    requests = {}
+    for node in flow:
+        for deco in node.decorators:
+            deco.external_init()
+            deco.step_init(flow, None, node.__name__, node.decorators, None, None, print)
+            requests[node.__name__] = deco.request
+    assert conda_names(requests["start"].spec) == {"pandas": "==1.4.2", "numpy": ">=1.26"}
+    assert requests["end"].base == "team/env" and requests["end"].spec is None
+
+
+# ------------------------------------------------------------------------------------------
+# Real flow files (once the decorators are registered with Metaflow)
+
+
+def _registered() -> bool:
+    try:
+        from metaflow.plugins import STEP_DECORATORS
+    except Exception:
+        return False
+    return any(isinstance(c, type) and issubclass(c, D.EnvStepDecoratorBase) for c in STEP_DECORATORS)
+
+
+def _flow_files():
+    return sorted(FLOWS.glob("decorator_*.py"))
+
+
+@pytest.mark.parametrize("path", _flow_files(), ids=lambda p: p.stem)
+def test_e2e_flow_files(path, tmp_path):
+    """Each file says what `python flow.py check` must do: `# expect: ok` or
+    `# expect-error: <text in the message>`."""
+    if not _registered():
+        pytest.skip("the decorators are not registered with Metaflow yet")
+    text = path.read_text()
+    expect = re.search(r"^# expect(?:-error)?:.*$", text, re.M).group(0)
+    env = dict(os.environ, METAFLOW_HOME=str(tmp_path), USERNAME="tester",
+               METAFLOW_DATASTORE_SYSROOT_LOCAL=str(tmp_path))
+    out = subprocess.run([sys.executable, str(path), "--no-pylint", "check"], cwd=str(tmp_path),
+                         env=env, capture_output=True, text=True, timeout=120)
+    output = out.stdout + out.stderr
+    if expect.startswith("# expect-error:"):
+        wanted = expect.split(":", 1)[1].strip()
+        assert out.returncode != 0, output
+        assert "Invalid environment request" in output and wanted in " ".join(output.split()), output
+        assert "Traceback" not in output, output
+    else:
+        assert out.returncode == 0, output
