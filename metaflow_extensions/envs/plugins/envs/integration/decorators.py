@@ -7,22 +7,18 @@ families are told apart with isinstance, so decorators of other extensions that 
 these count as Conda-, PyPI- or named-env-like.
 """
 import json
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from metaflow.decorators import FlowDecorator, StepDecorator
 from metaflow.exception import MetaflowException
 
 from ..errors import SpecError
-from .requests import (
-    FAMILY_CONDA,
-    FAMILY_NAMED,
-    FAMILY_PYPI,
-    DecoratorAttrs,
-    StepEnvRequest,
-    defaults_for,
-    request_for_step,
-    validate_flow_decorators,
-)
+from .attributes import FAMILY_CONDA, FAMILY_NAMED, FAMILY_PYPI, DecoratorAttrs, defaults_for
+
+if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
+    from .requests import StepEnvRequest
 
 
 class InvalidEnvRequest(MetaflowException):
@@ -41,12 +37,14 @@ class EnvStepDecoratorBase(StepDecorator):
     the step's `request` (None until then)."""
 
     family = ""
-    request: Optional[StepEnvRequest] = None
+    request: Optional["StepEnvRequest"] = None
 
     def step_init(self, flow: Any, graph: Any, step_name: str, decorators: List[StepDecorator],
                   environment: Any, flow_datastore: Any, logger: Callable[..., None]) -> None:
         # May run twice (Metaflow re-inits late-attached decorators): recomputed from the
         # attributes, which are never modified.
+        if in_environment_task():
+            return  # validated by the launcher; a task needs no request (nor its imports)
         decos = list(decorators)
         if not any(d is self for d in decos):
             decos.append(self)  # Metaflow passes the step's list, self included; be sure
@@ -77,6 +75,10 @@ class EnvFlowDecoratorBase(FlowDecorator):
     def flow_init(self, flow: Any, graph: Any, environment: Any, flow_datastore: Any,
                   metadata: Any, logger: Any, echo: Any, options: Any) -> None:
         # Flow-level mistakes are reported once, before any step is looked at.
+        if in_environment_task():
+            return
+        from .requests import validate_flow_decorators
+
         try:
             validate_flow_decorators(_flow_env_decorators(flow))
         except SpecError as err:
@@ -377,11 +379,19 @@ def _flow_env_decorators(flow: Any) -> List[DecoratorAttrs]:
     return _env_decorators(d for decos in flow_decos.values() for d in decos)
 
 
+def in_environment_task() -> bool:
+    """True inside a task running in one of our environments (its prefix carries our
+    completion marker): the request was validated by the launcher already."""
+    return os.path.isfile(os.path.join(sys.prefix, ".metaflow-envs-complete"))
+
+
 def step_request(flow: Any, step_name: str, step_decorators: Sequence[Any] = ()
-                 ) -> Optional[StepEnvRequest]:
+                 ) -> Optional["StepEnvRequest"]:
     """The request of a step from the flow's decorators and the step's own (None when
     neither has an environment decorator). Also for steps without a step decorator, which
     get the flow-level request. Mistakes raise InvalidEnvRequest."""
+    from .requests import request_for_step
+
     try:
         return request_for_step(step_name, _flow_env_decorators(flow), _env_decorators(step_decorators))
     except SpecError as err:

@@ -18,37 +18,17 @@ from packaging.utils import canonicalize_name
 from ..errors import SpecError
 from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 from ..store.aliases import parse_alias
-
-FAMILY_CONDA = "conda"
-FAMILY_PYPI = "pypi"
-FAMILY_NAMED = "named_env"
-FAMILIES = (FAMILY_CONDA, FAMILY_PYPI, FAMILY_NAMED)
-
-BASE_GENERIC = "generic"
-BASE_PATHSPEC = "pathspec"
-
-_NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exec": False}
-_DEFAULTS: Dict[str, Dict[str, Any]] = {
-    FAMILY_CONDA: {
-        "libraries": {},
-        "packages": {},  # Metaflow's built-in @conda spelling of `libraries`
-        "channels": [],
-        "pip_packages": {},
-        "pip_sources": [],
-        "python": None,
-        "disabled": None,
-        **_NAMED_DEFAULTS,
-    },
-    FAMILY_PYPI: {
-        "packages": {},
-        "extra_indices": [],
-        "sources": [],  # older spelling of `extra_indices`
-        "python": None,
-        "disabled": None,
-        **_NAMED_DEFAULTS,
-    },
-    FAMILY_NAMED: dict(_NAMED_DEFAULTS),
-}
+from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
+    BASE_GENERIC,
+    BASE_PATHSPEC,
+    FAMILIES,
+    FAMILY_CONDA,
+    FAMILY_NAMED,
+    FAMILY_PYPI,
+    _DEFAULTS,
+    DecoratorAttrs,
+    defaults_for,
+)
 
 # Attributes that put packages (content) into a request, per family.
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
@@ -59,11 +39,6 @@ _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CONDA_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PYPI_KEY = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9_.,\s-]*\])?$")
 _URL_VALUE = re.compile(r"^(git\+|hg\+|svn\+|bzr\+|[a-z][a-z0-9+.-]*://)")
-
-
-def defaults_for(family: str) -> Dict[str, Any]:
-    """A fresh copy of the attributes (and their defaults) a family's decorators accept."""
-    return {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in _DEFAULTS[family].items()}
 
 
 @dataclass(frozen=True)
@@ -82,17 +57,6 @@ class StepEnvRequest:
     @property
     def extends(self) -> bool:
         return self.base is not None and self.spec is not None
-
-
-@dataclass(frozen=True)
-class DecoratorAttrs:
-    """One decorator as the rules see it: a label for messages (`@conda`), its family, its
-    attributes and which of them the user set."""
-
-    label: str
-    family: str
-    attributes: Mapping[str, Any]
-    user_set: FrozenSet[str] = field(default_factory=frozenset)
 
 
 # --------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import os
 from typing import Callable, Dict, Optional
 
 from ..errors import SpecError
-from . import environment_yml, pyproject, requirements_txt
 from .model import (
     CONDA_PLATFORMS,
     ENV_TYPE_CONDA,
@@ -36,11 +35,20 @@ __all__ = [
     "parse_text",
 ]
 
-KINDS: Dict[str, Callable[[str, str], EnvSpec]] = {
-    "requirements": requirements_txt.parse_text,
-    "environment-yml": environment_yml.parse_text,
-    "pyproject": pyproject.parse_text,
+# kind -> module with `parse_text(text, source)`; imported on use (YAML/TOML libraries are
+# not needed by code that only reads locks).
+KINDS: Dict[str, str] = {
+    "requirements": "requirements_txt",
+    "environment-yml": "environment_yml",
+    "pyproject": "pyproject",
 }
+
+
+def _parser(kind: str) -> Callable[[str, str], EnvSpec]:
+    import importlib
+
+    return importlib.import_module("." + KINDS[kind], __name__).parse_text
+
 
 # `.in` is pip-tools' name for an unpinned requirements file; same format.
 _BY_EXTENSION = {
@@ -73,7 +81,7 @@ def kind_of(path: str, kind: Optional[str] = None) -> str:
 
 def parse_text(text: str, source: str, kind: str) -> EnvSpec:
     """Parse `text` in the format `kind`; `source` names it in error messages."""
-    return KINDS[kind_of(source, kind)](text, source)
+    return _parser(kind_of(source, kind))(text, source)
 
 
 def parse_file(path: str, kind: Optional[str] = None) -> EnvSpec:
@@ -81,4 +89,6 @@ def parse_file(path: str, kind: Optional[str] = None) -> EnvSpec:
     pyproject.toml, chosen by `kind` ("requirements" | "environment-yml" | "pyproject") or by
     the file's extension. Every mistake raises SpecError naming the file."""
     chosen = kind_of(path, kind)
-    return KINDS[chosen](requirements_txt.read_spec_text(path), path)
+    from .requirements_txt import read_spec_text
+
+    return _parser(chosen)(read_spec_text(path), path)

@@ -1,0 +1,55 @@
+"""The vocabulary of environment decorators: families and their attributes with defaults.
+
+Kept free of any import beyond the standard library: the decorator classes load it in every
+task process, inside the user's environment, where only Metaflow itself is guaranteed.
+"""
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, Mapping
+
+FAMILY_CONDA = "conda"
+FAMILY_PYPI = "pypi"
+FAMILY_NAMED = "named_env"
+FAMILIES = (FAMILY_CONDA, FAMILY_PYPI, FAMILY_NAMED)
+
+BASE_GENERIC = "generic"
+BASE_PATHSPEC = "pathspec"
+
+_NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exec": False}
+_DEFAULTS: Dict[str, Dict[str, Any]] = {
+    FAMILY_CONDA: {
+        "libraries": {},
+        "packages": {},  # Metaflow's built-in @conda spelling of `libraries`
+        "channels": [],
+        "pip_packages": {},
+        "pip_sources": [],
+        "python": None,
+        "disabled": None,
+        **_NAMED_DEFAULTS,
+    },
+    FAMILY_PYPI: {
+        "packages": {},
+        "extra_indices": [],
+        "sources": [],  # older spelling of `extra_indices`
+        "python": None,
+        "disabled": None,
+        **_NAMED_DEFAULTS,
+    },
+    FAMILY_NAMED: dict(_NAMED_DEFAULTS),
+}
+
+def defaults_for(family: str) -> Dict[str, Any]:
+    """A fresh copy of the attributes (and their defaults) a family's decorators accept."""
+    return {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in _DEFAULTS[family].items()}
+
+
+@dataclass(frozen=True)
+class DecoratorAttrs:
+    """One decorator as the rules see it: a label for messages (`@conda`), its family, its
+    attributes and which of them the user set."""
+
+    label: str
+    family: str
+    attributes: Mapping[str, Any]
+    user_set: FrozenSet[str] = field(default_factory=frozenset)
+
+
