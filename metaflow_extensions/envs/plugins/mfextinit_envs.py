@@ -1,6 +1,19 @@
-"""Registration of metaflow-envs with Metaflow (decorators, environments and CLI come with
-the Metaflow integration; the engine under plugins/envs/ works without them)."""
-STEP_DECORATORS_DESC = []
-FLOW_DECORATORS_DESC = []
-ENVIRONMENTS_DESC = []
+"""Registration of metaflow-envs with Metaflow: our decorators and environments replace the
+built-in `conda`, `conda_base`, `pypi`, `pypi_base` and the `conda` / `pypi` environments."""
+STEP_DECORATORS_DESC = [
+    ("conda", ".envs.integration.decorators.CondaStepDecorator"),
+    ("pypi", ".envs.integration.decorators.PypiStepDecorator"),
+    ("pip", ".envs.integration.decorators.PipStepDecorator"),
+    ("named_env", ".envs.integration.decorators.NamedEnvStepDecorator"),
+]
+FLOW_DECORATORS_DESC = [
+    ("conda_base", ".envs.integration.decorators.CondaFlowDecorator"),
+    ("pypi_base", ".envs.integration.decorators.PypiFlowDecorator"),
+    ("pip_base", ".envs.integration.decorators.PipFlowDecorator"),
+    ("named_env_base", ".envs.integration.decorators.NamedEnvFlowDecorator"),
+]
+ENVIRONMENTS_DESC = [
+    ("conda", ".envs.integration.environment.CondaEnvironment"),
+    ("pypi", ".envs.integration.environment.PypiEnvironment"),
+]
 CLIS_DESC = []

@@ -3,18 +3,19 @@ name, look up and hydrate environments. Each step is a call into spec/resolve/st
 nothing here knows about flows or decorators.
 """
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from . import settings
 from .auth import Credentials
-from .errors import EnvError
+from .errors import EnvError, ResolveError
 from .hydrate.cache import PackageCache
 from .hydrate.fetch import fetch_packages
 from .hydrate.install import create_prefix
 from .lock import ResolvedEnvironment, current_user
 from .resolve.resolver import resolve_environment, spec_urls, with_defaults
-from .spec.model import EnvSpec
+from .spec.model import EnvSpec, PypiDep
 from .store.aliases import parse_alias, read_alias, write_alias
 from .store.datastore import EnvID, EnvStore
 from .store.formats import extra_archives, with_alternates
@@ -74,6 +75,41 @@ class Environments:
             envs = [e for e in pool.map(lambda f: self.store.load_env(EnvID(spec.req_id, f, spec.platform)), full_ids) if e]
         candidates = [e for e in envs if users is None or e.resolved_by in users]
         return max(candidates, key=lambda e: e.resolved_at) if candidates else None
+
+    def extend(self, base: ResolvedEnvironment, additions: EnvSpec) -> ResolvedEnvironment:
+        """A new environment: what `base` was asked for, kept at the versions `base` locked
+        (and on the channels they came from) where the solver allows, plus `additions`,
+        which win for a package both name."""
+        locked = {p.name: p for p in base.packages}
+
+        def requested(pinned: bool) -> EnvSpec:
+            conda = []
+            for dep in base.spec.conda_deps:
+                pkg = locked.get(dep.name)
+                if pinned and pkg is not None and pkg.conda is not None:
+                    dep = replace(dep, version="==" + pkg.version, channel=pkg.conda.channel or dep.channel)
+                conda.append(dep)
+            pypi = [PypiDep.parse("%s==%s" % (d.name, locked[d.name].version)) if pinned and d.name in locked else d
+                    for d in base.spec.pypi_deps]
+            return replace(base.spec, conda_deps=tuple(conda), pypi_deps=tuple(pypi),
+                           python=("==" + base.python_version) if pinned else base.spec.python)
+
+        def merged(first: EnvSpec) -> EnvSpec:
+            conda = {d.name: d for d in first.conda_deps}
+            conda.update({d.name: d for d in additions.conda_deps})
+            pypi = {d.name or d.requirement: d for d in first.pypi_deps}
+            pypi.update({d.name or d.requirement: d for d in additions.pypi_deps})
+            return replace(
+                first, conda_deps=tuple(conda.values()), pypi_deps=tuple(pypi.values()),
+                channels=tuple(dict.fromkeys(additions.channels + first.channels)),
+                pypi_sources=first.pypi_sources.merged(additions.pypi_sources),
+                python=additions.python or first.python, platform=additions.platform,
+            )
+
+        try:
+            return self.resolve(merged(requested(pinned=True)))
+        except ResolveError:
+            return self.resolve(merged(requested(pinned=False)))
 
     # ---- publish ------------------------------------------------------------------------
     def publish(self, env: ResolvedEnvironment) -> None:

@@ -49,6 +49,77 @@ class EnvStepDecoratorBase(StepDecorator):
         if not any(d is self for d in decos):
             decos.append(self)  # Metaflow passes the step's list, self included; be sure
         self.request = step_request(flow, step_name, decos)
+        self._flow, self._step, self._environment = flow, step_name, environment
+        if self.request is not None and not self.request.disabled and getattr(environment, "TYPE", None) not in ("conda", "pypi"):
+            raise InvalidEnvRequest(
+                "Step '%s' uses @%s: run the flow with --environment=conda (or --environment=pypi), "
+                "e.g. `python flow.py --environment=conda run`." % (step_name, self.name))
+
+    # ---- runtime hooks (launcher side): run local tasks inside their environment --------
+    _code_dir = None  # the code package, extracted once per run, importable by tasks
+    _code_env: Dict[str, str] = {}
+    _run_id: Optional[str] = None
+    _recorded: set = set()
+
+    def runtime_init(self, flow: Any, graph: Any, package: Any, run_id: str) -> None:
+        cls = EnvStepDecoratorBase
+        cls._run_id = run_id
+        if cls._code_dir is None:
+            import tempfile
+
+            from metaflow.packaging_sys import ContentType
+
+            cls._code_dir = tempfile.TemporaryDirectory(prefix="mfenvs-code-")
+            package.extract_into(cls._code_dir.name, ContentType.ALL_CONTENT)
+            cls._code_env = package.get_post_extract_env_vars(package.package_metadata, cls._code_dir.name)
+
+    def runtime_task_created(self, task_datastore: Any, task_id: str, split_index: Any, input_paths: Any,
+                             is_cloned: bool, ubf_context: Any) -> None:
+        self.interpreter = None
+        environment = getattr(self, "_environment", None)
+        if self.request is None or self.request.disabled or environment is None or environment.is_remote(self._step):
+            return
+        run_id = EnvStepDecoratorBase._run_id
+        variables = dict(os.environ, METAFLOW_RUN_ID=str(run_id), METAFLOW_STEP_NAME=self._step,
+                         METAFLOW_TASK_ID=str(task_id), **_parameter_variables(self._flow))
+        env = environment.env_for_task(self._step, variables)
+        if env is None:
+            return
+        self.interpreter = environment.hydrate(env)
+        key = (run_id, self._step)
+        if key not in EnvStepDecoratorBase._recorded:  # `Flow/run/step` now names this env
+            environment.record_pathspec(env, self._flow.name, str(run_id), self._step)
+            EnvStepDecoratorBase._recorded.add(key)
+
+    def runtime_step_cli(self, cli_args: Any, retry_count: int, max_user_code_retries: int, ubf_context: Any) -> None:
+        if not getattr(self, "interpreter", None):
+            return
+        cli_args.entrypoint[0] = self.interpreter
+        # Metaflow (and this extension) come from the code package; nothing of the outer
+        # Python leaks in: no user site-packages, no outer PYTHONPATH entries.
+        code_dir = EnvStepDecoratorBase._code_dir.name
+        env = {"PYTHONNOUSERSITE": "1", "PYTHONPATH": code_dir}
+        for key, value in EnvStepDecoratorBase._code_env.items():
+            if key.endswith(":"):
+                env[key[:-1]] = value
+            elif key == "PYTHONPATH":
+                env[key] = os.pathsep.join([value, code_dir])
+            else:
+                env[key] = value
+        cli_args.env.update(env)
+
+    def task_pre_step(self, step_name: str, task_datastore: Any, metadata: Any, run_id: str, task_id: str,
+                      flow: Any, graph: Any, retry_count: int, max_user_code_retries: int, ubf_context: Any,
+                      inputs: Any) -> None:
+        if in_environment_task():  # the environment's own tools (ffmpeg...) come first on PATH
+            bindir = os.path.dirname(sys.executable)
+            os.environ["PATH"] = os.pathsep.join(p for p in (bindir, os.environ.get("PATH")) if p)
+
+    def runtime_finished(self, exception: Any) -> None:
+        cls = EnvStepDecoratorBase
+        if cls._code_dir is not None:
+            cls._code_dir.cleanup()
+            cls._code_dir = None
 
     def make_decorator_spec(self) -> str:
         """`name:attr=value,...` for decorators passed to tasks with `--with`. Unlike
@@ -371,12 +442,32 @@ def decorator_attrs(deco: Any) -> DecoratorAttrs:
 
 
 def _env_decorators(decos: Iterable[Any]) -> List[DecoratorAttrs]:
-    return [decorator_attrs(d) for d in decos if family_of(d) is not None]
+    found = [decorator_attrs(d) for d in decos if family_of(d) is not None]
+    # The environment attaches a bare @conda to every step (for its runtime hooks): one that
+    # nobody wrote and that carries no attribute asks for nothing.
+    attached = [a for d, a in zip([d for d in decos if family_of(d) is not None], found)
+                if not getattr(d, "statically_defined", True) and not a.user_set]
+    return [a for a in found if a not in attached]
 
 
 def _flow_env_decorators(flow: Any) -> List[DecoratorAttrs]:
     flow_decos = getattr(flow, "_flow_decorators", None) or {}
     return _env_decorators(d for decos in flow_decos.values() for d in decos)
+
+
+def _parameter_variables(flow: Any) -> Dict[str, str]:
+    """METAFLOW_INIT_<PARAM> for the run's parameter values (as Argo exports them on nodes),
+    read from the `run`/`resume` command line Metaflow is executing."""
+    from metaflow._vendor import click
+
+    ctx = click.get_current_context(silent=True)
+    out: Dict[str, str] = {}
+    while ctx is not None:
+        for name, value in (ctx.params or {}).items():
+            if value is not None and not isinstance(value, (dict, list, tuple)):
+                out.setdefault("METAFLOW_INIT_%s" % name.upper(), str(value))
+        ctx = ctx.parent
+    return out
 
 
 def in_environment_task() -> bool:

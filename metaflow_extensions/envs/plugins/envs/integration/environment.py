@@ -1,0 +1,226 @@
+"""`--environment=conda` and `--environment=pypi`: the environment of every step.
+
+Before any task starts (`init_environment`, called when Metaflow builds the code package),
+every step's request is resolved — or reused — in parallel, for the platform the step runs
+on, and published to the datastore when it is not local. Local tasks then run with their
+environment's interpreter (see the runtime hooks in decorators.py); remote tasks hydrate
+theirs with the bootstrap module. Engine imports stay inside methods: this module is also
+loaded in task processes, inside the user's environment.
+"""
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from metaflow.exception import MetaflowException
+from metaflow.metaflow_environment import MetaflowEnvironment
+
+# Step decorators that send a task to another machine.
+REMOTE_DECORATORS = frozenset({"kubernetes", "batch", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step"})
+BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
+REMOTE_PREFIX_DIR = "metaflow_envs"
+
+
+class EnvironmentError_(MetaflowException):
+    headline = "Environment error"
+
+
+def _as_metaflow_error(func: Callable) -> Callable:
+    """Our errors carry one clear message: Metaflow prints it without a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import EnvError, debug_enabled
+
+        try:
+            return func(*args, **kwargs)
+        except EnvError as err:
+            if debug_enabled():
+                raise
+            raise EnvironmentError_(str(err)) from None
+
+    return wrapper
+
+
+class CondaEnvironment(MetaflowEnvironment):
+    TYPE = "conda"
+
+    def __init__(self, flow: Any) -> None:
+        super().__init__(flow)
+        self.flow = flow
+        self.datastore_type: Optional[str] = None
+        self._envs: Dict[str, Any] = {}  # step name -> ResolvedEnvironment
+        self._environments = None
+
+    # ---- Metaflow hooks -----------------------------------------------------------------
+    def validate_environment(self, logger: Any, datastore_type: str) -> None:
+        self.datastore_type = datastore_type
+        self.logger = logger
+
+    def decospecs(self) -> Tuple[str, ...]:
+        # Every step gets our step decorator, so its runtime hooks run for every step.
+        return ("conda",) + tuple(super().decospecs())
+
+    @_as_metaflow_error
+    def init_environment(self, echo: Callable[..., None], only_steps: Optional[List[str]] = None) -> None:
+        from .decorators import step_request
+
+        jobs: Dict[Tuple, List[str]] = {}
+        for step in self.flow:
+            if only_steps and step.name not in only_steps:
+                continue
+            request = step_request(self.flow, step.name, step.decorators)
+            if request is None or request.disabled or request.fetch_at_exec:
+                continue
+            jobs.setdefault(self._job(request, self.arch_of(step.name)), []).append(step.name)
+        if not jobs:
+            return
+        echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+            results = list(pool.map(self._run_job, jobs))
+        for (job, steps), (env, seconds, reused) in zip(jobs.items(), results):
+            for name in steps:
+                self._envs[name] = env
+            echo("    %s: %s environment %s (Python %s, %d packages) %s" % (
+                ", ".join(steps), env.env_type, env.full_id[:12], env.python_version, len(env.packages),
+                "reused" if reused else "resolved in %.1fs" % seconds))
+        if self.manager().store is not None:
+            unique = {e.full_id: e for e in self._envs.values()}
+            with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
+                list(pool.map(self.manager().publish, unique.values()))
+            remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
+            if remote_archs:
+                from .tools import publish_tools
+
+                for arch in sorted(remote_archs):
+                    publish_tools(self.manager(), arch)
+
+    def bootstrap_commands(self, step_name: str, datastore_type: str) -> List[str]:
+        request = self._request(step_name)
+        if request is None or request.disabled:
+            return super().bootstrap_commands(step_name, datastore_type)
+        args = ["--datastore", datastore_type, "--prefix-dir", REMOTE_PREFIX_DIR, "--step", step_name]
+        env = self._envs.get(step_name)
+        if env is not None:
+            args += ["--env-id", "%s:%s:%s" % (env.req_id, env.full_id, env.arch)]
+        else:  # fetch_at_exec: looked up by the node, after substituting @{VAR}
+            args += ["--name", request.base, "--kind", request.base_kind or "generic", "--arch", self.arch_of(step_name)]
+        return [
+            "mflog 'Bootstrapping the step environment...'",
+            "flush_mflogs",
+            "python -m %s %s" % (BOOTSTRAP_MODULE, " ".join("'%s'" % a for a in args)),
+            "mflog 'Environment ready.'",
+            "flush_mflogs",
+        ]
+
+    def executable(self, step_name: str, default: Optional[str] = None) -> str:
+        request = self._request(step_name) if any(s.name == step_name for s in self.flow) else None
+        if request is None or request.disabled or not self.is_remote(step_name):
+            return super().executable(step_name, default)
+        # The bootstrap links the step's environment here; -s keeps user site-packages out.
+        return os.path.join(REMOTE_PREFIX_DIR, step_name, "bin", "python") + " -s"
+
+    # ---- our API, used by the step decorators -------------------------------------------
+    def manager(self):
+        if self._environments is None:
+            from ..environments import Environments
+            from ..store.datastore import EnvStore
+
+            store = EnvStore(self.datastore_type) if self.datastore_type not in (None, "local") else None
+            self._environments = Environments(store=store)
+        return self._environments
+
+    def is_remote(self, step_name: str) -> bool:
+        step = next(s for s in self.flow if s.name == step_name)
+        return any(d.name in REMOTE_DECORATORS for d in step.decorators)
+
+    def arch_of(self, step_name: str) -> str:
+        from .. import settings
+        from ..resolve.platforms import host_platform
+
+        if self.is_remote(step_name):
+            return settings.get("CONDA_REMOTE_ARCH") or settings.get("KUBERNETES_CONDA_ARCH") or "linux-64"
+        return host_platform()
+
+    @_as_metaflow_error
+    def env_for_task(self, step_name: str, variables: Dict[str, str]) -> Optional[Any]:
+        """The environment a task of `step_name` runs in (looked up now for fetch_at_exec)."""
+        request = self._request(step_name)
+        if request is None or request.disabled:
+            return None
+        if step_name in self._envs:
+            return self._envs[step_name]
+        if not request.fetch_at_exec:
+            self.init_environment(lambda *a, **k: None, only_steps=[step_name])
+            return self._envs.get(step_name)
+        from .requests import substitute_vars
+
+        name = substitute_vars(request.base, variables)
+        return self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
+
+    @_as_metaflow_error
+    def hydrate(self, env: Any) -> str:
+        from ..hydrate.install import python_in
+
+        return str(python_in(self.manager().create(env)))
+
+    @_as_metaflow_error
+    def record_pathspec(self, env: Any, flow_name: str, run_id: str, step_name: str) -> None:
+        self.manager().alias(env, "%s/%s/%s" % (flow_name, run_id, step_name), kind="pathspec")
+
+    # ---- internals ----------------------------------------------------------------------
+    def _request(self, step_name: str) -> Optional[Any]:
+        from .decorators import step_request
+
+        step = next(s for s in self.flow if s.name == step_name)
+        return step_request(self.flow, step_name, step.decorators)
+
+    def _job(self, request: Any, arch: str) -> Tuple:
+        spec = request.spec
+        if spec is not None:
+            spec = self._with_metaflow_needs(spec.for_platform(arch))
+        return (arch, request.base, request.base_kind, spec)
+
+    def _with_metaflow_needs(self, spec: Any) -> Any:
+        """Add what Metaflow itself needs in a task (its pinned libraries for this datastore)
+        unless the request names them already."""
+        from dataclasses import replace
+
+        from metaflow.metaflow_config import get_pinned_conda_libs
+
+        from ..spec.model import PypiDep
+
+        named = {d.name for d in spec.conda_deps} | {d.name for d in spec.pypi_deps if d.name}
+        extra = tuple(
+            PypiDep.parse("%s%s" % (name, version))
+            for name, version in sorted(get_pinned_conda_libs(spec.python, self.datastore_type or "local").items())
+            if name not in named
+        )
+        return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec
+
+    def _run_job(self, job: Tuple) -> Tuple[Any, float, bool]:
+        arch, base, base_kind, spec = job
+        started = time.time()
+        manager = self.manager()
+        if base is None:
+            known_before = _known(manager, spec)
+            env = manager.resolve(spec)
+            return env, time.time() - started, known_before
+        if spec is None:
+            return manager.lookup(base, arch=arch, kind=base_kind), time.time() - started, True
+        # Extending may re-resolve for another platform: the base's arch need not match.
+        return manager.extend(manager.lookup(base, kind=base_kind), spec), time.time() - started, False
+
+
+def _known(manager: Any, spec: Any) -> bool:
+    from ..resolve.resolver import with_defaults
+
+    filled = with_defaults(spec)
+    return manager.index.default(filled.platform, filled.req_id) is not None
+
+
+class PypiEnvironment(CondaEnvironment):
+    """`--environment=pypi` selects the very same environment."""
+
+    TYPE = "pypi"
