@@ -11,6 +11,9 @@ from .. import settings
 
 
 def uv_binary() -> str:
+    explicit = os.environ.get("METAFLOW_ENVS_UV")  # set by the remote bootstrap
+    if explicit:
+        return explicit
     try:
         from uv import find_uv_bin
 

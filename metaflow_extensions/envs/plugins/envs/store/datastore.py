@@ -17,13 +17,10 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .. import settings
+from .roots import default_root, storage_class
 from ..errors import EnvError, StoreError
 from ..hydrate.cache import PackageCache, safe_filename, sha256_of
 from ..lock import LockedPackage, ResolvedEnvironment
-
-ROOT_SETTING = {"s3": "CONDA_S3ROOT", "azure": "CONDA_AZUREROOT", "gs": "CONDA_GSROOT", "local": "CONDA_LOCALROOT"}
-DEFAULT_SUBDIR = "conda_env"
-
 
 @dataclass(frozen=True)
 class EnvID:
@@ -41,31 +38,6 @@ class EnvID:
     @classmethod
     def of(cls, env: ResolvedEnvironment) -> "EnvID":
         return cls(env.req_id, env.full_id, env.arch)
-
-
-def storage_class(datastore_type: str):
-    from metaflow.plugins import DATASTORES
-
-    for impl in DATASTORES:
-        if impl.TYPE == datastore_type:
-            return impl
-    raise StoreError("Unknown datastore type '%s': use one of %s." % (
-        datastore_type, ", ".join(sorted(i.TYPE for i in DATASTORES))))
-
-
-def default_root(datastore_type: str) -> str:
-    """METAFLOW_CONDA_<TYPE>ROOT, else a folder under the datastore's own root."""
-    explicit = settings.get(ROOT_SETTING.get(datastore_type, ""))
-    if explicit:
-        return explicit
-    impl = storage_class(datastore_type)
-    base = impl.get_datastore_root_from_config(lambda *a, **k: None, create_on_absent=True)
-    if not base:
-        raise StoreError(
-            "No datastore root for '%s': set METAFLOW_DATASTORE_SYSROOT_%s or METAFLOW_%s."
-            % (datastore_type, datastore_type.upper(), ROOT_SETTING.get(datastore_type, "CONDA_ROOT"))
-        )
-    return impl.path_join(base, DEFAULT_SUBDIR)
 
 
 class EnvStore:

@@ -1,0 +1,113 @@
+"""Hydrate a step's environment on a bare remote node, then let Metaflow run the step in it.
+
+    python -m metaflow_extensions.envs.plugins.envs.integration.bootstrap \
+        --datastore s3 --prefix-dir metaflow_envs --step train \
+        (--env-id REQ:FULL:ARCH | --name NAME --kind generic|pathspec --arch ARCH)
+
+The node has only a Python, the code package (Metaflow and this extension) and the
+datastore. Step 1 uses nothing but those to fetch our tools (py-rattler, uv...) from
+`tools/<arch>/`; step 2 imports the engine and creates the prefix at <prefix-dir>/<step>,
+where the environment's `executable` points.
+"""
+import argparse
+import hashlib
+import json
+import os
+import stat
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Dict, List
+
+
+def _log(message: str) -> None:
+    print("[metaflow-envs] %s" % message, file=sys.stderr, flush=True)
+
+
+def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
+    """Download and unpack the node tools into `dest` (importable), with Metaflow alone."""
+    from ..store.roots import default_root, storage_class
+
+    storage = storage_class(datastore)(default_root(datastore))
+    manifest = _load(storage, ["tools/%s/manifest.json" % arch])
+    if not manifest:
+        raise SystemExit("metaflow-envs: no tools for %s in the %s datastore; run or deploy the flow "
+                         "again from a machine with metaflow-envs installed." % (arch, datastore))
+    wheels = json.loads(next(iter(manifest.values())))["wheels"]
+    packages_dir = os.environ.get("METAFLOW_CONDA_PACKAGES_DIRNAME") or "packages"
+    keys = {"%s/pypi/%s/%s" % (packages_dir, w["sha256"], w["filename"]): w for w in wheels}
+    for key, data in _load(storage, list(keys), binary=True).items():
+        wheel = keys[key]
+        if hashlib.sha256(data).hexdigest() != wheel["sha256"]:
+            raise SystemExit("metaflow-envs: tool %s is corrupted in the datastore." % wheel["filename"])
+        with tempfile.TemporaryFile() as handle:
+            handle.write(data)
+            with zipfile.ZipFile(handle) as archive:
+                for member in archive.namelist():
+                    if member.startswith("/") or ".." in member.split("/"):
+                        raise SystemExit("metaflow-envs: unsafe path %s in %s." % (member, wheel["filename"]))
+                archive.extractall(dest)
+    for binary in dest.glob("uv-*.data/scripts/uv"):
+        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        os.environ["METAFLOW_ENVS_UV"] = str(binary)
+
+
+def _load(storage, keys: List[str], binary: bool = False) -> Dict[str, object]:
+    out: Dict[str, object] = {}
+    with storage.load_bytes(keys) as loaded:
+        for key, path, _meta in loaded:
+            if path is not None:
+                data = Path(path).read_bytes()
+                out[key] = data if binary else data.decode("utf-8")
+    return out
+
+
+def main(argv: List[str]) -> None:
+    parser = argparse.ArgumentParser(prog="metaflow-envs bootstrap")
+    parser.add_argument("--datastore", required=True)
+    parser.add_argument("--prefix-dir", required=True)
+    parser.add_argument("--step", required=True)
+    parser.add_argument("--env-id")
+    parser.add_argument("--name")
+    parser.add_argument("--kind", default="generic")
+    parser.add_argument("--arch")
+    args = parser.parse_args(argv)
+    arch = args.arch or args.env_id.rsplit(":", 1)[1]
+
+    tools = Path(os.environ.get("METAFLOW_ENVS_TOOLS_DIR") or Path.cwd() / ".metaflow-envs-tools").absolute()
+    if not (tools / ".complete").exists():
+        _log("fetching tools for %s" % arch)
+        _fetch_tools(args.datastore, arch, tools)
+        (tools / ".complete").write_text("")
+    else:
+        for binary in tools.glob("uv-*.data/scripts/uv"):
+            os.environ["METAFLOW_ENVS_UV"] = str(binary)
+    sys.path.insert(0, str(tools))
+    _hydrate(args, arch)
+
+
+def _hydrate(args: argparse.Namespace, arch: str) -> None:
+    from ..environments import Environments
+    from ..errors import exit_on_user_error
+    from ..store.datastore import EnvID, EnvStore
+
+    @exit_on_user_error
+    def run() -> None:
+        manager = Environments(store=EnvStore(args.datastore))
+        if args.env_id:
+            req_id, full_id, env_arch = args.env_id.split(":")
+            env = manager.get(EnvID(req_id, full_id, env_arch))
+        else:
+            from .requests import substitute_vars
+
+            env = manager.lookup(substitute_vars(args.name, dict(os.environ)), arch=arch, kind=args.kind)
+        prefix = Path(args.prefix_dir).absolute() / args.step
+        manager.create(env, prefix)
+        _log("step %s runs in environment %s (%s)" % (args.step, env.full_id[:12], prefix))
+
+    run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
