@@ -46,14 +46,26 @@ def _version_of(path: str) -> Optional[str]:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def installed_interpreters() -> Dict[str, str]:
-    """version -> path of every working interpreter found."""
+def installed_interpreters(constraint: Optional[str] = None) -> Dict[str, str]:
+    """version -> path of every working interpreter found (only those whose `python3.X`
+    name can match `constraint` are asked: each query starts an interpreter)."""
     found: Dict[str, str] = {}
     for path in _candidates():
+        named = os.path.basename(path)[len("python"):]
+        if constraint and named.count(".") == 1 and not _could_match(named, constraint):
+            continue
         version = _version_of(path)
         if version:
             found.setdefault(version, path)
     return found
+
+
+def _could_match(major_minor: str, constraint: str) -> bool:
+    from rattler import Version, VersionSpec
+
+    spec = VersionSpec(constraint)
+    # Could any patch release of that series match? (cheap: no interpreter started)
+    return any(spec.matches(Version("%s.%d" % (major_minor, patch))) for patch in range(100))
 
 
 def find_interpreter(constraint: Optional[str]) -> str:
@@ -61,9 +73,10 @@ def find_interpreter(constraint: Optional[str]) -> str:
     from rattler import Version, VersionSpec
 
     spec = VersionSpec(constraint) if constraint else None
-    found = installed_interpreters()
+    found = installed_interpreters(constraint)
     matching = [v for v in found if spec is None or spec.matches(Version(v))]
     if not matching:
+        found = installed_interpreters()  # to name what is there
         raise ResolveError(
             "No Python matching '%s' is installed on this machine (METAFLOW_CONDA_PYTHON_SOURCE="
             "system never downloads one). Found: %s. Install that version, change the python "
