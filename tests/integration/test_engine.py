@@ -29,7 +29,7 @@ def _versions(env, kind):
     return {p.name: p.version for p in env.packages if p.kind == kind}
 
 
-@pytest.mark.parametrize("platform", ["linux-64", "osx-arm64"])
+@pytest.mark.parametrize("platform", ["linux-64", "linux-aarch64", "osx-64", "osx-arm64"])
 def test_conda_only_resolves_for_target(engine_settings, platform):
     env = resolve_environment(_spec(conda=["chaina", "nativelib"], platform=platform))
     conda = _versions(env, "conda")
@@ -41,13 +41,15 @@ def test_conda_only_resolves_for_target(engine_settings, platform):
     assert all(len(p.sha256) == 64 and p.url.startswith("http://127.0.0.1") for p in env.packages)
 
 
-@pytest.mark.parametrize("platform", ["linux-64", "osx-arm64"])
-def test_pypi_only_uses_target_wheels(engine_settings, platform):
+@pytest.mark.parametrize("platform,tag", [("linux-64", "x86_64"), ("linux-aarch64", "aarch64"),
+                                          ("osx-64", "x86_64"), ("osx-arm64", "arm64")])
+def test_pypi_only_uses_target_wheels(engine_settings, platform, tag):
     env = resolve_environment(_spec(pypi=["charset-normalizer==3.4.2", "idna"], platform=platform))
     assert env.env_type == "pypi-only"
     wheel = next(p for p in env.pypi_packages() if p.name == "charset-normalizer")
-    expected = "manylinux" if platform == "linux-64" else "macosx"
+    expected = "manylinux" if platform.startswith("linux") else "macosx"
     assert expected in wheel.filename and wheel.filename.endswith(".whl")
+    assert tag in wheel.filename or "universal2" in wheel.filename
     assert "cp311" in wheel.filename  # the target's Python (the channel's 3.11), not the host's
     assert [p.name for p in env.conda_packages()] == ["python"]
 
