@@ -34,7 +34,13 @@ def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
     if not manifest:
         raise SystemExit("metaflow-envs: no tools for %s in the %s datastore; run or deploy the flow "
                          "again from a machine with metaflow-envs installed." % (arch, datastore))
-    wheels = json.loads(next(iter(manifest.values())))["wheels"]
+    manifest = json.loads(next(iter(manifest.values())))
+    floor = tuple(int(p) for p in str(manifest.get("python") or "3.9").split("."))
+    if sys.version_info[:2] < floor:
+        raise SystemExit("metaflow-envs: the node's Python %d.%d is too old for the environment tools "
+                         "(they need Python %s or newer): use an image with a newer python."
+                         % (sys.version_info[0], sys.version_info[1], manifest.get("python")))
+    wheels = manifest["wheels"]
     packages_dir = os.environ.get("METAFLOW_CONDA_PACKAGES_DIRNAME") or "packages"
     keys = {"%s/pypi/%s/%s" % (packages_dir, w["sha256"], w["filename"]): w for w in wheels}
     for key, data in _load(storage, list(keys), binary=True).items():

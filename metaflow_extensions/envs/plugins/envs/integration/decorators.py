@@ -58,6 +58,7 @@ class EnvStepDecoratorBase(StepDecorator):
     # ---- runtime hooks (launcher side): run local tasks inside their environment --------
     _code_dir = None  # the code package, extracted once per run, importable by tasks
     _code_env: Dict[str, str] = {}
+    _trampolines = ""
     _run_id: Optional[str] = None
     _recorded: set = set()
 
@@ -72,6 +73,13 @@ class EnvStepDecoratorBase(StepDecorator):
             cls._code_dir = tempfile.TemporaryDirectory(prefix="mfenvs-code-")
             package.extract_into(cls._code_dir.name, ContentType.ALL_CONTENT)
             cls._code_env = package.get_post_extract_env_vars(package.package_metadata, cls._code_dir.name)
+            # Metaflow's environment escape: modules it emulates are served by this (outer)
+            # Python through trampolines placed on the tasks' path.
+            from metaflow.plugins.env_escape import generate_trampolines
+
+            cls._trampolines = os.path.join(cls._code_dir.name, "_escape_trampolines")
+            os.makedirs(cls._trampolines, exist_ok=True)
+            generate_trampolines(cls._trampolines)
 
     def runtime_task_created(self, task_datastore: Any, task_id: str, split_index: Any, input_paths: Any,
                              is_cloned: bool, ubf_context: Any) -> None:
@@ -98,12 +106,17 @@ class EnvStepDecoratorBase(StepDecorator):
         # Metaflow (and this extension) come from the code package; nothing of the outer
         # Python leaks in: no user site-packages, no outer PYTHONPATH entries.
         code_dir = EnvStepDecoratorBase._code_dir.name
-        env = {"PYTHONNOUSERSITE": "1", "PYTHONPATH": code_dir}
+        env = {
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": os.pathsep.join([code_dir, EnvStepDecoratorBase._trampolines]),
+            "METAFLOW_ENV_ESCAPE_PY": sys.executable,
+            "METAFLOW_ENV_ESCAPE_PATHS": os.pathsep.join(p or os.getcwd() for p in sys.path),
+        }
         for key, value in EnvStepDecoratorBase._code_env.items():
             if key.endswith(":"):
                 env[key[:-1]] = value
             elif key == "PYTHONPATH":
-                env[key] = os.pathsep.join([value, code_dir])
+                env[key] = os.pathsep.join([value, env["PYTHONPATH"]])
             else:
                 env[key] = value
         cli_args.env.update(env)

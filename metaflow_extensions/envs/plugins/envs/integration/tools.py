@@ -4,17 +4,21 @@ PyPI or Conda channels. The manifest `tools/<arch>/manifest.json` lists the whee
 live content-addressed with the other packages.
 """
 import json
-from importlib.metadata import version
+from importlib.metadata import metadata, version
 from typing import Any, List
 
 from ..lock import LockedPackage
 from ..spec.model import EnvSpec, PypiDep
 
-# The oldest Python we support: abi3 / py3 wheels chosen for it work on every newer one.
-NODE_PYTHON = "3.9"
-TOOL_DISTRIBUTIONS = ("py-rattler", "uv", "filelock", "packaging")
-# Needed on nodes whose Python predates tomllib (3.11).
-EXTRA_REQUIREMENTS = ("tomli>=2",)
+# The oldest Python we support: abi3 / py3 wheels chosen for the node's floor work on every
+# newer one. The floor is raised to what the pinned tools themselves require (py-rattler
+# needs 3.10 since 0.2x).
+MIN_NODE_PYTHON = "3.9"
+# Pinned to the versions running here, so node and launcher agree on lock and prefix formats.
+PINNED_TOOLS = ("py-rattler", "uv")
+# Pure Python helpers, at any version that runs on the node's Python floor (the launcher's
+# own versions may need a newer Python than the node has: filelock 3.2x needs 3.11).
+EXTRA_REQUIREMENTS = ("filelock>=3.12", "packaging>=23", "tomli>=2")
 
 
 def manifest_key(arch: str) -> str:
@@ -22,8 +26,21 @@ def manifest_key(arch: str) -> str:
 
 
 def tool_requirements() -> List[str]:
-    """The tools at the versions running here, so node and launcher agree."""
-    return ["%s==%s" % (name, version(name)) for name in TOOL_DISTRIBUTIONS] + list(EXTRA_REQUIREMENTS)
+    return ["%s==%s" % (name, version(name)) for name in PINNED_TOOLS] + list(EXTRA_REQUIREMENTS)
+
+
+def node_python() -> str:
+    """The oldest Python a node may run the tools with: the highest `Requires-Python` lower
+    bound of the pinned tools (as installed here), at least MIN_NODE_PYTHON."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    floor = Version(MIN_NODE_PYTHON)
+    for name in PINNED_TOOLS:
+        for spec in SpecifierSet(metadata(name).get("Requires-Python") or ""):
+            if spec.operator in (">=", "~=", "=="):
+                floor = max(floor, Version(spec.version.rstrip(".*")))
+    return "%d.%d" % (floor.major, floor.minor)
 
 
 def publish_tools(manager: Any, arch: str) -> None:
@@ -33,11 +50,12 @@ def publish_tools(manager: Any, arch: str) -> None:
 
     store = manager.store
     wanted = tool_requirements()
+    python = node_python()
     current = store.read_text(manifest_key(arch))
-    if current and json.loads(current).get("requirements") == wanted:
+    if current and json.loads(current).get("requirements") == wanted and json.loads(current).get("python") == python:
         return
     spec = EnvSpec(pypi_deps=tuple(PypiDep.parse(r) for r in wanted), platform=arch)
-    wheels = pypi.resolve(spec, NODE_PYTHON, platform_info(arch), manager.credentials())
+    wheels = pypi.resolve(spec, python, platform_info(arch), manager.credentials())
     present = store.present_packages(wheels)
     missing = [w for w in wheels if store.package_key(w) not in present]
     from ..hydrate.fetch import fetch_packages
@@ -45,7 +63,8 @@ def publish_tools(manager: Any, arch: str) -> None:
     fetch_packages([w for w in missing if not manager.cache.has(w)], manager.cache, manager.credentials())
     store.upload_packages(missing, manager.cache)
     store.write_text(manifest_key(arch), json.dumps(
-        {"requirements": wanted, "wheels": [w.to_dict() for w in wheels]}, indent=1, sort_keys=True))
+        {"requirements": wanted, "python": python, "wheels": [w.to_dict() for w in wheels]},
+        indent=1, sort_keys=True))
 
 
 def manifest_wheels(text: str) -> List[LockedPackage]:
