@@ -17,7 +17,7 @@ MIN_NODE_PYTHON = "3.9"
 # Pinned to the versions running here, so node and launcher agree on lock and prefix formats.
 PINNED_TOOLS = ("py-rattler", "uv")
 # Pure Python helpers, at any version that runs on the node's Python floor (the launcher's
-# own versions may need a newer Python than the node has: filelock 3.2x needs 3.11).
+# own versions may need a newer Python than the node has: filelock 4.2 needs 3.11).
 EXTRA_REQUIREMENTS = ("filelock>=3.12", "packaging>=23", "tomli>=2")
 
 

@@ -1,0 +1,21 @@
+"""`start` runs in team/bare:v1, an environment made through the engine API with tinyutil
+only — without `requests`, which Metaflow imports in every task."""
+from metaflow import FlowSpec, named_env, step
+
+from run_probe import probe
+
+
+class RunNamedBareFlow(FlowSpec):
+    @named_env(name="team/bare:v1")
+    @step
+    def start(self):
+        self.probe = probe("tinyutil")
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    RunNamedBareFlow()

@@ -1,0 +1,313 @@
+"""Real flows run locally with `--environment=conda`: each step runs inside its own resolved
+environment (or the outer Python when it has none / is disabled).
+
+Flows are in tests/e2e/flows/run_*.py and record what their interpreter looks like through
+run_probe.probe() as the `probe` artifact; the tests read artifacts with the Metaflow client.
+Conda packages come from the local test channel (tests/fixtures/channel.py), PyPI ones from
+pypi.org. The engine's cache is shared by the session: environments resolve once.
+"""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.channel import INVENTORY
+
+from .conftest import FLOWS, patched_environ
+
+pytestmark = pytest.mark.network  # PyPI packages (and Metaflow's own `requests`) come from pypi.org
+
+OUTER_PYTHON = sys.executable
+OUTER_SITE = [p for p in sys.path if p.endswith("site-packages")]
+
+
+def _latest(name):
+    from packaging.version import Version
+
+    return str(max((Version(p.version) for p in INVENTORY if p.name == name and p.channel == "conda-forge")))
+
+
+def _only(data, step):
+    tasks = data["steps"][step]
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def _version(probe, module):
+    found = probe["modules"][module]
+    return None if found is None else found["version"]
+
+
+def _assert_in_env(probe, cache_dir):
+    """The task ran with an interpreter of a prefix under the engine's cache, isolated from
+    the outer venv, with Metaflow from the code package."""
+    exe = Path(probe["executable"])
+    assert Path(cache_dir) in exe.parents, probe["executable"]
+    assert probe["executable"] != OUTER_PYTHON
+    assert Path(probe["prefix"]) == exe.parent.parent
+    assert probe["no_user_site"] == 1
+    assert not probe["pytest_importable"], "the outer venv leaks into the step: %s" % probe["sys_path"]
+    leaked = [p for p in probe["sys_path"] if any(p == s or p.startswith(s + os.sep) for s in OUTER_SITE)]
+    assert not leaked, leaked
+    assert not any(probe["metaflow_file"].startswith(s) for s in OUTER_SITE), probe["metaflow_file"]
+
+
+def _assert_outer(probe):
+    assert probe["executable"] == OUTER_PYTHON, probe["executable"]
+    assert probe["pytest_importable"]
+
+
+# ---------------------------------------------------------------------------------------
+# 1. conda-only, pypi-only and mixed steps
+
+
+def test_conda_pypi_and_mixed_steps_run_in_their_environments(flows, e2e_cache_dir):
+    result = flows.run("run_envs_flow.py").check()
+    assert "Resolving 3 environments for RunEnvsFlow" in result.output
+    data = flows.read("RunEnvsFlow/%s" % result.run_id)
+    assert data["successful"]
+
+    start = _only(data, "start")["probe"]
+    _assert_in_env(start, e2e_cache_dir)
+    assert _version(start, "tinyutil") == "1.1.0"
+    assert start["modules"]["tinyutil"]["installer"] == "conda"
+    assert _version(start, "six") is None
+    assert start["modules"]["requests"] is not None  # what Metaflow itself needs in a task
+
+    pypi = _only(data, "pypi_step")
+    _assert_in_env(pypi["probe"], e2e_cache_dir)
+    assert _version(pypi["probe"], "six") == "1.16.0"
+    assert pypi["probe"]["modules"]["six"]["installer"] == "uv"
+    assert _version(pypi["probe"], "tinyutil") is None
+    assert pypi["seen_token"] == "made-in-start"
+
+    mixed = _only(data, "mixed")
+    _assert_in_env(mixed["probe"], e2e_cache_dir)
+    assert _version(mixed["probe"], "tinyutil") == _latest("tinyutil")
+    assert mixed["probe"]["modules"]["tinyutil"]["installer"] == "conda"
+    assert mixed["probe"]["modules"]["six"]["installer"] == "uv"
+    assert mixed["seen_token"] == "made-in-start"
+
+    prefixes = {start["prefix"], pypi["probe"]["prefix"], mixed["probe"]["prefix"]}
+    assert len(prefixes) == 3, prefixes  # three different environments
+
+    end = _only(data, "end")["probe"]  # no decorator: the Python running the flow
+    _assert_outer(end)
+    assert _version(end, "tinyutil") is None
+
+
+def test_step_tools_come_first_on_path_once(flows, e2e_cache_dir):
+    """Inside an environment its bin/ (ffmpeg and the like) is first on PATH, and only once —
+    also for a @pypi step, which carries the environment's attached @conda as well."""
+    result = flows.run("run_envs_flow.py").check()
+    data = flows.read("RunEnvsFlow/%s" % result.run_id)
+    for step in ("start", "pypi_step", "mixed"):
+        probe = _only(data, step)["probe"]
+        bindir = os.path.dirname(probe["executable"])
+        path = probe["path_env"].split(os.pathsep)
+        assert path[0] == bindir, (step, path)
+        assert path.count(bindir) == 1, (step, path)
+
+
+# ---------------------------------------------------------------------------------------
+# 2 and 3. @conda_base merged with / overridden by a step's @conda; a disabled step
+
+
+def test_base_and_step_decorators_merge_and_disabled_step_runs_outside(flows, e2e_cache_dir):
+    result = flows.run("run_merge_flow.py").check()
+    data = flows.read("RunMergeFlow/%s" % result.run_id)
+
+    start = _only(data, "start")["probe"]  # the step's tinyutil wins, chainc comes from the base
+    _assert_in_env(start, e2e_cache_dir)
+    assert _version(start, "tinyutil") == "2.0.0"
+    assert _version(start, "chainc") == _latest("chainc")
+    ffmpeg = start["tools"]["ffmpeg"]  # the environment's own tools come first on PATH
+    assert ffmpeg is not None and ffmpeg["output"] == "ffmpeg version 6.1.1", ffmpeg
+    assert Path(ffmpeg["path"]).parent == Path(start["executable"]).parent
+
+    base = _only(data, "from_base")["probe"]  # no step decorator: the base as it is
+    _assert_in_env(base, e2e_cache_dir)
+    assert _version(base, "tinyutil") == "1.0.0"
+    assert _version(base, "chainc") == _latest("chainc")
+    assert base["prefix"] != start["prefix"]
+    assert _only(data, "end")["probe"]["prefix"] == base["prefix"]  # same request, same env
+
+    outer = _only(data, "outer")["probe"]  # @conda(disabled=True): the Python running the flow
+    _assert_outer(outer)
+    assert _version(outer, "tinyutil") is None and _version(outer, "chainc") is None
+    assert outer["tools"]["ffmpeg"] is None or "6.1.1" not in outer["tools"]["ffmpeg"]["output"]
+
+
+def test_environments_are_reused_and_pypi_environment_is_the_same(flows):
+    """A second run resolves nothing (the session's cache knows the environments), and
+    --environment=pypi selects the very same environments as --environment=conda."""
+    first = flows.run("run_merge_flow.py").check()
+    again = flows.run("run_merge_flow.py", environment="pypi").check()
+    assert "Resolving 2 environments for RunMergeFlow" in again.output, again.output
+    assert "reused" in again.output and "resolved in" not in again.output, again.output
+    before = flows.read("RunMergeFlow/%s" % first.run_id)
+    after = flows.read("RunMergeFlow/%s" % again.run_id)
+    for step in ("start", "from_base", "outer"):
+        assert _only(after, step)["probe"]["prefix"] == _only(before, step)["probe"]["prefix"], step
+
+
+# ---------------------------------------------------------------------------------------
+# 4 and 10. A foreach in an environment, through metaflow.Runner
+
+
+def test_foreach_and_join_in_environment_through_runner(tmp_path, engine_env, e2e_cache_dir):
+    from metaflow import Runner
+
+    env = dict(engine_env, METAFLOW_HOME=str(tmp_path / "home"),
+               METAFLOW_DATASTORE_SYSROOT_LOCAL=str(tmp_path / "datastore"))
+    with patched_environ(env):  # the client below reads the same datastore
+        with Runner(str(FLOWS / "run_foreach_flow.py"), show_output=False, cwd=str(tmp_path),
+                    environment="conda", pylint=False, env=env) as runner:
+            running = runner.run()
+            assert running.status == "successful", running.stdout + running.stderr
+            run = running.run
+            assert run.successful and run.finished
+
+            squares = list(run["square"])
+            assert len(squares) == 3
+            results = sorted((t.data.result for t in squares), key=lambda r: r["item"])
+            assert [(r["item"], r["square"]) for r in results] == [(1, 1), (2, 4), (3, 9)]
+            assert {r["tinyutil"] for r in results} == {"1.1.0"}
+            exes = {r["executable"] for r in results}
+            assert len(exes) == 1 and Path(e2e_cache_dir) in Path(exes.pop()).parents
+
+            join = run["join"].task
+            assert [r["item"] for r in join.data.results] == [1, 2, 3]
+            _assert_in_env(join.data.probe, e2e_cache_dir)
+            assert run["end"].task.data.total == 14
+
+
+# ---------------------------------------------------------------------------------------
+# 5. resume
+
+
+def test_resume_reruns_the_failed_step_in_its_environment(flows, e2e_cache_dir):
+    failed = flows.run("run_resume_flow.py", env={"MFENVS_E2E_FAIL": "1"})
+    assert failed.returncode != 0, failed.output
+    assert "middle fails on purpose" in failed.output
+    first = flows.read("RunResumeFlow/%s" % failed.run_id)
+    assert not first["successful"]
+
+    resumed = flows.run("run_resume_flow.py", "--origin-run-id", failed.run_id, command="resume").check()
+    assert resumed.run_id != failed.run_id
+    data = flows.read("RunResumeFlow/%s" % resumed.run_id)
+    assert data["successful"]
+    start = _only(data, "start")["probe"]  # cloned from the first run
+    assert start == _only(first, "start")["probe"]
+    for step in ("middle", "end"):
+        probe = _only(data, step)["probe"]
+        _assert_in_env(probe, e2e_cache_dir)
+        assert _version(probe, "tinyutil") == "1.1.0"
+        assert probe["prefix"] == start["prefix"]
+
+
+# ---------------------------------------------------------------------------------------
+# 6, 7 and 8. Named environments
+
+
+def test_named_env_and_then_the_pathspec_of_its_step(flows, named_envs):
+    v1, prefix = named_envs["v1"], named_envs["v1_prefix"]
+    first = flows.run("run_named_flow.py").check()
+    assert v1.full_id[:12] in first.output  # the launcher reports the env it looked up
+    probe = _only(flows.read("RunNamedFlow/%s" % first.run_id), "start")["probe"]
+    assert probe["prefix"] == str(prefix)
+    assert _version(probe, "tinyutil") == "1.1.0"
+    assert not probe["pytest_importable"]
+
+    pathspec = "RunNamedFlow/%s/start" % first.run_id
+    second = flows.run("run_named_pathspec_flow.py", env={"MFENVS_E2E_BASE_PATHSPEC": pathspec}).check()
+    again = _only(flows.read("RunNamedPathspecFlow/%s" % second.run_id), "start")["probe"]
+    assert again["prefix"] == str(prefix)
+    assert _version(again, "tinyutil") == "1.1.0"
+
+
+def test_named_env_without_metaflow_needs_runs_or_says_what_is_missing(flows, named_envs):
+    """A named environment made without Metaflow's own needs (requests): the step runs (the
+    extension supplies them) or the run stops with one clear message naming what is
+    missing — never a ModuleNotFoundError traceback from inside the task."""
+    result = flows.run("run_named_bare_flow.py")
+    if result.returncode == 0:
+        probe = _only(flows.read("RunNamedBareFlow/%s" % result.run_id), "start")["probe"]
+        assert _version(probe, "tinyutil") == "1.1.0"
+        return
+    assert "Traceback" not in result.output, result.output
+    assert "requests" in result.output, result.output
+
+
+def test_fetch_at_exec_substitutes_the_parameter(flows, named_envs):
+    # The parameter's default is v2 (tinyutil 2.0.0): v1 proves the command-line value is used.
+    result = flows.run("run_fetch_at_exec_flow.py", "--envtag", "v1").check()
+    probe = _only(flows.read("RunFetchAtExecFlow/%s" % result.run_id), "start")["probe"]
+    assert probe["prefix"] == str(named_envs["v1_prefix"])
+    assert _version(probe, "tinyutil") == "1.1.0"
+
+    result = flows.run("run_fetch_at_exec_flow.py").check()
+    probe = _only(flows.read("RunFetchAtExecFlow/%s" % result.run_id), "start")["probe"]
+    assert _version(probe, "tinyutil") == "2.0.0"
+
+
+def test_step_extends_the_named_base_environment(flows, named_envs, e2e_cache_dir):
+    result = flows.run("run_extend_flow.py").check()
+    data = flows.read("RunExtendFlow/%s" % result.run_id)
+    start = _only(data, "start")["probe"]
+    _assert_in_env(start, e2e_cache_dir)
+    assert _version(start, "tinyutil") == "1.1.0"  # kept at the named env's version
+    assert _version(start, "chainc") == _latest("chainc")
+    assert start["prefix"] != str(named_envs["v1_prefix"])
+
+    end = _only(data, "end")["probe"]  # no step decorator: the named env as it is
+    assert end["prefix"] == str(named_envs["v1_prefix"])
+    assert _version(end, "chainc") is None
+
+
+# ---------------------------------------------------------------------------------------
+# 9. User mistakes: one clear message, no traceback, non-zero exit
+
+
+@pytest.mark.parametrize("flow, expected", [
+    ("run_error_unknown_named_flow.py", ["team/does-not-exist:v1"]),
+    ("run_error_glibc_flow.py", ["__glibc"]),
+    ("run_error_unknown_package_flow.py", ["mfenvs-no-such-package"]),
+    ("run_error_fetch_unknown_var_flow.py", ["NOPE"]),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_user_mistakes_end_in_one_clear_message(flows, flow, expected):
+    result = flows.run(flow)
+    output = result.output
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    flat = " ".join(output.split())
+    for text in expected:
+        assert text in flat, output
+    assert flat.count("Environment error") == 1, output
+
+
+def test_resume_looks_up_a_fetch_at_exec_env_with_the_origin_run_parameters(flows, named_envs):
+    """`resume` takes no flow parameters on its command line: a re-run step whose environment
+    name uses @{METAFLOW_INIT_<PARAM>} must still get the origin run's value (v1 here, not
+    the default v2) — as on Argo, where the value is exported to every task."""
+    failed = flows.run("run_fetch_at_exec_flow.py", "--envtag", "v1", env={"MFENVS_E2E_FAIL": "1"})
+    assert failed.returncode != 0 and "start fails on purpose" in failed.output, failed.output
+    resumed = flows.run("run_fetch_at_exec_flow.py", "--origin-run-id", failed.run_id, command="resume")
+    assert resumed.returncode == 0, resumed.output
+    probe = _only(flows.read("RunFetchAtExecFlow/%s" % resumed.run_id), "start")["probe"]
+    assert _version(probe, "tinyutil") == "1.1.0"
+    assert probe["prefix"] == str(named_envs["v1_prefix"])
+
+
+def test_fetch_at_exec_variables_are_the_flow_parameters_not_cli_options(flows, named_envs):
+    """METAFLOW_INIT_<PARAM> exists for the flow's parameters (as Argo exports them), not for
+    Metaflow's own command-line options (--datastore, --max-workers...): those would resolve
+    locally and fail remotely."""
+    result = flows.run("run_error_fetch_unknown_var_flow.py")
+    flat = " ".join(result.output.split())
+    assert result.returncode != 0 and "NOPE" in flat, result.output
+    assert "METAFLOW_INIT_ENVTAG" in flat, result.output
+    for option in ("METAFLOW_INIT_DATASTORE", "METAFLOW_INIT_ENVIRONMENT", "METAFLOW_INIT_MAX_WORKERS",
+                   "METAFLOW_INIT_RUN_ID_FILE"):
+        assert option not in flat, result.output

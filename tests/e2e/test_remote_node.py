@@ -1,0 +1,258 @@
+"""A @kubernetes step run on a simulated bare remote node, with the commands Metaflow emits.
+
+1. The launcher compiles tests/e2e/flows/remote_node_flow.py WITHOUT a cluster:
+   `python flow.py --environment=conda --datastore=s3 argo-workflows create --only-json`
+   (S3 = the SeaweedFS fixture). That runs our init_environment: the `start` environment is
+   resolved for linux-64 (from a channel server of its own) and published to S3 with the
+   node tools; the printed WorkflowTemplate holds each step's real container command/env.
+2. The channel server is stopped: from now on only the datastore exists.
+3. The `start` container runs on a "node": a fresh work dir, HOME and package cache, a bare
+   Python (a venv with only boto3 and requests: what Metaflow's own command would pip
+   install; Metaflow and this extension come from the code package the command downloads),
+   every non-loopback HTTP(S) request sent to a dead proxy, the Argo `{{...}}` placeholders
+   filled in and `/mnt/out` (the pod's output emptyDir) private to the node. The command
+   downloads the code package, runs our bootstrap (tools from S3, then hydration), creates
+   the `_parameters` task and runs the step with the environment's interpreter.
+4. The step's output and its artifact (read back with the Metaflow client) prove where it ran.
+
+Metaflow binds its S3 settings at import (see tests/fixtures/s3.py): everything Metaflow
+does here runs in subprocesses.
+"""
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+from tests.fixtures.servers import StaticFileServer
+
+pytestmark = pytest.mark.network  # PyPI: six (and Metaflow's boto3/requests) + the node tools
+
+FLOW = Path(__file__).with_name("flows") / "remote_node_flow.py"
+FLOW_NAME = "RemoteNodeFlow"
+WORKFLOW_NAME = "test-1"  # {{workflow.name}}: the run id is argo-test-1
+RUN_ID = "argo-" + WORKFLOW_NAME
+CREATED = "2026-01-01T00:00:00Z"  # {{workflow.creationTimestamp}}
+BOOTSTRAP = "python -m metaflow_extensions.envs.plugins.envs.integration.bootstrap"
+# What the kubelet fills in for the downward-API variables (fieldRef) of the pod spec.
+FIELD_REFS = {
+    "metadata.namespace": "default",
+    "metadata.name": "remotenodeflow-test-1-start",
+    "metadata.uid": str(uuid.UUID(int=1)),
+    "spec.serviceAccountName": "default",
+    "status.hostIP": "127.0.0.1",
+}
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+# ------------------------------------------------------------------ launcher side
+@pytest.fixture(scope="module")
+def deployment(s3_server, conda_channels_dir, tmp_path_factory):
+    """`argo-workflows create --only-json` with an S3 datastore; its channel server is gone
+    once this returns."""
+    prefix = "tests/remote-node-%s" % secrets.token_hex(4)
+    launcher = tmp_path_factory.mktemp("launcher")
+    channel = StaticFileServer(conda_channels_dir).start()
+    channel_url = channel.url
+    try:
+        env = s3_server.subprocess_env(prefix)
+        env.update({
+            "METAFLOW_CONDA_CHANNEL_ALIAS": channel_url + "/",
+            "METAFLOW_CONDA_CHANNELS": "conda-forge",
+            "METAFLOW_CONDA_CACHE_DIR": str(launcher / "cache"),
+            "METAFLOW_ARTIFACT_LOCALROOT": str(launcher / "cache"),
+            "METAFLOW_HOME": str(launcher / "home"),  # no ~/.metaflowconfig profile
+            "USERNAME": "tester",
+        })
+        proc = subprocess.run(
+            [sys.executable, str(FLOW), "--no-pylint", "--environment=conda", "--datastore=s3",
+             "argo-workflows", "create", "--only-json"],
+            cwd=str(launcher), env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert channel.requests, "the launcher resolved without the channel?"
+    finally:
+        channel.stop()
+    workflow = json.loads(proc.stdout[proc.stdout.index("{"):])
+    templates = {t["name"]: t for t in workflow["spec"]["templates"] if t.get("container")}
+    return {"prefix": prefix, "templates": templates, "log": proc.stderr, "channel_url": channel_url}
+
+
+@pytest.fixture(scope="module")
+def node_python(tmp_path_factory):
+    """A bare node Python: a venv holding boto3 and requests only."""
+    venv = tmp_path_factory.mktemp("node-python") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or shutil.which("uv")
+    assert uv, "uv (a dependency of metaflow-envs) not found"
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "boto3", "requests"],
+                   check=True, timeout=300, env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"))
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import metaflow"], capture_output=True, text=True)
+    assert out.returncode != 0, "the node Python must not have Metaflow of its own"
+    return venv
+
+
+# ------------------------------------------------------------------ node side
+def _private_mnt_out(out_dir: Path) -> Optional[List[str]]:
+    """A command prefix giving the node its own /mnt/out (Argo mounts an emptyDir there; the
+    argo_workflows_internal decorator writes the task id into it), bound to `out_dir`.
+    None when this machine allows no mount namespace and /mnt/out is not usable as is."""
+    setup = 'mount -t tmpfs none /mnt && mkdir /mnt/out && mount --bind "$MFENVS_NODE_OUT" /mnt/out && exec "$@"'
+    for unshare in (["unshare", "-m", "--propagation", "private"], ["unshare", "-r", "-m", "--propagation", "private"]):
+        if shutil.which(unshare[0]) is None:
+            break
+        prefix = unshare + ["bash", "-c", setup, "node"]
+        probe = subprocess.run(prefix + ["test", "-w", "/mnt/out"], env=dict(os.environ, MFENVS_NODE_OUT=str(out_dir)),
+                               capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return prefix
+    try:
+        os.makedirs("/mnt/out", exist_ok=True)
+        return [] if os.access("/mnt/out", os.W_OK) else None
+    except OSError:
+        return None
+
+
+def _fill(text: str, values: Dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return text
+
+
+def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = ""):
+    """Run the container of `step` as the pod would: returns (process, node dirs)."""
+    container = deployment["templates"][step]["container"]
+    assert container["command"][:2] == ["bash", "-c"] and not container.get("args"), container["command"]
+    dirs = {name: root / name for name in ("work", "home", "cache", "out", "tmp")}
+    for path in dirs.values():
+        path.mkdir(parents=True)
+    values = {
+        "{{workflow.name}}": WORKFLOW_NAME,
+        "{{workflow.creationTimestamp}}": CREATED,
+        "{{inputs.parameters.input-paths}}": input_paths,
+        "{{retries}}": "0",
+        # A pod's /tmp is its own: so is this file (steps append their input paths to it).
+        "/tmp/mf-input-paths": str(dirs["tmp"] / "mf-input-paths"),
+    }
+    script = _fill(container["command"][2], values)
+    assert not re.findall(r"\{\{[^}]*\}\}", script), "unfilled Argo placeholders"
+
+    env = {"PATH": os.pathsep.join([str(node_python / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
+           "HOME": str(dirs["home"]), "LANG": "C.UTF-8", "MFENVS_NODE_OUT": str(dirs["out"])}
+    for var in container.get("env") or []:
+        if var.get("value") is not None or not var.get("valueFrom"):
+            env[var["name"]] = _fill(var.get("value") or "", values)
+        else:
+            env[var["name"]] = FIELD_REFS[var["valueFrom"]["fieldRef"]["fieldPath"]]
+    # Credentials (a Kubernetes secret would hold them) and the suite's S3 retry settings.
+    for key, value in s3_server.metaflow_env(deployment["prefix"]).items():
+        env.setdefault(key, value)
+    for key in ("METAFLOW_DATASTORE_SYSROOT_S3", "METAFLOW_S3_ENDPOINT_URL", "METAFLOW_DEFAULT_DATASTORE"):
+        assert env[key] == s3_server.metaflow_env(deployment["prefix"])[key], key  # emitted by Metaflow
+    env.update({
+        # The launcher's cache dir travels in the emitted env (Metaflow forwards every
+        # METAFLOW_CONDA_* setting): a node has its own, empty.
+        "METAFLOW_CONDA_CACHE_DIR": str(dirs["cache"]),
+        "METAFLOW_HOME": str(dirs["home"] / ".metaflowconfig"),
+        # boto3 and requests are in the image already (Metaflow's `pip install boto3 requests`).
+        "METAFLOW_SKIP_INSTALL_DEPENDENCIES": "1",
+        # Nothing but loopback (the datastore) is reachable from the node.
+        "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "http_proxy": DEAD_PROXY,
+        "https_proxy": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+    })
+    wrapper = _private_mnt_out(dirs["out"])
+    if wrapper is None:
+        pytest.skip("needs a mount namespace (unshare) or a writable /mnt/out for Argo's output files")
+    proc = subprocess.run(wrapper + ["bash", "-c", script], cwd=str(dirs["work"]), env=env,
+                          capture_output=True, text=True, timeout=300)
+    return proc, dirs
+
+
+@pytest.fixture(scope="module")
+def start_on_node(deployment, s3_server, node_python, tmp_path_factory):
+    root = tmp_path_factory.mktemp("node-start")
+    proc, dirs = run_on_node(deployment, s3_server, node_python, "start", root)
+    return proc, dirs
+
+
+def _client(s3_server, deployment, cwd: Path, code: str):
+    """The Metaflow client in a subprocess (S3 binds at import); `cwd` holds the local metadata."""
+    env = s3_server.subprocess_env(deployment["prefix"])
+    env.update({"METAFLOW_HOME": str(cwd / ".mfhome"), "METAFLOW_DEFAULT_METADATA": "local", "USERNAME": "tester"})
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(cwd), env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ tests
+def test_emitted_commands_bootstrap_then_run_with_the_environment_python(deployment, s3_server):
+    script = deployment["templates"]["start"]["container"]["command"][2]
+    assert "Resolving 1 environment for %s" % FLOW_NAME in deployment["log"]
+    # Our bootstrap runs after the code package is extracted, before any Metaflow command of the
+    # step, and every command of the step (the _parameters `init` too) uses the env's python.
+    boot = script.index(BOOTSTRAP)
+    assert script.index("tar -xzf job.tar") < boot
+    assert re.search(r"'--env-id' '[0-9a-f]+:[0-9a-f]+:linux-64'", script)
+    commands = re.findall(r"(\S+(?: -s)?) remote_node_flow\.py", script)
+    assert commands and set(commands) == {"metaflow_envs/start/bin/python -s"}, commands
+    assert all(script.index(c) > boot for c in ("remote_node_flow.py dump", " init --run-id", " step start "))
+    # The `end` step asks for no environment: no bootstrap, the image's python.
+    end = deployment["templates"]["end"]["container"]["command"][2]
+    assert BOOTSTRAP not in end and "python remote_node_flow.py" in end
+
+    # What init_environment published: the lock and the node tools, in the datastore only.
+    client = s3_server.boto3_client()
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=s3_server.bucket, Prefix=deployment["prefix"] + "/conda_env/") for o in page.get("Contents", [])]
+    assert any(re.search(r"/envs/linux-64/[0-9a-f]+/[0-9a-f]+/env\.json$", k) for k in keys), keys
+    manifest_key = "%s/conda_env/tools/linux-64/manifest.json" % deployment["prefix"]
+    manifest = json.loads(client.get_object(Bucket=s3_server.bucket, Key=manifest_key)["Body"].read())
+    names = {w["name"] for w in manifest["wheels"]}
+    assert {"py-rattler", "uv", "filelock", "packaging"} <= names, names
+    assert all(any(k.endswith("/%s/%s" % (w["sha256"], w["filename"])) for k in keys) for w in manifest["wheels"])
+
+
+def test_start_step_runs_in_its_environment_on_a_bare_node(start_on_node, deployment, s3_server):
+    proc, dirs = start_on_node
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "fetching tools for linux-64" in proc.stderr  # a cold node: nothing local
+    probe = json.loads(re.search(r"^REMOTE-NODE-PROBE (.*)$", proc.stdout, re.M).group(1))
+    prefix = dirs["work"] / "metaflow" / "metaflow_envs" / "start"
+    assert probe["executable"] == str(prefix / "bin" / "python"), probe
+    assert probe["prefix"] == str(prefix)
+    assert probe["tinyutil"] == "1.1.0"
+    assert probe["six"]
+    assert probe["nativelib_info"].startswith("nativelib ") and probe["nativelib_info"].endswith(" linux-64")
+    # The packages came from the datastore into the node's own (fresh) cache.
+    assert any(p.name.startswith("tinyutil-1.1.0") for p in dirs["cache"].rglob("*")), "cache not used"
+
+    task_id = (dirs["out"] / "task_id").read_text().strip()
+    data = _client(s3_server, deployment, dirs["work"] / "metaflow", (
+        "import json\n"
+        "from metaflow import Task, namespace\n"
+        "namespace(None)\n"
+        "task = Task('%s/%s/start/%s')\n"
+        "print(json.dumps({'ok': task.successful, 'probe': task.data.probe}))\n") % (FLOW_NAME, RUN_ID, task_id))
+    assert data["ok"] is True
+    assert data["probe"] == probe
+
+
+@pytest.mark.xfail(reason="the decorators' step_init imports `packaging` (integration/requests.py) in the "
+                          "task of a step without an environment, which runs with the node's bare python",
+                   strict=False)
+def test_end_step_without_environment_runs_with_the_node_python(start_on_node, deployment, s3_server, node_python,
+                                                                tmp_path):
+    start_proc, start_dirs = start_on_node
+    assert start_proc.returncode == 0, start_proc.stderr
+    task_id = (start_dirs["out"] / "task_id").read_text().strip()
+    proc, _dirs = run_on_node(deployment, s3_server, node_python, "end", tmp_path / "node",
+                              input_paths="%s/start/%s" % (RUN_ID, task_id))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
