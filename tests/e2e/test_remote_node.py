@@ -245,9 +245,6 @@ def test_start_step_runs_in_its_environment_on_a_bare_node(start_on_node, deploy
     assert data["probe"] == probe
 
 
-@pytest.mark.xfail(reason="the decorators' step_init imports `packaging` (integration/requests.py) in the "
-                          "task of a step without an environment, which runs with the node's bare python",
-                   strict=False)
 def test_end_step_without_environment_runs_with_the_node_python(start_on_node, deployment, s3_server, node_python,
                                                                 tmp_path):
     start_proc, start_dirs = start_on_node

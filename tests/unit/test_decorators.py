@@ -669,6 +669,7 @@ def init_step(flow, step_decos, step_name="start"):
         # As if written in the flow's code (unless a test says it was attached by Metaflow).
         if not getattr(deco, "_attached", False):
             deco.statically_defined = True
+    for deco in step_decos:
         deco.external_init()
         deco.step_init(flow, None, step_name, step_decos, _ENV, None, print)
     return [d.request for d in step_decos]

@@ -76,10 +76,10 @@ class Environments:
         candidates = [e for e in envs if users is None or e.resolved_by in users]
         return max(candidates, key=lambda e: e.resolved_at) if candidates else None
 
-    def extend(self, base: ResolvedEnvironment, additions: EnvSpec) -> ResolvedEnvironment:
+    def extend(self, base: ResolvedEnvironment, additions: EnvSpec, **options: bool) -> ResolvedEnvironment:
         """A new environment: what `base` was asked for, kept at the versions `base` locked
         (and on the channels they came from) where the solver allows, plus `additions`,
-        which win for a package both name."""
+        which win for a package both name. `options` are those of `resolve`."""
         locked = {p.name: p for p in base.packages}
 
         def requested(pinned: bool) -> EnvSpec:
@@ -107,9 +107,9 @@ class Environments:
             )
 
         try:
-            return self.resolve(merged(requested(pinned=True)))
+            return self.resolve(merged(requested(pinned=True)), **options)
         except ResolveError:
-            return self.resolve(merged(requested(pinned=False)))
+            return self.resolve(merged(requested(pinned=False)), **options)
 
     # ---- publish ------------------------------------------------------------------------
     def publish(self, env: ResolvedEnvironment) -> None:
@@ -172,8 +172,12 @@ class Environments:
         return env
 
     # ---- hydrate ------------------------------------------------------------------------
+    def prefix_for(self, env: ResolvedEnvironment) -> Path:
+        """Where `create` puts `env` when given no prefix."""
+        return settings.cache_dir("envs") / env.arch / env.req_id[:16] / env.full_id[:16]
+
     def create(self, env: ResolvedEnvironment, prefix: Optional[Path] = None, force: bool = False) -> Path:
-        prefix = Path(prefix) if prefix else settings.cache_dir("envs") / env.arch / env.req_id[:16] / env.full_id[:16]
+        prefix = Path(prefix) if prefix else self.prefix_for(env)
         return create_prefix(env, prefix, self.credentials(), self.cache, force=force, store=self.store)
 
     def _require_store(self) -> EnvStore:

@@ -9,7 +9,7 @@ these count as Conda-, PyPI- or named-env-like.
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from metaflow.decorators import FlowDecorator, StepDecorator
 from metaflow.exception import MetaflowException
@@ -43,11 +43,14 @@ class EnvStepDecoratorBase(StepDecorator):
                   environment: Any, flow_datastore: Any, logger: Callable[..., None]) -> None:
         # May run twice (Metaflow re-inits late-attached decorators): recomputed from the
         # attributes, which are never modified.
-        if in_environment_task():
+        if in_task_process():
             return  # validated by the launcher; a task needs no request (nor its imports)
         decos = list(decorators)
         if not any(d is self for d in decos):
             decos.append(self)  # Metaflow passes the step's list, self included; be sure
+        if _is_attached(self) and any(family_of(d) and d is not self for d in decos):
+            self.request = None  # the step's own decorator does the work, once
+            return
         self.request = step_request(flow, step_name, decos)
         self._flow, self._step, self._environment = flow, step_name, environment
         if self.request is not None and not self.request.disabled and getattr(environment, "TYPE", None) not in ("conda", "pypi"):
@@ -89,7 +92,7 @@ class EnvStepDecoratorBase(StepDecorator):
             return
         run_id = EnvStepDecoratorBase._run_id
         variables = dict(os.environ, METAFLOW_RUN_ID=str(run_id), METAFLOW_STEP_NAME=self._step,
-                         METAFLOW_TASK_ID=str(task_id), **_parameter_variables(self._flow))
+                         METAFLOW_TASK_ID=str(task_id), **_parameter_variables(self._flow, run_id))
         env = environment.env_for_task(self._step, variables)
         if env is None:
             return
@@ -126,7 +129,9 @@ class EnvStepDecoratorBase(StepDecorator):
                       inputs: Any) -> None:
         if in_environment_task():  # the environment's own tools (ffmpeg...) come first on PATH
             bindir = os.path.dirname(sys.executable)
-            os.environ["PATH"] = os.pathsep.join(p for p in (bindir, os.environ.get("PATH")) if p)
+            path = os.environ.get("PATH", "")
+            if path.split(os.pathsep)[0] != bindir:
+                os.environ["PATH"] = os.pathsep.join(p for p in (bindir, path) if p)
 
     def runtime_finished(self, exception: Any) -> None:
         cls = EnvStepDecoratorBase
@@ -159,7 +164,7 @@ class EnvFlowDecoratorBase(FlowDecorator):
     def flow_init(self, flow: Any, graph: Any, environment: Any, flow_datastore: Any,
                   metadata: Any, logger: Any, echo: Any, options: Any) -> None:
         # Flow-level mistakes are reported once, before any step is looked at.
-        if in_environment_task():
+        if in_task_process():
             return
         from .requests import validate_flow_decorators
 
@@ -455,32 +460,57 @@ def decorator_attrs(deco: Any) -> DecoratorAttrs:
 
 
 def _env_decorators(decos: Iterable[Any]) -> List[DecoratorAttrs]:
-    found = [decorator_attrs(d) for d in decos if family_of(d) is not None]
-    # The environment attaches a bare @conda to every step (for its runtime hooks): one that
-    # nobody wrote and that carries no attribute asks for nothing.
-    attached = [a for d, a in zip([d for d in decos if family_of(d) is not None], found)
-                if not getattr(d, "statically_defined", True) and not a.user_set]
-    return [a for a in found if a not in attached]
+    return [decorator_attrs(d) for d in decos if family_of(d) is not None and not _is_attached(d)]
 
 
 def _flow_env_decorators(flow: Any) -> List[DecoratorAttrs]:
     flow_decos = getattr(flow, "_flow_decorators", None) or {}
-    return _env_decorators(d for decos in flow_decos.values() for d in decos)
+    return [decorator_attrs(d) for decos in flow_decos.values() for d in decos if family_of(d) is not None]
 
 
-def _parameter_variables(flow: Any) -> Dict[str, str]:
-    """METAFLOW_INIT_<PARAM> for the run's parameter values (as Argo exports them on nodes),
-    read from the `run`/`resume` command line Metaflow is executing."""
+_PARAMETERS_CACHE: Dict[Tuple[str, str], Dict[str, str]] = {}
+
+
+def _parameter_variables(flow: Any, run_id: str) -> Dict[str, str]:
+    """METAFLOW_INIT_<PARAM> for the run's flow parameters (as Argo exports them on nodes),
+    read from the run's `_parameters` task — so `resume` sees the original run's values."""
+    names = [name for name, _ in flow._get_parameters()]
+    if not names:
+        return {}
+    key = (flow.name, str(run_id))
+    if key not in _PARAMETERS_CACHE:
+        from metaflow import Step
+
+        task = Step("%s/%s/_parameters" % key, _namespace_check=False).task
+        _PARAMETERS_CACHE[key] = {
+            "METAFLOW_INIT_%s" % name.upper(): str(task[name].data) for name in names if name in task
+        }
+    return _PARAMETERS_CACHE[key]
+
+
+def _is_attached(deco: Any) -> bool:
+    """The bare @conda the environment attaches to every step (for its runtime hooks):
+    nobody wrote it and it carries no attribute."""
+    return not getattr(deco, "statically_defined", True) and not decorator_attrs(deco).user_set
+
+
+def in_task_process() -> bool:
+    """True in a process running a task (`step`, `init` commands): the launcher validated
+    the requests already, and the task's Python may lack the rules' dependencies."""
+    if in_environment_task():
+        return True
     from metaflow._vendor import click
 
+    # Metaflow initialises decorators in its top-level group, before entering the command:
+    # the command is the context's invoked subcommand (or the first of its saved args).
+    task_commands = {"step", "init", "spin-step"}
     ctx = click.get_current_context(silent=True)
-    out: Dict[str, str] = {}
     while ctx is not None:
-        for name, value in (ctx.params or {}).items():
-            if value is not None and not isinstance(value, (dict, list, tuple)):
-                out.setdefault("METAFLOW_INIT_%s" % name.upper(), str(value))
+        saved = getattr(ctx, "saved_args", None) or [None]
+        if task_commands & {ctx.info_name, ctx.invoked_subcommand, saved[0]}:
+            return True
         ctx = ctx.parent
-    return out
+    return False
 
 
 def in_environment_task() -> bool:

@@ -52,6 +52,7 @@ class CondaEnvironment(MetaflowEnvironment):
         self.datastore_type: Optional[str] = None
         self._envs: Dict[str, Any] = {}  # step name -> ResolvedEnvironment
         self._environments = None
+        self.force_resolve = False  # `environment resolve --force`: re-resolve known requests
 
     # ---- Metaflow hooks -----------------------------------------------------------------
     def validate_environment(self, logger: Any, datastore_type: str) -> None:
@@ -157,7 +158,9 @@ class CondaEnvironment(MetaflowEnvironment):
         from .requests import substitute_vars
 
         name = substitute_vars(request.base, variables)
-        return self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
+        env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
+        self._check_metaflow_needs(env, name)
+        return env
 
     @_as_metaflow_error
     def hydrate(self, env: Any) -> str:
@@ -199,18 +202,39 @@ class CondaEnvironment(MetaflowEnvironment):
         )
         return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec
 
+    def _check_metaflow_needs(self, env: Any, name: str) -> None:
+        """A named environment is used as it is: it must already hold what Metaflow needs in
+        a task, or the task would die on an import error."""
+        from metaflow.metaflow_config import get_pinned_conda_libs
+        from packaging.utils import canonicalize_name
+
+        from ..errors import EnvError
+
+        have = {canonicalize_name(p.name) for p in env.packages}
+        needed = get_pinned_conda_libs(env.python_version, self.datastore_type or "local")
+        missing = sorted(n for n in needed if canonicalize_name(n) not in have)
+        if missing:
+            raise EnvError(
+                "Environment '%s' lacks what Metaflow needs in a task (%s): add %s to it, or extend it "
+                "on the step, e.g. @pypi(packages={%s})." % (
+                    name, ", ".join(missing), " and ".join(missing),
+                    ", ".join('"%s": ""' % n for n in missing)))
+
     def _run_job(self, job: Tuple) -> Tuple[Any, float, bool]:
         arch, base, base_kind, spec = job
         started = time.time()
         manager = self.manager()
         if base is None:
-            known_before = _known(manager, spec)
-            env = manager.resolve(spec)
+            known_before = _known(manager, spec) and not self.force_resolve
+            env = manager.resolve(spec, force=self.force_resolve)
             return env, time.time() - started, known_before
         if spec is None:
-            return manager.lookup(base, arch=arch, kind=base_kind), time.time() - started, True
+            env = manager.lookup(base, arch=arch, kind=base_kind)
+            self._check_metaflow_needs(env, base)
+            return env, time.time() - started, True
         # Extending may re-resolve for another platform: the base's arch need not match.
-        return manager.extend(manager.lookup(base, kind=base_kind), spec), time.time() - started, False
+        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=self.force_resolve),
+                time.time() - started, False)
 
 
 def _known(manager: Any, spec: Any) -> bool:
