@@ -9,8 +9,9 @@ CONDA_CHANNEL_ALIAS = from_conf("CONDA_CHANNEL_ALIAS", "https://conda.anaconda.o
 # Where the Python of a PyPI-only environment comes from: `conda` (the `python` package of the
 # channels) or `system` (an interpreter of the requested version already on this machine).
 CONDA_PYTHON_SOURCE = from_conf("CONDA_PYTHON_SOURCE", "conda")
-# Local caches (packages, repodata, uv, rattler). Default: $XDG_CACHE_HOME/metaflow-envs.
-CONDA_CACHE_DIR = from_conf("CONDA_CACHE_DIR")
+# METAFLOW_CONDA_CACHE_DIR — local caches (packages, repodata, uv, rattler, prefixes); default
+# $XDG_CACHE_HOME/metaflow-envs. Read from the process environment only, on purpose: it is a
+# path of this machine, and Metaflow forwards configured settings to remote nodes.
 # JSON {"host[:port]": ["user", "password"]}: credentials for channels and indexes.
 # Never written to a lock, a log or a cache.
 CONDA_SRCS_AUTH_INFO = from_conf("CONDA_SRCS_AUTH_INFO")
