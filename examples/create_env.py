@@ -7,7 +7,6 @@ Without arguments it uses examples/requirements.txt. For extra platforms it only
 """
 import argparse
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 

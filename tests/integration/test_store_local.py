@@ -1,6 +1,5 @@
 """The store on Metaflow's local datastore: publish, hydrate from it, aliases, reuse."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

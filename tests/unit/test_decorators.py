@@ -7,14 +7,8 @@ test the classes without registering them. One test uses a real FlowSpec with Me
 decorator machinery, and `test_e2e_flow_files` runs tests/e2e/flows/decorator_*.py through
 `python flow.py check` once the decorators are registered with Metaflow (skipped before).
 """
-import os
-import re
-import types
-import subprocess
-import sys
 import types
 from functools import partial
-from pathlib import Path
 
 import metaflow  # noqa: F401  first: once registered, Metaflow's plugin loading imports decorators.py
 import pytest

@@ -10,8 +10,8 @@ Families: "conda" (@conda, @conda_base), "pypi" (@pypi, @pip, @pypi_base, @pip_b
 """
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.utils import canonicalize_name
 

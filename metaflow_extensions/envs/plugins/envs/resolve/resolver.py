@@ -2,14 +2,13 @@
 import hashlib
 import platform as _platform
 from dataclasses import replace
-from pathlib import Path
 from typing import List, Optional
 
 from .. import settings
 from ..auth import Credentials
 from ..errors import ResolveError
 from ..hydrate.cache import PackageCache
-from ..lock import KIND_CONDA, PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..lock import PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..spec.model import EnvSpec
 from . import conda, pypi
 from .build import make_builder
