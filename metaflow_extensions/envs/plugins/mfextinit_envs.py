@@ -16,4 +16,4 @@ ENVIRONMENTS_DESC = [
     ("conda", ".envs.integration.environment.CondaEnvironment"),
     ("pypi", ".envs.integration.environment.PypiEnvironment"),
 ]
-CLIS_DESC = []
+CLIS_DESC = [("environment", ".envs.integration.flow_cli.cli")]

@@ -158,6 +158,11 @@ class Credentials:
         netloc = "%s:%s@%s" % (quote(pair[0], safe=""), quote(pair[1], safe=""), parts.netloc)
         return urlunsplit(parts._replace(netloc=netloc))
 
+    def any_known(self) -> bool:
+        """Whether any credentials at all are configured (netrc included)."""
+        self._netrc_lookup("")
+        return bool(self._by_host) or bool(self._netrc and self._netrc.hosts)
+
     def secrets(self) -> List[str]:
         return [p for _, p in self._by_host.values() if p]
 

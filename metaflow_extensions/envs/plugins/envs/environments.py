@@ -140,7 +140,8 @@ class Environments:
         else:
             current = self.index.alias(alias)
             if current is not None and current != env_id and not alias.is_mutable:
-                raise EnvError("Alias '%s' is immutable and already names %s:%s." % (alias, current.req_id, current.full_id))
+                raise EnvError("Alias '%s' is immutable and already names %s:%s: choose another name or a mutable "
+                               "tag (latest, candidate, stable)." % (alias, current.req_id, current.full_id))
         self.index.set_alias(alias, env_id)
 
     def lookup(self, name: str, arch: Optional[str] = None, kind: Optional[str] = None) -> ResolvedEnvironment:

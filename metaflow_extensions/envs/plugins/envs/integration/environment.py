@@ -52,7 +52,9 @@ class CondaEnvironment(MetaflowEnvironment):
         self.datastore_type: Optional[str] = None
         self._envs: Dict[str, Any] = {}  # step name -> ResolvedEnvironment
         self._environments = None
-        self.force_resolve = False  # `environment resolve --force`: re-resolve known requests
+        # Metaflow's --force-rebuild-environments (and `environment resolve --force`):
+        # re-resolve requests already known.
+        self._force_rebuild = False
 
     # ---- Metaflow hooks -----------------------------------------------------------------
     def validate_environment(self, logger: Any, datastore_type: str) -> None:
@@ -225,15 +227,15 @@ class CondaEnvironment(MetaflowEnvironment):
         started = time.time()
         manager = self.manager()
         if base is None:
-            known_before = _known(manager, spec) and not self.force_resolve
-            env = manager.resolve(spec, force=self.force_resolve)
+            known_before = _known(manager, spec) and not self._force_rebuild
+            env = manager.resolve(spec, force=self._force_rebuild)
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
             self._check_metaflow_needs(env, base)
             return env, time.time() - started, True
         # Extending may re-resolve for another platform: the base's arch need not match.
-        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=self.force_resolve),
+        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=self._force_rebuild),
                 time.time() - started, False)
 
 

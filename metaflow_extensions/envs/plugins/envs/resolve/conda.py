@@ -30,6 +30,10 @@ def make_client(credentials: Credentials, channel_urls: Sequence[str]):
         if parts.hostname and headers:
             scoped.append((parts.hostname, parts.path.rstrip("/"), headers))
     scoped.sort(key=lambda item: -len(item[1]))
+    if not scoped and not credentials.any_known():
+        # No Python callback at all: rattler's threads never call into the interpreter (which
+        # can abort a process that is shutting down while a request is still in flight).
+        return Client([RetryMiddleware(max_retries=3)])
 
     def add_auth(host: str, path: str):
         for chost, cpath, headers in scoped:

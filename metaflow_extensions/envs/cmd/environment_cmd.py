@@ -1,0 +1,476 @@
+"""`metaflow environment ...`: environments outside of flows.
+
+Each command checks its arguments, then makes one call into the library in
+plugins/envs/cli/ (or the engine) and prints the result: documents and results on stdout,
+progress and notes on stderr. Every failure is one line on stderr and a non-zero exit.
+"""
+import sys
+from pathlib import Path
+
+from metaflow._vendor import click
+
+ENV_HELP = ("ENV is an alias (team/env[:tag]), a pathspec (Flow/run_id/step) or an environment id "
+            "(req_id:full_id[:arch]).")
+
+
+def _banner_to_stderr() -> None:
+    """`metaflow` prints its banner on stdout before running a command. Ours print
+    documents scripts read (JSON, exports), so while `metaflow environment` runs the banner
+    goes to stderr instead."""
+    if sys.argv[1:2] != ["environment"]:
+        return
+    for name in ("metaflow.cmd.main_cli", "__main__"):
+        module = sys.modules.get(name)
+        echo = getattr(module, "echo_always", None)
+        if echo is not None and hasattr(module, "resolve_cmds") and not getattr(echo, "_to_stderr", False):
+            def to_stderr(line, _echo=echo, **kwargs):
+                kwargs["err"] = True
+                return _echo(line, **kwargs)
+
+            to_stderr._to_stderr = True
+            module.echo_always = to_stderr
+
+
+_banner_to_stderr()
+
+
+class _Group(click.Group):
+    """Usage mistakes (unknown option, missing argument, bad value) as one line on stderr
+    naming the command's --help, exit status 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _usage_failure(err)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _usage_failure(err)
+
+
+def _usage_failure(err) -> None:
+    from metaflow_extensions.envs.plugins.envs.cli.errors import EXIT_USAGE, fail
+
+    where = err.ctx.command_path if err.ctx is not None else "metaflow environment"
+    fail("%s (see `%s --help`)." % (err.format_message().rstrip("."), where), EXIT_USAGE)
+
+
+def _quiet_option(func):
+    return click.option("--quiet", "-q", is_flag=True, default=False,
+                        help="No progress or notes on stderr (results and errors are still printed).")(func)
+
+
+def _arch_option(help_text):
+    return click.option("--arch", default=None, metavar="ARCH", help=help_text)
+
+
+def _local_only_option(func):
+    return click.option("--local-only", is_flag=True, default=False,
+                        help="Never look in the datastore: only this machine's index.")(func)
+
+
+class _Obj:
+    def __init__(self, quiet: bool, datastore):
+        self.quiet = quiet
+        self.datastore = datastore
+
+    def progress(self, quiet: bool = False):
+        from metaflow_extensions.envs.plugins.envs.cli.progress import Progress
+
+        return Progress(quiet=quiet or self.quiet)
+
+    def environments(self, local_only: bool = False):
+        from metaflow_extensions.envs.plugins.envs.cli.manager import make_environments
+
+        return make_environments(self.datastore, local_only=local_only)
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def _check_arch(arch):
+    from metaflow_extensions.envs.plugins.envs.cli.args import check_archs
+
+    return check_archs([arch])[0] if arch else None
+
+
+def _one_line(func):
+    from metaflow_extensions.envs.plugins.envs.cli.errors import one_line_errors
+
+    return one_line_errors(func)
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.group(cls=_Group, help="Manage Conda/PyPI environments outside of flows: resolve, show, create, "
+           "alias, get, diff, export, list and gc.\n\nExample:\n\n\b\n"
+           "    metaflow environment resolve -r requirements.txt --alias team/serving:v1\n"
+           "    metaflow environment show team/serving:v1")
+@click.option("--quiet", "-q", is_flag=True, default=False, help="No progress or notes on stderr.")
+@click.option("--datastore", default=None, type=click.Choice(["local", "s3", "azure", "gs"]),
+              help="Datastore holding shared environments [default: METAFLOW_DEFAULT_DATASTORE].")
+@click.pass_context
+def environment(ctx, quiet, datastore):
+    ctx.obj = _Obj(quiet, datastore)
+
+
+# ---- resolve -----------------------------------------------------------------------------
+@environment.command(short_help="Resolve, publish and alias an environment.",
+                     help="Resolve an environment for each --arch (default: this machine's), publish it "
+                     "to the datastore, alias it and print it.\n\nExamples:\n\n\b\n"
+                     "    metaflow environment resolve -r requirements.txt --alias team/serving:v1\n"
+                     "    metaflow environment resolve -f environment.yml --arch linux-64 --arch osx-arm64 --json\n"
+                     "    metaflow environment resolve --using team/serving:v1 -r extra.txt --alias team/serving:v2")
+@click.option("-r", "--requirement", "req_file", default=None, metavar="FILE", help="A requirements.txt file.")
+@click.option("-f", "--file", "yml_file", default=None, metavar="FILE", help="An environment.yml file.")
+@click.option("-p", "--pyproject", "toml_file", default=None, metavar="FILE", help="A pyproject.toml file.")
+@click.option("--python", default=None, metavar="VER", help="Python version, e.g. 3.11 (the 3.11 series) or "
+              ">=3.10,<3.13 [default: the file's, else this interpreter's major.minor].")
+@click.option("--arch", "archs", multiple=True, metavar="ARCH",
+              help="Architecture to resolve for (repeatable): linux-64, linux-aarch64, osx-64, osx-arm64.")
+@click.option("--using", default=None, metavar="ENV", help="Start from this environment and add the file's "
+              "requirements (an alias or req_id:full_id).")
+@click.option("--using-pathspec", default=None, metavar="PATHSPEC",
+              help="Start from the environment a step ran in (Flow/run_id/step).")
+@click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
+              help="Alias the result (repeatable); with several --arch, the first arch's environment.")
+@click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="Resolve only: download, cache, publish and alias nothing.")
+@click.option("--set-default/--no-set-default", default=True, show_default=True,
+              help="Make the result the default environment for its requirements.")
+@_local_only_option
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON document (as show --json).")
+@_quiet_option
+@click.pass_obj
+def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_pathspec, aliases, force, dry_run,
+            set_default, local_only, as_json, quiet):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
+        from metaflow_extensions.envs.plugins.envs.errors import SpecError
+        from metaflow_extensions.envs.plugins.envs.integration.requests import python_spec
+        from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
+
+        # Every argument is checked before any work starts.
+        chosen_archs = args.check_archs(archs) or [host_platform()]
+        new_aliases = args.check_new_aliases(aliases)
+        spec_file = args.check_env_file([("-r", req_file, "requirements"), ("-f", yml_file, "environment-yml"),
+                                         ("-p", toml_file, "pyproject")])
+        if using and using_pathspec:
+            raise SpecError("Give only one of --using and --using-pathspec.")
+        base = None
+        if using:
+            base = refs.parse_ref(using)
+        elif using_pathspec:
+            base = refs.parse_ref(using_pathspec, kind="pathspec")
+        request = resolving.ResolveRequest(
+            archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
+            spec_kind=spec_file[1] if spec_file else None, python=python_spec(python) if python else None,
+            using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
+            local_only=local_only)
+        resolving.read_request(request)  # the file parses (or the error names it) before any work
+        envs = obj.environments(local_only=local_only)
+        results = resolving.resolve(envs, request, obj.progress(quiet))
+        docs = document.documents(envs, results)
+        if as_json:
+            _emit(document.dumps(docs))
+        else:
+            _emit("\n\n".join(render.render(doc, "for %s" % doc["env_id"]["arch"]) for doc in docs))
+
+    run()
+
+
+# ---- show --------------------------------------------------------------------------------
+@environment.command(short_help="Show environments (--json for a document).",
+                     help="Show environments: type, ids, arch, when and by whom they were resolved, where "
+                     "they are created, what was requested, sources and packages. " + ENV_HELP +
+                     "\n\nExamples:\n\n\b\n"
+                     "    metaflow environment show team/serving:v1\n"
+                     "    metaflow environment show --json MyFlow/12/train")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="Print one JSON list with an object per environment.")
+@_arch_option("Architecture the environments must be for (default: whatever they name).")
+@_local_only_option
+@_quiet_option
+@click.argument("envs_", metavar="ENV...", nargs=-1, required=True)
+@click.pass_obj
+def show(obj, as_json, arch, local_only, quiet, envs_):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import document, refs, render
+
+        wanted = _check_arch(arch)
+        parsed = [refs.parse_ref(text) for text in envs_]
+        envs = obj.environments(local_only=local_only)
+        found = [refs.find(envs, ref, wanted) for ref in parsed]
+        docs = document.documents(envs, found)
+        if as_json:
+            _emit(document.dumps(docs))
+        else:
+            _emit("\n\n".join(render.render(doc, str(ref)) for ref, doc in zip(parsed, docs)))
+
+    run()
+
+
+# ---- create ------------------------------------------------------------------------------
+@environment.command(short_help="Create an environment on this machine.",
+                     help="Create (hydrate) an environment on this machine and print how to use it. "
+                     + ENV_HELP + " With a pathspec, --into-dir also downloads that step's code package so "
+                     "the step's code runs in its environment. --install-notebook writes a Jupyter kernel "
+                     "(the environment must contain ipykernel).\n\nExamples:\n\n\b\n"
+                     "    metaflow environment create team/serving:v1\n"
+                     "    metaflow environment create MyFlow/12/train --into-dir ./train-code\n"
+                     "    metaflow environment create team/nb:v1 --name nb --install-notebook")
+@click.option("--name", default=None, metavar="NAME",
+              help="Create it as <cache>/envs/named/NAME instead of its own prefix.")
+@click.option("--prefix", "prefix_path", default=None, metavar="DIR", help="Create it at this path.")
+@click.option("--into-dir", default=None, metavar="DIR",
+              help="Put the step's code package (for a pathspec) and a __conda_python link here.")
+@click.option("--install-notebook", is_flag=True, default=False,
+              help="Install a Jupyter kernel named after the environment.")
+@click.option("--notebook-prefix", default=None, metavar="DIR",
+              help="With --install-notebook: install the kernel under DIR/share/jupyter/kernels "
+              "[default: Jupyter's user data dir].")
+@click.option("--force", is_flag=True, default=False,
+              help="Re-create the prefix and replace --into-dir's content.")
+@_arch_option("Architecture of the environment (default: whatever ENV names).")
+@_local_only_option
+@_quiet_option
+@click.argument("env", metavar="ENV")
+@click.pass_obj
+def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, arch, local_only, quiet,
+           env):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import args, code_package, creating, notebook, refs
+        from metaflow_extensions.envs.plugins.envs.cli.prefixes import named_prefix
+        from metaflow_extensions.envs.plugins.envs.errors import SpecError
+        from metaflow_extensions.envs.plugins.envs.hydrate.install import python_in
+
+        wanted = _check_arch(arch)
+        ref = refs.parse_ref(env)
+        if name and prefix_path:
+            raise SpecError("Give only one of --name and --prefix.")
+        target = named_prefix(args.check_prefix_name(name)) if name else (
+            Path(prefix_path).expanduser().absolute() if prefix_path else None)
+        into = Path(into_dir).expanduser().absolute() if into_dir else None
+        if into is not None:
+            code_package.check_into_dir(into, force)
+        progress = obj.progress(quiet)
+        envs = obj.environments(local_only=local_only)
+        found = refs.find(envs, ref, wanted)
+        if install_notebook and not notebook.has_ipykernel(found):
+            progress.warn("%s has no ipykernel: the kernel will not start until you add ipykernel to its "
+                          "requirements and resolve again." % ref)
+        code = code_package.code_of(ref.alias.name) if into is not None and ref.is_pathspec else None
+        prefix = creating.create(envs, found, target, force, progress)
+        python = python_in(prefix)
+        if into is not None:
+            if code is not None:
+                with progress.task("Extracting the code package of %s into %s" % (ref, into)):
+                    code_package.extract(code, into, force)
+            else:
+                code_package.prepare_dir(into, force)
+            code_package.link_python(into, python)
+        kernel = None
+        if install_notebook:
+            label = name or str(ref)
+            kernel = notebook.install_kernel(python, notebook.kernel_name(label), "Metaflow: %s" % label,
+                                             notebook_prefix, code_package.pythonpath(into) if into else None)
+        if obj.quiet or quiet:
+            _emit(str(python))
+            return
+        lines = ["Environment %s (%s:%s, %s) is ready at %s" % (ref, found.req_id, found.full_id, found.arch, prefix)]
+        lines += creating.usage(prefix)
+        if into is not None:
+            if code is not None:
+                lines.append(creating.field("Run the step's code:", "cd %s && PYTHONPATH=%s ./%s %s ..." % (
+                    into, code_package.pythonpath(into), code_package.PYTHON_LINK, code_package.script_name(code))))
+            else:
+                lines.append(creating.field("Its Python here:", into / code_package.PYTHON_LINK))
+        if kernel is not None:
+            lines.append(creating.field("Jupyter kernel:", "%s (%s)" % (kernel.parent.name, kernel)))
+        _emit("\n".join(lines))
+
+    run()
+
+
+# ---- alias / get -------------------------------------------------------------------------
+@environment.command(short_help="Give an environment another alias.",
+                     help="Give an environment another alias (NEW_ALIAS is name[:tag]; the tags latest, "
+                     "candidate and stable can be moved later, other aliases are immutable). " + ENV_HELP +
+                     "\n\nExample:\n\n\b\n"
+                     "    metaflow environment alias MyFlow/12/train team/train:stable")
+@_local_only_option
+@_quiet_option
+@click.argument("env", metavar="ENV")
+@click.argument("new_alias", metavar="NEW_ALIAS")
+@click.pass_obj
+def alias(obj, local_only, quiet, env, new_alias):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import args, refs
+
+        ref = refs.parse_ref(env)
+        target = args.check_new_aliases([new_alias])[0]
+        envs = obj.environments(local_only=local_only)
+        found = refs.find(envs, ref)
+        envs.alias(found, str(target))
+        _emit("%s -> %s" % (target, refs.label(found)))
+
+    run()
+
+
+@environment.command(short_help="Bring a datastore environment into the local index.",
+                     help="Bring an environment resolved elsewhere (in the datastore) into this machine's "
+                     "index, so flows and commands find it locally. " + ENV_HELP +
+                     "\n\nExample:\n\n\b\n"
+                     "    metaflow environment get team/serving:v1")
+@click.option("--default/--no-default", "make_default", default=True, show_default=True,
+              help="Make it the default environment for its requirements.")
+@_arch_option("Architecture the environment must be for (default: whatever ENV names).")
+@_quiet_option
+@click.argument("env", metavar="ENV")
+@click.pass_obj
+def get(obj, make_default, arch, quiet, env):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import refs
+
+        wanted = _check_arch(arch)
+        ref = refs.parse_ref(env)
+        envs = obj.environments()
+        if envs.store is None:
+            obj.progress(quiet).note("No datastore configured (local datastore): looking in the local index only.")
+        found = refs.find(envs, ref, wanted)
+        envs.index.add(found, make_default=make_default)
+        _emit("%s -> %s is in the local index%s" % (ref, refs.label(found), " (default)" if make_default else ""))
+
+    run()
+
+
+# ---- diff / export / list ----------------------------------------------------------------
+@environment.command(short_help="Packages added, removed and changed between two environments.",
+                     help="Compare two environments: packages added, removed and changed from ENV_A to "
+                     "ENV_B. " + ENV_HELP + "\n\nExample:\n\n\b\n"
+                     "    metaflow environment diff team/serving:v1 team/serving:v2")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the differences as JSON.")
+@_local_only_option
+@_quiet_option
+@click.argument("env_a", metavar="ENV_A")
+@click.argument("env_b", metavar="ENV_B")
+@click.pass_obj
+def diff(obj, as_json, local_only, quiet, env_a, env_b):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import diff as differ
+        from metaflow_extensions.envs.plugins.envs.cli import document, refs
+
+        ref_a, ref_b = refs.parse_ref(env_a), refs.parse_ref(env_b)
+        envs = obj.environments(local_only=local_only)
+        result = differ.diff(refs.find(envs, ref_a), refs.find(envs, ref_b))
+        _emit(document.dumps(result) if as_json else differ.render(result, str(ref_a), str(ref_b)))
+
+    run()
+
+
+@environment.command(short_help="Write an environment as pylock, environment.yml, ... or an SBOM.",
+                     help="Write an environment in another tool's format: pylock (pylock.toml, PEP 751), "
+                     "environment-yml, requirements (with hashes), explicit (a Conda explicit file) or "
+                     "cyclonedx (a CycloneDX JSON SBOM). " + ENV_HELP + "\n\nExamples:\n\n\b\n"
+                     "    metaflow environment export team/serving:v1 --format pylock -o pylock.toml\n"
+                     "    metaflow environment export MyFlow/12/train --format cyclonedx > sbom.json")
+@click.option("--format", "fmt", required=True, metavar="FORMAT",
+              help="pylock | environment-yml | requirements | explicit | cyclonedx")
+@click.option("-o", "--output", default=None, metavar="FILE", help="Write to FILE instead of stdout.")
+@_arch_option("Architecture the environment must be for (default: whatever ENV names).")
+@_local_only_option
+@_quiet_option
+@click.argument("env", metavar="ENV")
+@click.pass_obj
+def export(obj, fmt, output, arch, local_only, quiet, env):
+    @_one_line
+    def run():
+        import os
+
+        from metaflow_extensions.envs.plugins.envs.cli import exports, refs
+        from metaflow_extensions.envs.plugins.envs.errors import SpecError
+
+        if fmt not in exports.FORMATS:
+            raise SpecError("Unknown --format '%s': use one of %s." % (fmt, ", ".join(exports.FORMATS)))
+        wanted = _check_arch(arch)
+        ref = refs.parse_ref(env)
+        if output and os.path.isdir(output):
+            raise SpecError("-o %s is a directory: give a file name, e.g. %s."
+                            % (output, os.path.join(output, exports.FILENAMES[fmt])))
+        envs = obj.environments(local_only=local_only)
+        found = refs.find(envs, ref, wanted)
+        result = exports.export(found, fmt, str(ref) if ref.alias is not None else "")
+        if result.omitted:
+            obj.progress(quiet).note("Not expressible in the %s format, left out: %s."
+                                     % (fmt, "; ".join(result.omitted)))
+        if output:
+            tmp = "%s.partial" % output
+            with open(tmp, "w", encoding="utf-8") as out:
+                out.write(result.text)
+            os.replace(tmp, output)
+            obj.progress(quiet).note("Wrote %s" % output)
+        else:
+            sys.stdout.write(result.text)
+            sys.stdout.flush()
+
+    run()
+
+
+@environment.command("list", short_help="List known environments and aliases.",
+                     help="List the environments and aliases this machine knows (its local index).\n\n"
+                     "Example:\n\n\b\n    metaflow environment list --arch linux-64")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print {environments, aliases} as JSON.")
+@_arch_option("Only environments for this architecture.")
+@_quiet_option
+@click.pass_obj
+def list_(obj, as_json, arch, quiet):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import document, listing
+
+        wanted = _check_arch(arch)
+        result = listing.known(obj.environments(local_only=True), wanted)
+        _emit(document.dumps(result) if as_json else listing.render(result))
+
+    run()
+
+
+# ---- gc ----------------------------------------------------------------------------------
+@environment.command(short_help="Remove local environments and packages not used recently.",
+                     help="Remove local environments (prefixes under the cache's envs/ dir) and cached "
+                     "packages no one used in the last --older-than days; never those a running create is "
+                     "building. Last use is the latest access or modification time (see docs).\n\n"
+                     "Examples:\n\n\b\n"
+                     "    metaflow environment gc --older-than 30 --dry-run\n"
+                     "    metaflow environment gc --older-than 7")
+@click.option("--older-than", "days", type=float, default=30.0, show_default=True, metavar="DAYS",
+              help="Remove what was last used more than DAYS days ago.")
+@click.option("--dry-run", is_flag=True, default=False, help="Only print what would be removed.")
+@_quiet_option
+@click.pass_obj
+def gc(obj, days, dry_run, quiet):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import args
+        from metaflow_extensions.envs.plugins.envs.cli import gc as collector
+
+        args.check_days(days)
+        report = collector.collect(obj.environments(local_only=True), days, dry_run)
+        _emit(collector.render(report))
+
+    run()

@@ -1,0 +1,61 @@
+"""Checks of command-line arguments, made before any work starts: each raises a SpecError
+naming what to change."""
+import os
+import re
+from typing import Iterable, List, Optional, Sequence
+
+from ..errors import SpecError
+from ..spec import kind_of
+from ..spec.model import CONDA_PLATFORMS
+from ..store.aliases import Alias, parse_alias
+
+_PREFIX_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def check_archs(archs: Iterable[str]) -> List[str]:
+    out = []
+    for arch in archs:
+        if arch not in CONDA_PLATFORMS:
+            raise SpecError("Unknown architecture '%s' for --arch: use one of %s."
+                            % (arch, ", ".join(CONDA_PLATFORMS)))
+        if arch not in out:
+            out.append(arch)
+    return out
+
+
+def check_new_aliases(names: Iterable[str]) -> List[Alias]:
+    """Aliases to write: generic names only (pathspecs are written by runs)."""
+    return [parse_alias(name, kind="generic") for name in names]
+
+
+def check_env_file(options: Sequence[Sequence]) -> Optional[tuple]:
+    """`options` holds (flag, path, kind) for -r/-f/-p; at most one may be given. Returns
+    (path, kind) or None."""
+    given = [(flag, path, kind) for flag, path, kind in options if path]
+    if len(given) > 1:
+        raise SpecError("Give only one of %s (got %s)." % (
+            ", ".join(flag for flag, _, _ in options), " and ".join(flag for flag, _, _ in given)))
+    if not given:
+        return None
+    flag, path, kind = given[0]
+    if not os.path.exists(path):
+        raise SpecError("File '%s' given to %s does not exist: check the path." % (path, flag))
+    if not os.path.isfile(path):
+        raise SpecError("'%s' given to %s is not a file: give the path of the file itself." % (path, flag))
+    if not os.access(path, os.R_OK):
+        raise SpecError("File '%s' given to %s is not readable: check its permissions." % (path, flag))
+    kind_of(path, kind)
+    return path, kind
+
+
+def check_prefix_name(name: str) -> str:
+    if not _PREFIX_NAME.match(name or "") or name in (".", ".."):
+        raise SpecError("Invalid environment name '%s' for --name: use letters, digits, '_', '.' "
+                        "and '-' (e.g. 'my-env')." % name)
+    return name
+
+
+def check_days(days: float, option: str = "--older-than") -> float:
+    if days < 0:
+        raise SpecError("%s must be a number of days >= 0, not %s." % (option, days))
+    return days

@@ -1,0 +1,72 @@
+"""A CycloneDX 1.5 JSON SBOM: one component per package with its purl (`pkg:pypi/...`,
+`pkg:conda/...`), sha256 (and md5 for Conda), license when known and download URL.
+Deterministic: the serial number derives from the environment's full_id."""
+import datetime
+import json
+import uuid
+from typing import Any, Dict, List
+from urllib.parse import quote
+
+from ...auth import strip_credentials
+from ...lock import LockedPackage, ResolvedEnvironment
+from . import Export
+from .environment_yml import channel_label
+
+_NAMESPACE = uuid.UUID("6f1b7a62-3c0e-4d55-9a3e-5b0e2f6c1d10")
+
+
+def purl(pkg: LockedPackage) -> str:
+    if pkg.kind == "pypi":
+        return "pkg:pypi/%s@%s" % (quote(pkg.name.lower().replace("_", "-")), quote(pkg.version))
+    info = pkg.conda
+    qualifiers = {"build": pkg.build, "type": "conda" if pkg.filename.endswith(".conda") else "tar.bz2"}
+    if info is not None:
+        qualifiers["subdir"] = info.subdir
+        if info.channel:
+            qualifiers["channel"] = channel_label(info.channel)
+    text = "&".join("%s=%s" % (k, quote(v, safe="")) for k, v in sorted(qualifiers.items()))
+    return "pkg:conda/%s@%s?%s" % (quote(pkg.name), quote(pkg.version), text)
+
+
+def _component(pkg: LockedPackage) -> Dict[str, Any]:
+    ref = purl(pkg)
+    hashes = [{"alg": "SHA-256", "content": pkg.sha256}]
+    if pkg.conda is not None and pkg.conda.md5:
+        hashes.append({"alg": "MD5", "content": pkg.conda.md5})
+    out: Dict[str, Any] = {
+        "type": "library", "bom-ref": ref, "name": pkg.name, "version": pkg.version, "purl": ref,
+        "hashes": hashes,
+        "externalReferences": [{"type": "distribution", "url": strip_credentials(pkg.url)}],
+        "properties": [{"name": "metaflow-envs:kind", "value": pkg.kind},
+                       {"name": "metaflow-envs:filename", "value": pkg.filename}],
+    }
+    if pkg.conda is not None and pkg.conda.license:
+        out["licenses"] = [{"license": {"name": pkg.conda.license}}]
+    return out
+
+
+def render(env: ResolvedEnvironment, name: str = "") -> Export:
+    components: List[Dict[str, Any]] = [_component(p) for p in sorted(env.packages, key=lambda p: (p.kind, p.name))]
+    when = datetime.datetime.fromtimestamp(env.resolved_at or 0, tz=datetime.timezone.utc)
+    bom = {
+        "$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": "urn:uuid:%s" % uuid.uuid5(_NAMESPACE, env.full_id),
+        "version": 1,
+        "metadata": {
+            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tools": {"components": [{"type": "application", "name": "metaflow-envs"}]},
+            "component": {
+                "type": "application", "bom-ref": "env:%s:%s" % (env.req_id, env.full_id),
+                "name": name or env.full_id, "version": env.full_id,
+                "properties": [{"name": "metaflow-envs:arch", "value": env.arch},
+                               {"name": "metaflow-envs:type", "value": env.env_type},
+                               {"name": "metaflow-envs:python", "value": env.python_version}],
+            },
+        },
+        "components": components,
+        "dependencies": [{"ref": "env:%s:%s" % (env.req_id, env.full_id),
+                          "dependsOn": [c["bom-ref"] for c in components]}],
+    }
+    return Export(json.dumps(bom, indent=2) + "\n")

@@ -1,0 +1,263 @@
+"""`metaflow environment gc`: remove local prefixes and cached packages no one used recently.
+
+The rule. A prefix (`<cache>/envs/<arch>/<req>/<full>` or `<cache>/envs/named/NAME`) was
+last used at the latest access or modification time of the prefix directory, its marker
+file (read whenever an environment is reused), its `bin/` and its `site-packages/`
+directories (read by every Python start); it is removed when that is older than
+`--older-than` days. A cached package archive (`<cache>/pkgs/<kind>/<sha256>/<file>`) was
+last used at its latest access or modification time; it is removed when that is older
+than the limit AND no kept prefix's environment lists it. A prefix whose lock is held (a
+`create` or a flow is building it right now) is never removed, nor are its packages; the
+locks of every other prefix are held while gc runs, so no create can start on them.
+Locks and the local index are never removed (they are small and they are the record).
+On file systems mounted `noatime`, only modification times count.
+"""
+import os
+import shutil
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, List, Optional, Set, Tuple
+
+from filelock import FileLock, Timeout
+
+from ..environments import Environments
+from ..errors import EnvError
+from ..hydrate.install import MARKER
+from ..store.datastore import EnvID
+from .prefixes import NAMED_DIR, envs_root
+
+DAY = 86400.0
+
+
+@dataclass
+class Item:
+    path: Path
+    last_used: float
+    size: int
+
+
+@dataclass
+class GcReport:
+    dry_run: bool
+    cutoff: float
+    prefixes: List[Item] = field(default_factory=list)  # removed (or would be)
+    packages: List[Item] = field(default_factory=list)
+    in_use: List[Path] = field(default_factory=list)  # prefixes locked by a running create
+    kept_prefixes: int = 0
+    kept_packages: int = 0
+
+    @property
+    def freed(self) -> int:
+        return sum(i.size for i in self.prefixes + self.packages)
+
+
+def _stamp(path: Path) -> float:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0.0
+    return max(st.st_atime, st.st_mtime)
+
+
+def _read_noatime(path: Path) -> str:
+    """Read without touching the access time where the OS allows it (a dry run must not make
+    a prefix look used)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
+    try:
+        fd = os.open(path, flags)
+    except PermissionError:  # O_NOATIME needs ownership
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return ""
+    with os.fdopen(fd) as handle:
+        return handle.read().strip()
+
+
+def prefix_last_used(prefix: Path) -> float:
+    stamps = [_stamp(prefix), _stamp(prefix / MARKER), _stamp(prefix / "bin")]
+    lib = prefix / "lib"
+    if lib.is_dir():
+        stamps += [_stamp(site) for site in lib.glob("python*/site-packages")]
+    return max(stamps)
+
+
+def _size(path: Path) -> int:
+    """What removing a file or tree frees: the sizes of files with no other hard link (a
+    prefix's files are mostly hard links into rattler's cache). Directories are listed
+    without updating their access times where the OS allows it (a dry run must not make a
+    prefix look used)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return 0
+    if not os.path.isdir(path) or os.path.islink(path):
+        return st.st_size
+    try:
+        return _tree_size(_open_dir(str(path)))
+    except OSError:
+        return 0
+
+
+def _open_dir(name: str, dir_fd: Optional[int] = None) -> int:
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        return os.open(name, flags | getattr(os, "O_NOATIME", 0), dir_fd=dir_fd)
+    except PermissionError:  # O_NOATIME needs ownership
+        return os.open(name, flags, dir_fd=dir_fd)
+
+
+def _tree_size(fd: int) -> int:
+    total = 0
+    try:
+        for entry in os.scandir(fd):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    total += _tree_size(_open_dir(entry.name, dir_fd=fd))
+                else:
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_nlink <= 1:  # a file hard-linked elsewhere frees nothing
+                        total += st.st_size
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return total
+
+
+def local_prefixes() -> Iterator[Tuple[Path, Optional[Tuple[str, str, str]]]]:
+    """Every prefix under the envs dir (and every prefix being created: its lock file exists
+    before its directory does), with (arch, req_id[:16], full_id[:16]) for an environment's
+    own prefix, None for a named one."""
+    root = envs_root()
+
+    def children(directory: Path) -> List[Path]:
+        names = {p.name[: -len(".lock")] if p.name.endswith(".lock") and not p.is_dir() else p.name
+                 for p in directory.iterdir() if p.is_dir() or p.name.endswith(".lock")}
+        return [directory / n for n in sorted(names)]
+
+    for arch_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        if arch_dir.name == NAMED_DIR:
+            for named in children(arch_dir):
+                yield named, None
+            continue
+        for req_dir in sorted(p for p in arch_dir.iterdir() if p.is_dir()):
+            for prefix in children(req_dir):
+                yield prefix, (arch_dir.name, req_dir.name, prefix.name)
+
+
+class _EnvFinder:
+    """Prefix -> EnvID through the local index (own prefixes by their path, named ones by
+    the full_id in their marker)."""
+
+    def __init__(self, envs: Environments) -> None:
+        self.ids: List[EnvID] = []
+        for arch, reqs in envs.index.snapshot().get("envs", {}).items():
+            for req_id, entry in reqs.items():
+                self.ids += [EnvID(req_id, full_id, arch) for full_id in entry.get("resolved", {})]
+
+    def find(self, prefix: Path, key: Optional[Tuple[str, str, str]]) -> Optional[EnvID]:
+        if key is not None:
+            arch, req, full = key
+            found = [i for i in self.ids if i.arch == arch and i.req_id[:16] == req and i.full_id[:16] == full]
+        else:
+            full_id = _read_noatime(prefix / MARKER)
+            found = [i for i in self.ids if i.full_id == full_id] if full_id else []
+        return found[0] if found else None
+
+
+def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Optional[float] = None) -> GcReport:
+    now = time.time() if now is None else now
+    report = GcReport(dry_run=dry_run, cutoff=now - older_than_days * DAY)
+    finder = _EnvFinder(envs)
+    keep_packages: Set[str] = set()
+    keep_everything = False
+    with ExitStack() as held:
+        doomed: List[Tuple[Path, float]] = []
+        for prefix, key in list(local_prefixes()):
+            lock = FileLock(str(prefix) + ".lock", timeout=0)
+            last_used = prefix_last_used(prefix)  # before anything reads the prefix
+            try:
+                held.enter_context(lock)
+            except Timeout:
+                report.in_use.append(prefix)
+                last_used = now
+            if not prefix.is_dir() and prefix not in report.in_use:
+                continue  # a lock file left by an earlier create: nothing to remove
+            if last_used >= report.cutoff:
+                report.kept_prefixes += 1
+                env_id = finder.find(prefix, key)
+                env = _load(envs, env_id)
+                if env is None:
+                    keep_everything = keep_everything or prefix in report.in_use
+                    continue
+                for pkg in env.packages:
+                    keep_packages.add(pkg.sha256)
+                    keep_packages.update(alt.sha256 for alt in pkg.alternates)
+            else:
+                doomed.append((prefix, last_used))
+        for prefix, last_used in doomed:
+            report.prefixes.append(Item(prefix, last_used, _size(prefix)))
+            if not dry_run:
+                shutil.rmtree(prefix, ignore_errors=True)
+        if not keep_everything:
+            _collect_packages(envs, report, keep_packages)
+    return report
+
+
+def _load(envs: Environments, env_id: Optional[EnvID]):
+    if env_id is None:
+        return None
+    try:
+        return envs.index.load(env_id)
+    except EnvError:
+        return None
+
+
+def _collect_packages(envs: Environments, report: GcReport, keep: Set[str]) -> None:
+    root = envs.cache.root
+    if not root.is_dir():
+        return
+    for kind_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for sha_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
+            for path in sorted(sha_dir.iterdir()):
+                last_used = _stamp(path)
+                partial = path.name.startswith(".partial-")
+                if last_used >= report.cutoff or (sha_dir.name in keep and not partial):
+                    report.kept_packages += 1
+                    continue
+                report.packages.append(Item(path, last_used, _size(path)))
+                if not report.dry_run:
+                    try:
+                        path.unlink()
+                    except OSError:
+                        pass
+            if not report.dry_run:
+                try:
+                    sha_dir.rmdir()  # only when now empty
+                except OSError:
+                    pass
+
+
+def _mb(size: int) -> str:
+    return "%.1f MB" % (size / 1e6)
+
+
+def render(report: GcReport) -> str:
+    verb = "Would remove" if report.dry_run else "Removed"
+    lines = []
+    for item in report.prefixes:
+        lines.append("%s environment %s (last used %s, frees %s)" % (
+            verb, item.path, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
+    for item in report.packages:
+        lines.append("%s cached package %s (last used %s, frees %s)" % (
+            verb, item.path.name, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
+    for path in report.in_use:
+        lines.append("Kept %s: in use by a running create" % path)
+    lines.append("%s %d environment%s and %d cached package%s (frees %s); kept %d environment%s and %d package%s." % (
+        verb, len(report.prefixes), "" if len(report.prefixes) == 1 else "s",
+        len(report.packages), "" if len(report.packages) == 1 else "s", _mb(report.freed),
+        report.kept_prefixes, "" if report.kept_prefixes == 1 else "s",
+        report.kept_packages, "" if report.kept_packages == 1 else "s"))
+    return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""`metaflow environment resolve`: resolve a request (or extend an environment) for several
+architectures, then publish and alias the results."""
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import List, Optional, Sequence
+
+from ..environments import Environments
+from ..errors import SpecError
+from ..lock import ResolvedEnvironment
+from ..spec import parse_file
+from ..spec.model import EnvSpec
+from ..store.aliases import Alias
+from .progress import Progress
+from .refs import EnvRef, find
+
+
+@dataclass(frozen=True)
+class ResolveRequest:
+    archs: Sequence[str]
+    spec_file: Optional[str] = None
+    spec_kind: Optional[str] = None
+    python: Optional[str] = None  # a Conda version spec (see integration.requests.python_spec)
+    using: Optional[EnvRef] = None
+    aliases: Sequence[Alias] = ()
+    force: bool = False
+    dry_run: bool = False
+    set_default: bool = True
+    local_only: bool = False
+
+
+def read_request(request: ResolveRequest) -> EnvSpec:
+    """What the file (and --python) ask for; empty when only extending with --using."""
+    if request.spec_file is None and request.using is None:
+        raise SpecError("Nothing to resolve: give a requirements file (-r requirements.txt, "
+                        "-f environment.yml or -p pyproject.toml), or --using ENV to extend.")
+    spec = parse_file(request.spec_file, request.spec_kind) if request.spec_file else EnvSpec()
+    if request.python:
+        spec = replace(spec, python=request.python)
+    return spec
+
+
+def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> List[ResolvedEnvironment]:
+    """Resolve (or reuse) the environment for each architecture, in parallel; unless a dry
+    run, publish them (when there is a datastore) and alias the first one."""
+    spec = read_request(request)
+    base = find(envs, request.using) if request.using is not None else None
+    options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
+                   local_only=request.local_only)
+    done = []
+
+    def one(arch: str) -> ResolvedEnvironment:
+        target = spec.for_platform(arch)
+        env = envs.extend(base, target, **options) if base is not None else envs.resolve(target, **options)
+        done.append(arch)
+        return env
+
+    what = "Extending %s" % request.using if base is not None else "Resolving"
+    archs = list(request.archs)
+    with progress.task("%s for %s" % (what, ", ".join(archs)), total=len(archs) if len(archs) > 1 else None,
+                       poll=lambda: len(done)):
+        with ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
+            results = list(pool.map(one, archs))
+    if request.dry_run:
+        progress.note("Dry run: nothing was cached, published or aliased.")
+        return results
+    if envs.store is not None:
+        with progress.task("Publishing to %s" % envs.store.root):
+            for env in results:
+                envs.publish(env)
+    for alias in request.aliases:
+        envs.alias(results[0], str(alias))
+    if request.aliases:
+        progress.note("Aliased %s to %s:%s (%s)%s." % (
+            ", ".join(str(a) for a in request.aliases), results[0].req_id, results[0].full_id, results[0].arch,
+            "; an alias names one environment, that of the first --arch" if len(results) > 1 else ""))
+    return results

@@ -1,0 +1,166 @@
+"""`python flow.py --environment=conda environment resolve|show [STEP...]`: the environments
+of a flow's steps, resolved (or reused) exactly as `run` would, without running anything.
+
+Thin: the flow's CondaEnvironment does the work (init_environment resolves every requested
+step in parallel); this module checks the arguments and prints the results.
+"""
+import sys
+
+from metaflow._vendor import click
+
+from .environment import CondaEnvironment
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.group(help="Resolve and show the environments of this flow's steps (with --environment=conda or "
+           "--environment=pypi).\n\nExamples:\n\n\b\n"
+           "    python flow.py --environment=conda environment resolve\n"
+           "    python flow.py --environment=conda environment show --json start")
+@click.pass_obj
+def environment(obj):
+    pass
+
+
+def _fail(message: str, status: int = 1) -> None:
+    from ..cli.errors import fail
+
+    fail(message, status)
+
+
+def _run(func):
+    """One line per failure, including Metaflow's own exceptions (ours arrive as those)."""
+    from metaflow.exception import MetaflowException
+
+    from ..cli.errors import one_line_errors
+    from ..errors import debug_enabled
+
+    @one_line_errors
+    def wrapper():
+        try:
+            return func()
+        except MetaflowException as err:
+            if debug_enabled():
+                raise
+            _fail(getattr(err, "message", None) or str(err))
+
+    return wrapper()
+
+
+def _checked(obj, steps, command):
+    """The flow's environment and the steps asked for (all of them when none), checked
+    before any work."""
+    env = obj.environment
+    if not isinstance(env, CondaEnvironment):
+        _fail("The environment commands need --environment=conda (or pypi): run `python %s "
+              "--environment=conda environment %s`." % (sys.argv[0] or "flow.py", command))
+    graph = getattr(obj, "graph", None)
+    names = [n for n in getattr(graph, "sorted_nodes", [])] or [s.name for s in obj.flow]
+    unknown = [s for s in steps if s not in names]
+    if unknown:
+        _fail("Unknown step%s %s in %s: use one of %s." % ("s" if len(unknown) > 1 else "", ", ".join(unknown),
+                                                           obj.flow.name, ", ".join(names)), 2)
+    return env, list(dict.fromkeys(steps)) or names
+
+
+def _describe(obj, env, step_names):
+    """(step, ResolvedEnvironment or None, why-none) for each step."""
+    from .decorators import step_request
+
+    out = []
+    for name in step_names:
+        step = next(s for s in obj.flow if s.name == name)
+        request = step_request(obj.flow, name, step.decorators)
+        found = env._envs.get(name)
+        if found is not None:
+            out.append((name, found, ""))
+        elif request is None or request.disabled:
+            out.append((name, None, "no environment: runs in the flow's own Python"))
+        elif request.fetch_at_exec:
+            out.append((name, None, "looked up when the task starts: %s (%s)" % (request.base, env.arch_of(name))))
+        else:
+            out.append((name, None, "not resolved"))
+    return out
+
+
+def _documents(env, described):
+    from ..cli.document import env_document
+
+    docs = []
+    for name, found, why in described:
+        if found is not None:
+            docs.append(dict(step=name, **env_document(env.manager(), found)))
+        else:
+            docs.append({"step": name, "env_id": None, "note": why})
+    return docs
+
+
+def _summary(described) -> str:
+    width = max(len(name) for name, _, _ in described)
+    lines = []
+    for name, found, why in described:
+        if found is None:
+            lines.append("%-*s  %s" % (width, name, why))
+        else:
+            lines.append("%-*s  %-10s %s:%s  %s  Python %s, %d packages" % (
+                width, name, found.env_type, found.req_id, found.full_id, found.arch, found.python_version,
+                len(found.packages)))
+    return "\n".join(lines)
+
+
+@environment.command(short_help="Resolve (or reuse) the environments of steps.",
+                     help="Resolve the environments of the given steps (default: all), in parallel, "
+                     "for the platform each runs on; reuse known ones unless --force. Publishes them when "
+                     "the datastore is not local.\n\nExample:\n\n\b\n"
+                     "    python flow.py --environment=conda environment resolve --force train")
+@click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON documents (as show --json).")
+@click.argument("steps", nargs=-1, metavar="[STEP]...")
+@click.pass_obj
+def resolve(obj, force, as_json, steps):
+    def run():
+        env, names = _checked(obj, steps, "resolve")
+        env._force_rebuild = force
+        env.init_environment(obj.echo, only_steps=names)
+        described = _describe(obj, env, names)
+        text = _json(_documents(env, described)) if as_json else _summary(described)
+        print(text, flush=True)
+
+    _run(run)
+
+
+@environment.command(short_help="Show the environments of steps (--json for a document).",
+                     help="Show the environment each given step (default: all) runs in: type, ids, arch, "
+                     "requested packages, sources and packages. Resolves what is not known yet, as `run` "
+                     "would.\n\nExample:\n\n\b\n"
+                     "    python flow.py --environment=conda environment show --json start")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="One JSON list: an object per step (the show --json document plus `step`).")
+@click.argument("steps", nargs=-1, metavar="[STEP]...")
+@click.pass_obj
+def show(obj, as_json, steps):
+    def run():
+        from ..cli.render import render
+
+        env, names = _checked(obj, steps, "show")
+        env.init_environment(obj.echo, only_steps=names)
+        described = _describe(obj, env, names)
+        docs = _documents(env, described)
+        if as_json:
+            print(_json(docs), flush=True)
+            return
+        blocks = []
+        for (name, found, why), doc in zip(described, docs):
+            blocks.append(render(doc, "of step %s" % name) if found is not None else "Step %s: %s" % (name, why))
+        print("\n\n".join(blocks), flush=True)
+
+    _run(run)
+
+
+def _json(value) -> str:
+    from ..cli.document import dumps
+
+    return dumps(value)

@@ -1,0 +1,16 @@
+"""A flow without any environment decorator."""
+from metaflow import FlowSpec, step
+
+
+class PlainFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    PlainFlow()

@@ -1,0 +1,115 @@
+"""`metaflow environment create`."""
+import json
+import re
+import os
+import subprocess
+from pathlib import Path
+
+from tests.fixtures.channel import host_can_run_real_python
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not host_can_run_real_python(), reason="the test python only runs on linux-64")
+
+
+def _run(python, code, **env):
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                          env=dict({"PATH": "/usr/bin:/bin"}, **env))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_create_default_prefix_and_quiet(seeded):
+    proc = seeded.run("create", "team/tiny:v2")
+    prefix = seeded.cache / "envs" / "linux-64"
+    python = next(prefix.glob("*/*/bin/python"))
+    assert "is ready at %s" % python.parent.parent in proc.stdout
+    assert re.search(r"\n  Run Python in it: +%s\n" % re.escape(str(python)), proc.stdout)
+    assert re.search(r"Downloading \d+ packages? and installing into", proc.stderr)  # plain: not a terminal
+    assert _run(python, "import tinyutil, six; print(tinyutil.__version__, six.__version__)") == "2.0.0 1.16.0"
+    # Again: nothing to do; --quiet prints only the interpreter.
+    quiet = seeded.run("create", "team/tiny:v2", "--quiet")
+    assert quiet.stdout.strip() == str(python)
+    assert [line for line in quiet.stderr.splitlines() if line.strip() and not line.startswith("Metaflow")] == []
+    shown = seeded.json("show", "--json", "team/tiny:v2")[0]
+    assert shown["local_prefixes"] == [str(python.parent.parent)]
+
+
+def test_create_with_name_prefix_and_force(seeded, tmp_path):
+    named = seeded.run("create", "team/tiny:v1", "--name", "my-env", "-q").stdout.strip()
+    assert named == str(seeded.cache / "envs" / "named" / "my-env" / "bin" / "python")
+    assert _run(named, "import tinyutil; print(tinyutil.__version__)") == "1.1.0"
+    assert seeded.json("show", "--json", "team/tiny:v1")[0]["local_prefixes"] == [str(Path(named).parent.parent)]
+    assert "present as  %s" % Path(named).parent.parent in seeded.run("show", "team/tiny:v1").stdout
+
+    target = tmp_path / "elsewhere"
+    python = seeded.run("create", "team/tiny:v1", "--prefix", str(target), "-q").stdout.strip()
+    assert python == str(target / "bin" / "python")
+    marker = target / ".metaflow-envs-complete"
+    os.utime(marker, (1, 1))
+    seeded.run("create", "team/tiny:v1", "--prefix", str(target), "-q")
+    assert marker.stat().st_mtime == 1  # complete: left alone
+    seeded.run("create", "team/tiny:v1", "--prefix", str(target), "--force", "-q")
+    assert marker.stat().st_mtime > 1  # re-created
+
+
+def test_install_notebook(seeded, tmp_path):
+    jupyter = tmp_path / "jupyter"
+    proc = seeded.run("create", "team/tiny:v1", "--install-notebook", "--notebook-prefix", str(jupyter))
+    kernel = jupyter / "share" / "jupyter" / "kernels" / "mf-team-tiny-v1" / "kernel.json"
+    spec = json.loads(kernel.read_text())
+    python = next((seeded.cache / "envs" / "linux-64").glob("*/*/bin/python"))
+    assert spec["argv"] == [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    assert spec["display_name"] == "Metaflow: team/tiny:v1" and spec["language"] == "python"
+    assert "has no ipykernel" in proc.stderr  # a warning: the environment lacks it
+    assert "Jupyter kernel:" in proc.stdout and str(kernel) in proc.stdout
+    # --name names the kernel; the default location is Jupyter's user data dir.
+    seeded.run("create", "team/tiny:v1", "--name", "nb", "--install-notebook", "-q",
+               env={"JUPYTER_DATA_DIR": str(tmp_path / "data")})
+    spec = json.loads((tmp_path / "data" / "kernels" / "mf-nb" / "kernel.json").read_text())
+    assert spec["argv"][0] == str(seeded.cache / "envs" / "named" / "nb" / "bin" / "python")
+
+
+def test_into_dir_with_a_pathspec(seeded, tmp_path):
+    into = tmp_path / "code"
+    proc = seeded.run("create", seeded.seed.run_pathspec, "--into-dir", str(into), "--install-notebook",
+                      "--notebook-prefix", str(tmp_path / "jupyter"))
+    assert (into / "code_flow.py").is_file()
+    link = into / "__conda_python"
+    assert link.is_symlink()
+    assert "Run the step's code: cd %s && PYTHONPATH=" % into in proc.stdout and "code_flow.py" in proc.stdout
+    # The step's code and its packaged Metaflow import with the step's environment.
+    pythonpath = "%s:%s" % (into / ".mf_code", into) if (into / ".mf_code").is_dir() else str(into)
+    out = _run(link, "import code_flow, metaflow, tinyutil; print(tinyutil.__version__)", PYTHONPATH=pythonpath)
+    assert out == "1.1.0"
+    kernel = next((tmp_path / "jupyter").rglob("kernel.json"))
+    assert json.loads(kernel.read_text())["env"] == {"PYTHONPATH": pythonpath}
+    # DIR is now not empty: refused before any work, unless --force.
+    assert "--into-dir %s is not empty" % into in seeded.fails("create", seeded.seed.run_pathspec, "--into-dir",
+                                                               str(into))
+    seeded.run("create", seeded.seed.run_pathspec, "--into-dir", str(into), "--force", "-q")
+    assert (into / "code_flow.py").is_file()
+
+
+def test_into_dir_with_an_alias_links_python_only(seeded, tmp_path):
+    into = tmp_path / "work"
+    seeded.run("create", "team/tiny:v1", "--into-dir", str(into), "-q")
+    assert [p.name for p in into.iterdir()] == ["__conda_python"]
+
+
+def test_create_errors(seeded, tmp_path):
+    assert "Invalid environment name 'bad name'" in seeded.fails("create", "team/tiny:v1", "--name", "bad name")
+    assert "only one of --name and --prefix" in seeded.fails("create", "team/tiny:v1", "--name", "a", "--prefix", "b")
+    assert "Unknown environment 'team/none:v1'" in seeded.fails("create", "team/none:v1")
+    missing_run = "CodeFlow/999999/start"
+    assert "Unknown environment '%s'" % missing_run in seeded.fails("create", missing_run, "--into-dir",
+                                                                     str(tmp_path / "x"))
+    (tmp_path / "file").write_text("x")
+    assert "is not a directory" in seeded.fails("create", "team/tiny:v1", "--into-dir", str(tmp_path / "file"))
+    assert not (seeded.cache / "envs" / "linux-64").exists() or not any((seeded.cache / "envs" / "linux-64").iterdir())
+
+
+def test_create_arch_and_local_only(seeded):
+    python = seeded.run("create", "team/tiny:v1", "--arch", "linux-64", "--local-only", "-q").stdout.strip()
+    assert python.endswith("/bin/python")
+    assert "is for linux-64, not osx-arm64" in seeded.fails("create", "team/tiny:v1", "--arch", "osx-arm64")

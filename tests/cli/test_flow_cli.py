@@ -1,0 +1,62 @@
+"""`python flow.py --environment=conda environment resolve|show [STEP...]`."""
+import json
+
+import pytest
+
+from .conftest import assert_one_line_error
+
+FLOW = "cli_flow.py"
+
+
+def env(cli, *args, ok=True):
+    return cli.flow(FLOW, "--environment=conda", "environment", *args, ok=ok)
+
+
+def test_resolve_all_steps_then_reuse_then_force(cli):
+    proc = env(cli, "resolve")
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "pypi_step", "late", "end"]
+    assert "mixed" in lines[0] and "pypi-only" in lines[1] and "linux-64" in lines[0]
+    assert "looked up when the task starts: team/cli-late:v1" in lines[2]
+    assert "no environment" in lines[3]
+    assert "Resolving 2 environments for CliFlow" in proc.stderr and "resolved in" in proc.stderr
+    again = env(cli, "resolve", "start")
+    assert again.stdout.strip().splitlines()[0].split()[:3] == lines[0].split()[:3]
+    assert "reused" in again.stderr and "pypi_step" not in again.stdout
+    forced = env(cli, "resolve", "--force", "start")
+    assert "resolved in" in forced.stderr and "reused" not in forced.stderr
+
+
+def test_show_json_and_human(cli):
+    docs = json.loads(env(cli, "show", "--json").stdout)
+    assert [d["step"] for d in docs] == ["start", "pypi_step", "late", "end"]
+    start = docs[0]
+    assert start["type"] == "mixed" and start["env_id"]["arch"] == "linux-64"
+    assert {"tinyutil", "python"} <= {p["name"] for p in start["packages"]}
+    assert docs[2]["env_id"] is None and "team/cli-late:v1" in docs[2]["note"]
+    assert docs[3]["env_id"] is None
+    # The same document as the top-level `show --json` of that environment.
+    ids = "%s:%s" % (start["env_id"]["req_id"], start["env_id"]["full_id"])
+    top = json.loads(cli.run("show", "--json", ids).stdout)[0]
+    assert dict(start, step=None) == dict(top, step=None)
+    human = env(cli, "show", "pypi_step", "end").stdout
+    assert human.startswith("Environment of step pypi_step") and "type        pypi-only" in human
+    assert "Step end: no environment" in human
+
+
+def test_resolve_json(cli):
+    docs = json.loads(env(cli, "resolve", "--json", "pypi_step").stdout)
+    assert [d["step"] for d in docs] == ["pypi_step"] and docs[0]["type"] == "pypi-only"
+
+
+def test_errors(cli):
+    proc = env(cli, "show", "nope", ok=None)
+    assert "Unknown step nope in CliFlow: use one of start, pypi_step, late, end" in assert_one_line_error(proc, 2)
+    proc = cli.flow("plain_flow.py", "environment", "show", ok=None)
+    assert "need --environment=conda (or pypi)" in assert_one_line_error(proc, 1)
+
+
+@pytest.mark.parametrize("args", [[], ["resolve"], ["show"]])
+def test_help_has_examples(cli, args):
+    out = env(cli, *args, "--help").stdout
+    assert "Example" in out

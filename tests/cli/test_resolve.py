@@ -1,0 +1,163 @@
+"""`metaflow environment resolve`."""
+import json
+
+import pytest
+
+from tests.fixtures.channel import PYTHON_VERSION
+
+PYPROJECT = """\
+[project]
+name = "demo"
+version = "0.1"
+requires-python = ">=3.9"
+dependencies = ["six==1.16.0"]
+"""
+
+
+def _packages(doc):
+    return {(p["kind"], p["name"]): p for p in doc["packages"]}
+
+
+def test_resolve_requirements_json_document(cli):
+    (cli.root / "requirements.txt").write_text("six==1.16.0\n")
+    docs = cli.json("resolve", "-r", "requirements.txt", "--json")
+    assert isinstance(docs, list) and len(docs) == 1
+    doc = docs[0]
+    assert set(doc["env_id"]) == {"req_id", "full_id", "arch"}
+    assert doc["env_id"]["arch"] == "linux-64"
+    assert doc["type"] == "pypi-only"
+    assert doc["python"] == PYTHON_VERSION
+    six = _packages(doc)[("pypi", "six")]
+    assert six["version"] == "1.16.0" and six["url"].endswith(".whl") and len(six["sha256"]) == 64
+    assert _packages(doc)[("conda", "python")]["version"] == PYTHON_VERSION
+    assert doc["aliases"] == [] and doc["is_default"] is True
+
+
+def test_resolve_environment_yml_aliases_and_show_document(cli):
+    (cli.root / "environment.yml").write_text("channels: [conda-forge]\ndependencies:\n  - tinyutil==1.1.0\n")
+    resolved = cli.json("resolve", "-f", "environment.yml", "--alias", "team/a:v1", "--alias", "team/a", "--json")
+    assert resolved[0]["type"] == "conda-only"
+    assert resolved[0]["aliases"] == ["team/a:latest", "team/a:v1"]
+    shown = cli.json("show", "--json", "team/a:v1")
+    assert shown == resolved  # resolve --json prints the same document as show --json
+    assert cli.json("show", "--json", "team/a")[0]["env_id"] == resolved[0]["env_id"]
+
+
+def test_resolve_pyproject_with_python(cli):
+    (cli.root / "pyproject.toml").write_text(PYPROJECT)
+    major_minor = ".".join(PYTHON_VERSION.split(".")[:2])
+    doc = cli.json("resolve", "-p", "pyproject.toml", "--python", major_minor, "--json", "-q")[0]
+    assert doc["python"] == PYTHON_VERSION
+    assert doc["requested"]["python"] == major_minor + ".*"
+    assert ("pypi", "six") in _packages(doc)
+
+
+def test_resolve_several_archs_alias_names_the_first(cli):
+    (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
+    proc = cli.run("resolve", "-f", "environment.yml", "--arch", "osx-arm64", "--arch", "linux-64",
+                   "--alias", "team/multi:v1", "--json")
+    docs = json.loads(proc.stdout)
+    assert [d["env_id"]["arch"] for d in docs] == ["osx-arm64", "linux-64"]
+    assert docs[0]["env_id"]["req_id"] == docs[1]["env_id"]["req_id"]
+    assert "the first --arch" in proc.stderr
+    assert cli.json("show", "--json", "team/multi:v1")[0]["env_id"]["arch"] == "osx-arm64"
+    # Each arch is known locally (listed) after resolving.
+    listed = cli.json("list", "--json")
+    assert {e["env_id"]["arch"] for e in listed["environments"]} == {"osx-arm64", "linux-64"}
+
+
+def test_dry_run_keeps_nothing(cli):
+    (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
+    doc = cli.json("resolve", "-f", "environment.yml", "--alias", "team/dry:v1", "--dry-run", "--json")[0]
+    assert doc["type"] == "conda-only" and doc["aliases"] == []
+    assert cli.json("list", "--json") == {"environments": [], "aliases": {}}
+    assert not (cli.cache / "pkgs").exists() or not any((cli.cache / "pkgs").rglob("*.conda"))
+    assert "Unknown environment" in cli.fails("show", "team/dry:v1")
+
+
+def test_force_re_resolves_and_reuse_does_not(cli):
+    (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
+    first = cli.json("resolve", "-f", "environment.yml", "--json", "-q")[0]
+    again = cli.json("resolve", "-f", "environment.yml", "--json", "-q")[0]
+    assert again["resolved_at"] == first["resolved_at"]  # reused
+    forced = cli.json("resolve", "-f", "environment.yml", "--json", "--force", "-q")[0]
+    assert forced["resolved_at"] > first["resolved_at"]
+    assert forced["env_id"] == first["env_id"]  # same packages, same full_id
+
+
+def test_set_default_and_local_only(cli, channel_without_tinyutil_2):
+    """Two different results for one request: the channel behind the alias changes."""
+    (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil\n")
+    old_channel = {"METAFLOW_CONDA_CHANNEL_ALIAS": channel_without_tinyutil_2 + "/"}
+    old = cli.json("resolve", "-f", "environment.yml", "--json", "-q", "--local-only", env=old_channel)[0]
+    assert _packages(old)[("conda", "tinyutil")]["version"] == "1.1.0"
+    new = cli.json("resolve", "-f", "environment.yml", "--json", "-q", "--force", "--no-set-default")[0]
+    assert _packages(new)[("conda", "tinyutil")]["version"] == "2.0.0"
+    assert new["env_id"]["req_id"] == old["env_id"]["req_id"]
+    assert new["is_default"] is False
+    # The default for the request is still the old one: reused without --force.
+    reused = cli.json("resolve", "-f", "environment.yml", "--json", "-q")[0]
+    assert reused["env_id"] == old["env_id"] and reused["is_default"] is True
+    # --set-default (the default) moves it.
+    cli.run("resolve", "-f", "environment.yml", "--force", "-q")
+    assert cli.json("resolve", "-f", "environment.yml", "--json", "-q")[0]["env_id"]["full_id"] \
+        == new["env_id"]["full_id"]
+
+
+def test_using_extends_an_environment(seeded):
+    (seeded.root / "extra.txt").write_text("six==1.16.0\n")
+    doc = seeded.json("resolve", "--using", "team/tiny:v1", "-r", "extra.txt", "--alias", "team/tiny-six:v1",
+                      "--json", "-q")[0]
+    pkgs = _packages(doc)
+    assert pkgs[("conda", "tinyutil")]["version"] == "1.1.0"  # kept from the base
+    assert pkgs[("pypi", "six")]["version"] == "1.16.0"
+    assert doc["type"] == "mixed" and doc["aliases"] == ["team/tiny-six:v1"]
+
+
+def test_using_pathspec_extends_a_step_environment(seeded):
+    (seeded.root / "extra.txt").write_text("six==1.16.0\n")
+    doc = seeded.json("resolve", "--using-pathspec", seeded.seed.run_pathspec, "-r", "extra.txt", "--json",
+                      "-q")[0]
+    pkgs = _packages(doc)
+    assert ("conda", "tinyutil") in pkgs and ("pypi", "six") in pkgs and ("pypi", "requests") in pkgs
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["-r", "missing.txt"], "File 'missing.txt' given to -r does not exist"),
+    (["-f", "missing.yml"], "given to -f does not exist"),
+    (["-p", "missing.toml"], "given to -p does not exist"),
+    (["-r", "."], "is not a file"),
+    (["-r", "reqs.txt", "-f", "env.yml"], "Give only one of -r, -f, -p"),
+    (["-r", "reqs.txt", "--alias", "Team/Bad Name"], "Invalid environment name 'Team/Bad Name'"),
+    (["-r", "reqs.txt", "--alias", "MyFlow/12/start"], "Invalid environment name"),
+    (["-r", "reqs.txt", "--arch", "win-64"], "Unknown architecture 'win-64' for --arch"),
+    (["-r", "reqs.txt", "--python", "three"], "'three' is not a Python version"),
+    (["-r", "reqs.txt", "--using", "a/b", "--using-pathspec", "F/1/s"], "only one of --using and --using-pathspec"),
+    (["-r", "reqs.txt", "--using-pathspec", "not-a-pathspec"], "Invalid pathspec"),
+    (["-r", "reqs.txt", "--using", "Bad:Tag!"], "Invalid environment name"),
+    ([], "Nothing to resolve"),
+    (["-r", "bad.txt"], "bad.txt"),
+])
+def test_bad_arguments_fail_before_any_work(cli, args, expected):
+    (cli.root / "reqs.txt").write_text("six==1.16.0\n")
+    (cli.root / "env.yml").write_text("dependencies: [tinyutil]\n")
+    (cli.root / "bad.txt").write_text("six ===== 1\n")
+    # An unreachable channel and index: any resolution attempt would fail differently.
+    unreachable = {"METAFLOW_CONDA_CHANNEL_ALIAS": "http://127.0.0.1:9/", "UV_INDEX_URL": "http://127.0.0.1:9/simple",
+                   "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple"}
+    line = cli.fails("resolve", *args, env=unreachable)
+    assert expected in line
+    assert not (cli.cache / "index.json").exists()
+
+
+def test_unknown_using_and_unsatisfiable_request(cli):
+    (cli.root / "reqs.txt").write_text("six==1.16.0\n")
+    assert "Unknown environment 'team/none:latest'" in cli.fails("resolve", "-r", "reqs.txt", "--using", "team/none")
+    (cli.root / "env.yml").write_text("dependencies:\n  - tinyutil==9.9\n")
+    assert "tinyutil" in cli.fails("resolve", "-f", "env.yml")
+
+
+def test_usage_errors_are_one_line(cli):
+    line = cli.fails("resolve", "--no-such-option", status=2)
+    assert "--no-such-option" in line and "metaflow environment resolve --help" in line
+    assert "--datastore" in cli.fails("--datastore", "ftp", "list", status=2)
