@@ -80,6 +80,16 @@ def test_publish_and_cold_hydrate_over_s3(s3_server, s3_proxy, s3_prefix, origin
     _run(_env(s3_proxy, s3_prefix, origin, tmp_path / "b"), "publish", DEPS)
     assert not [r for r in s3_proxy.requests if r.method == "PUT"]
 
+    # A new request whose packages are all stored already: one listing, only the lock is put.
+    s3_proxy.reset()
+    same_packages = json.dumps(["tinyutil", "chaina", "nativelib", "python"])
+    _run(_env(s3_proxy, s3_prefix, origin, tmp_path / "c"), "publish", same_packages)
+    puts = [r for r in s3_proxy.requests if r.method == "PUT"]
+    assert len(puts) == 1 and puts[0].path.endswith("/env.json")
+    package_reads = [r for r in s3_proxy.requests if "/packages/" in r.path and r.method in ("GET", "HEAD")]
+    listings = [r for r in s3_proxy.requests if r.method == "GET" and "list-type" in (r.query or "")]
+    assert not package_reads and len(listings) == 1
+
     node = _env(s3_server, s3_prefix, origin, tmp_path / "node")
     origin.stop()  # a cold node: empty caches, no channel; only the datastore
     out = _run(node, "hydrate",

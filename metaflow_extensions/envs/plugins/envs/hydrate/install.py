@@ -4,7 +4,6 @@ No re-resolution happens here: the lock is the whole truth. A prefix is complete
 its marker file (holding the full_id) exists; the marker is written last, so an interrupted
 creation is detected and redone by the next run.
 """
-import asyncio
 import datetime
 import os
 import shutil
@@ -15,7 +14,7 @@ from typing import List, Optional, Protocol, Sequence
 
 from filelock import FileLock, Timeout
 
-from .. import settings
+from .. import rattler_bridge, settings
 from ..auth import Credentials
 from ..errors import HydrateError
 from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
@@ -153,7 +152,7 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
         _check_archive_paths(pkg, cache.path_for(pkg))
     records = [_repodata_record(p, cache) for p in packages]
     try:
-        asyncio.run(
+        rattler_bridge.run(
             rattler.install(
                 records,
                 target_prefix=str(prefix),

@@ -3,7 +3,6 @@
 The solver sees only the target's virtual packages (never the host's), so resolving for
 linux-64 from a Mac gives the same answer as on the Kubernetes node.
 """
-import asyncio
 import datetime
 from dataclasses import replace
 from typing import List, Optional, Sequence
@@ -13,7 +12,7 @@ from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
 from ..spec.model import CondaDep
-from .. import settings
+from .. import rattler_bridge, settings
 from .platforms import PlatformInfo
 
 
@@ -92,7 +91,7 @@ def solve(
     ]
     sources = [Channel(strip_credentials(u), config) for u in urls]
     try:
-        records = asyncio.run(
+        records = rattler_bridge.run(
             rattler.solve(
                 sources=sources,
                 specs=list(specs),

@@ -7,6 +7,7 @@ import glob
 import os
 import subprocess
 import sys
+import threading
 from functools import lru_cache
 from typing import Dict, List, Optional
 
@@ -68,12 +69,16 @@ def _could_match(major_minor: str, constraint: str) -> bool:
     return any(spec.matches(Version("%s.%d" % (major_minor, patch))) for patch in range(100))
 
 
+_PROBE_LOCK = threading.Lock()
+
+
 def find_interpreter(constraint: Optional[str]) -> str:
     """Path of the newest interpreter whose version matches a Conda version spec."""
     from rattler import Version, VersionSpec
 
     spec = VersionSpec(constraint) if constraint else None
-    found = installed_interpreters(constraint)
+    with _PROBE_LOCK:  # parallel resolutions share one probe of each interpreter
+        found = installed_interpreters(constraint)
     matching = [v for v in found if spec is None or spec.matches(Version(v))]
     if not matching:
         found = installed_interpreters()  # to name what is there

@@ -69,8 +69,11 @@ class EnvStore:
         listed = self._call("list", dirs, self.storage.list_content, dirs)
         shas = {entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed}
         candidates = [self.package_key(p) for p in packages if p.sha256 in shas]
-        if not candidates:
-            return set()
+        if not candidates or self.datastore_type != "local":
+            # Object stores write an object whole or not at all, so a checksum folder exists
+            # only around a complete package: the listing is enough.
+            return set(candidates)
+        # A local folder can outlive an interrupted write (its temp file): check the files.
         exists = self._call("check", candidates, self.storage.is_file, candidates)
         return {key for key, ok in zip(candidates, exists) if ok}
 
@@ -149,22 +152,21 @@ class EnvStore:
             iter([(key, io.BytesIO(data))]), overwrite=overwrite))
 
     def _load(self, keys: List[str], consume) -> None:
-        """load_bytes, consumed inside our retry loop (Metaflow's S3 reads lazily), in
-        parallel: Metaflow's S3 backend only parallelises batches of more than 10 keys."""
-        def batch(some: List[str]) -> None:
+        """load_bytes one key per thread, each consumed inside our retry loop (Metaflow's S3
+        reads lazily). Threads, not Metaflow's batch path: that starts a process per file,
+        which on a small node costs more than the transfer (benchmarks/README.md)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(key: str) -> None:
             def run() -> None:
-                with self.storage.load_bytes(some) as loaded:
-                    for key, local_path, _meta in loaded:
-                        consume(key, local_path)
-            self._call("download", some, run)
+                with self.storage.load_bytes([key]) as loaded:
+                    for got_key, local_path, _meta in loaded:
+                        consume(got_key, local_path)
+            self._call("download", [key], run)
 
-        if len(keys) > 10:
-            batch(keys)
-        elif keys:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=len(keys)) as pool:
-                list(pool.map(lambda key: batch([key]), keys))
+        if keys:
+            with ThreadPoolExecutor(max_workers=min(16, len(keys))) as pool:
+                list(pool.map(one, keys))
 
     def _call(self, what: str, keys: Iterable[str], func, *args, **kwargs):
         """Our retry layer over the backend's own: faults that outlast it are retried with
