@@ -19,6 +19,9 @@ CONDA_SRCS_AUTH_INFO = from_conf("CONDA_SRCS_AUTH_INFO")
 CONDA_RESOLVE_TIMEOUT = from_conf("CONDA_RESOLVE_TIMEOUT", 600)
 # Seconds to wait for another process holding a lock on a prefix or the local index.
 CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", 600)
+# Platform that remote steps (@kubernetes, @batch, deployed flows) resolve for, e.g.
+# linux-aarch64. Default: METAFLOW_KUBERNETES_CONDA_ARCH if set, else linux-64.
+CONDA_REMOTE_ARCH = from_conf("CONDA_REMOTE_ARCH")
 # glibc version assumed on Linux targets (virtual package __glibc, manylinux wheel tags).
 CONDA_GLIBC_VERSION = from_conf("CONDA_GLIBC_VERSION", "2.28")
 # macOS version assumed on osx targets (virtual package __osx, macosx wheel tags).
