@@ -21,7 +21,7 @@ BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
 REMOTE_PREFIX_DIR = "metaflow_envs"
 
 
-class EnvironmentError_(MetaflowException):
+class EnvironmentProblem(MetaflowException):
     headline = "Environment error"
 
 
@@ -38,7 +38,7 @@ def _as_metaflow_error(func: Callable) -> Callable:
         except EnvError as err:
             if debug_enabled():
                 raise
-            raise EnvironmentError_(str(err)) from None
+            raise EnvironmentProblem(str(err)) from None
 
     return wrapper
 
