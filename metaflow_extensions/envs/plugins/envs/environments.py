@@ -35,6 +35,13 @@ class Environments:
         self.cache = cache or PackageCache()
         self._credentials = credentials
 
+    @classmethod
+    def for_datastore(cls, datastore_type: Optional[str], local_only: bool = False) -> "Environments":
+        """As a flow uses them: published to the datastore unless it is the local one (or
+        `local_only`), where the local index and cache are all there is."""
+        kind = datastore_type or settings.get("DEFAULT_DATASTORE") or "local"
+        return cls(store=None if local_only or kind == "local" else EnvStore(kind))
+
     def credentials(self, spec: Optional[EnvSpec] = None) -> Credentials:
         if self._credentials is None or spec is not None:
             self._credentials = Credentials.from_environment(spec_urls(spec) if spec else [])

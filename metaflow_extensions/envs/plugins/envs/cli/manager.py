@@ -8,7 +8,6 @@ from typing import Optional
 
 from .. import settings
 from ..environments import Environments
-from ..store.datastore import EnvStore
 
 
 def datastore_type(explicit: Optional[str] = None) -> str:
@@ -16,6 +15,4 @@ def datastore_type(explicit: Optional[str] = None) -> str:
 
 
 def make_environments(datastore: Optional[str] = None, local_only: bool = False) -> Environments:
-    kind = datastore_type(datastore)
-    store = None if local_only or kind == "local" else EnvStore(kind)
-    return Environments(store=store)
+    return Environments.for_datastore(datastore_type(datastore), local_only)

@@ -128,10 +128,8 @@ class CondaEnvironment(MetaflowEnvironment):
     def manager(self):
         if self._environments is None:
             from ..environments import Environments
-            from ..store.datastore import EnvStore
 
-            store = EnvStore(self.datastore_type) if self.datastore_type not in (None, "local") else None
-            self._environments = Environments(store=store)
+            self._environments = Environments.for_datastore(self.datastore_type or "local")
         return self._environments
 
     def is_remote(self, step_name: str) -> bool:
