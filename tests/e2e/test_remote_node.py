@@ -243,6 +243,12 @@ def test_start_step_runs_in_its_environment_on_a_bare_node(start_on_node, deploy
         "print(json.dumps({'ok': task.successful, 'probe': task.data.probe}))\n") % (FLOW_NAME, RUN_ID, task_id))
     assert data["ok"] is True
     assert data["probe"] == probe
+    # The node recorded `Flow/run/step` as a name of the environment it ran in.
+    client = s3_server.boto3_client()
+    alias_keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=s3_server.bucket, Prefix=deployment["prefix"]) for o in page.get("Contents", [])
+        if o["Key"].endswith("aliases/pathspec/%s/%s/start" % (FLOW_NAME, RUN_ID))]
+    assert len(alias_keys) == 1
 
 
 def test_end_step_without_environment_runs_with_the_node_python(start_on_node, deployment, s3_server, node_python,

@@ -74,6 +74,7 @@ def main(argv: List[str]) -> None:
     parser.add_argument("--datastore", required=True)
     parser.add_argument("--prefix-dir", required=True)
     parser.add_argument("--step", required=True)
+    parser.add_argument("--flow")
     parser.add_argument("--env-id")
     parser.add_argument("--name")
     parser.add_argument("--kind", default="generic")
@@ -111,6 +112,11 @@ def _hydrate(args: argparse.Namespace, arch: str) -> None:
         prefix = Path(args.prefix_dir).absolute() / args.step
         manager.create(env, prefix)
         _log("step %s runs in environment %s (%s)" % (args.step, env.full_id[:12], prefix))
+        # `Flow/run/step` names this environment from now on (Kubernetes, Batch and Argo set
+        # METAFLOW_RUN_ID on the node; without it there is nothing to record).
+        run_id = os.environ.get("METAFLOW_RUN_ID")
+        if args.flow and run_id:
+            manager.alias(env, "%s/%s/%s" % (args.flow, run_id, args.step), kind="pathspec")
 
     run()
 

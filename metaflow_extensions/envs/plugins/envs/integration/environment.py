@@ -103,7 +103,8 @@ class CondaEnvironment(MetaflowEnvironment):
         request = self._request(step_name)
         if request is None or request.disabled:
             return super().bootstrap_commands(step_name, datastore_type)
-        args = ["--datastore", datastore_type, "--prefix-dir", REMOTE_PREFIX_DIR, "--step", step_name]
+        args = ["--datastore", datastore_type, "--prefix-dir", REMOTE_PREFIX_DIR, "--step", step_name,
+                "--flow", self.flow.name]
         env = self._envs.get(step_name)
         if env is not None:
             args += ["--env-id", "%s:%s:%s" % (env.req_id, env.full_id, env.arch)]
