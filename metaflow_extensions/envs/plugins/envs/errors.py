@@ -41,9 +41,25 @@ def debug_enabled() -> bool:
     return os.environ.get("METAFLOW_DEBUG_CONDA", "").lower() not in ("", "0", "false", "no")
 
 
+PREFIX = "metaflow-envs error: "
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).strip().splitlines() if part.strip())
+
+
+def fail(message: str, status: int = EXIT_ERROR) -> None:
+    print(PREFIX + one_line(message), file=sys.stderr, flush=True)
+    sys.exit(status)
+
+
 def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
-    """For entry points: an EnvError becomes one line on stderr and exit status 1
-    (the full traceback only with METAFLOW_DEBUG_CONDA=1)."""
+    """For entry points (commands, the bootstrap, scripts): an EnvError — the user's to fix —
+    and anything unexpected both end in one line on stderr and a non-zero exit; the traceback
+    only with METAFLOW_DEBUG_CONDA=1. SystemExit (and click's own exceptions) pass through."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -52,7 +68,18 @@ def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
         except EnvError as err:
             if debug_enabled():
                 raise
-            print("metaflow-envs error: %s" % err, file=sys.stderr)
-            sys.exit(1)
+            fail(str(err))
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            fail("interrupted.", EXIT_INTERRUPTED)
+        except (SystemExit, GeneratorExit):
+            raise
+        except Exception as err:
+            if debug_enabled() or "click" in type(err).__module__:
+                raise
+            fail("unexpected %s: %s (set METAFLOW_DEBUG_CONDA=1 to see the traceback and report it)."
+                 % (type(err).__name__, err))
+        raise AssertionError("unreachable")
 
     return wrapper
