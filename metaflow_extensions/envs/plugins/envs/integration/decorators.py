@@ -6,7 +6,6 @@ aliases and hydration belong to the environment object, which reads those reques
 families are told apart with isinstance, so decorators of other extensions that subclass
 these count as Conda-, PyPI- or named-env-like.
 """
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -59,7 +58,7 @@ class EnvStepDecoratorBase(StepDecorator):
                 "e.g. `python flow.py --environment=conda run`." % (step_name, self.name))
 
     # ---- runtime hooks (launcher side): run local tasks inside their environment --------
-    _code_dir = None  # the code package, extracted once per run, importable by tasks
+    _code_dir: Optional[str] = None  # the code package, extracted, importable by tasks
     _code_env: Dict[str, str] = {}
     _trampolines = ""
     _run_id: Optional[str] = None
@@ -68,21 +67,9 @@ class EnvStepDecoratorBase(StepDecorator):
     def runtime_init(self, flow: Any, graph: Any, package: Any, run_id: str) -> None:
         cls = EnvStepDecoratorBase
         cls._run_id = run_id
-        if cls._code_dir is None:
-            import tempfile
-
-            from metaflow.packaging_sys import ContentType
-
-            cls._code_dir = tempfile.TemporaryDirectory(prefix="mfenvs-code-")
-            package.extract_into(cls._code_dir.name, ContentType.ALL_CONTENT)
-            cls._code_env = package.get_post_extract_env_vars(package.package_metadata, cls._code_dir.name)
-            # Metaflow's environment escape: modules it emulates are served by this (outer)
-            # Python through trampolines placed on the tasks' path.
-            from metaflow.plugins.env_escape import generate_trampolines
-
-            cls._trampolines = os.path.join(cls._code_dir.name, "_escape_trampolines")
-            os.makedirs(cls._trampolines, exist_ok=True)
-            generate_trampolines(cls._trampolines)
+        cls._code_dir = _extracted_code_package(package)  # a stat once extracted
+        cls._code_env = package.get_post_extract_env_vars(package.package_metadata, cls._code_dir)
+        cls._trampolines = os.path.join(cls._code_dir, "_escape_trampolines")
 
     def runtime_task_created(self, task_datastore: Any, task_id: str, split_index: Any, input_paths: Any,
                              is_cloned: bool, ubf_context: Any) -> None:
@@ -108,7 +95,7 @@ class EnvStepDecoratorBase(StepDecorator):
         cli_args.entrypoint[0] = self.interpreter
         # Metaflow (and this extension) come from the code package; nothing of the outer
         # Python leaks in: no user site-packages, no outer PYTHONPATH entries.
-        code_dir = EnvStepDecoratorBase._code_dir.name
+        code_dir = EnvStepDecoratorBase._code_dir
         env = {
             "PYTHONNOUSERSITE": "1",
             "PYTHONPATH": os.pathsep.join([code_dir, EnvStepDecoratorBase._trampolines]),
@@ -132,28 +119,6 @@ class EnvStepDecoratorBase(StepDecorator):
             path = os.environ.get("PATH", "")
             if path.split(os.pathsep)[0] != bindir:
                 os.environ["PATH"] = os.pathsep.join(p for p in (bindir, path) if p)
-
-    def runtime_finished(self, exception: Any) -> None:
-        cls = EnvStepDecoratorBase
-        if cls._code_dir is not None:
-            cls._code_dir.cleanup()
-            cls._code_dir = None
-
-    def make_decorator_spec(self) -> str:
-        """`name:attr=value,...` for decorators passed to tasks with `--with`. Unlike
-        Metaflow's default, every value is JSON (so python='3.10' does not come back as the
-        float 3.1, nor False as the string 'False') and only the attributes the user set are
-        written (so the task sees the same user-set attributes, which decide `disabled`)."""
-        self.external_init()
-        user_set = getattr(self, "_user_defined_attributes", None)
-        keys = user_set if user_set is not None else self.attributes.keys()
-        attrs = [(k, self.attributes[k]) for k in self.attributes if k in keys
-                 and self.attributes[k] is not None]
-        if not attrs:
-            return self.name
-        return "%s:%s" % (self.name, ",".join(
-            "%s=%s" % (k, json.dumps(v).replace('"', '\\"')) for k, v in attrs))
-
 
 class EnvFlowDecoratorBase(FlowDecorator):
     """What every flow-level environment decorator shares. It applies to every step; the
@@ -469,6 +434,44 @@ def _flow_env_decorators(flow: Any) -> List[DecoratorAttrs]:
 
 
 _PARAMETERS_CACHE: Dict[Tuple[str, str], Dict[str, str]] = {}
+
+
+def _extracted_code_package(package: Any) -> str:
+    """The code package extracted under the cache, once per package content: later runs of an
+    unchanged flow reuse it, bytecode included (compiled once when this Python may not write
+    bytecode, else written by the first tasks)."""
+    import compileall
+    import shutil
+    import tempfile
+
+    from metaflow.packaging_sys import ContentType
+    from metaflow.plugins.env_escape import generate_trampolines
+
+    from .. import settings
+
+    digest = package.package_sha()
+    if not digest:  # Metaflow only computes it when it uploads the package
+        import hashlib
+
+        blob = package.blob
+        digest = hashlib.sha256(blob.getvalue() if hasattr(blob, "getvalue") else blob).hexdigest()
+    target = settings.cache_dir("code") / digest[:24]
+    if not (target / ".complete").exists():
+        staging = tempfile.mkdtemp(prefix=".extract-", dir=str(target.parent))
+        package.extract_into(staging, ContentType.ALL_CONTENT)
+        # Metaflow's environment escape: modules it emulates are served by the outer Python
+        # through trampolines placed on the tasks' path.
+        trampolines = os.path.join(staging, "_escape_trampolines")
+        os.makedirs(trampolines)
+        generate_trampolines(trampolines)
+        if sys.flags.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            compileall.compile_dir(staging, quiet=1, workers=0)
+        open(os.path.join(staging, ".complete"), "w").close()
+        try:
+            os.rename(staging, target)
+        except OSError:  # another run extracted it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return str(target)
 
 
 def _parameter_variables(flow: Any, run_id: str) -> Dict[str, str]:
