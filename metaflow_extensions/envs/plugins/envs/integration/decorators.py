@@ -6,6 +6,7 @@ aliases and hydration belong to the environment object, which reads those reques
 families are told apart with isinstance, so decorators of other extensions that subclass
 these count as Conda-, PyPI- or named-env-like.
 """
+import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -119,6 +120,22 @@ class EnvStepDecoratorBase(StepDecorator):
             path = os.environ.get("PATH", "")
             if path.split(os.pathsep)[0] != bindir:
                 os.environ["PATH"] = os.pathsep.join(p for p in (bindir, path) if p)
+
+    def make_decorator_spec(self) -> str:
+        """`name:attr=value,...` for decorators passed to tasks with `--with`. Unlike
+        Metaflow's default, every value is JSON (so python='3.10' does not come back as the
+        float 3.1, nor False as the string 'False') and only the attributes the user set are
+        written (so the task sees the same user-set attributes, which decide `disabled`)."""
+        self.external_init()
+        user_set = getattr(self, "_user_defined_attributes", None)
+        keys = user_set if user_set is not None else self.attributes.keys()
+        attrs = [(k, self.attributes[k]) for k in self.attributes if k in keys
+                 and self.attributes[k] is not None]
+        if not attrs:
+            return self.name
+        return "%s:%s" % (self.name, ",".join(
+            "%s=%s" % (k, json.dumps(v).replace('"', '\\"')) for k, v in attrs))
+
 
 class EnvFlowDecoratorBase(FlowDecorator):
     """What every flow-level environment decorator shares. It applies to every step; the
