@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from report import secs, table  # benchmarks/report.py (this script's folder)
+
 SET_A = ["pandas", "scikit-learn", "matplotlib", "requests", "boto3",
          "rich", "statsmodels", "plotly", "pyarrow", "sqlalchemy"]
 SET_B = SET_A + ["jupyterlab", "dask[complete]", "fastapi[standard]", "apache-beam"]
@@ -107,8 +109,6 @@ def pip_env() -> Dict[str, str]:
     return env
 
 
-def secs(value: Optional[float]) -> str:
-    return "failed" if value is None else "%.2f" % value
 
 
 def ratio_cells(ours: Optional[Run], base: Optional[Run]) -> List[str]:
@@ -129,14 +129,6 @@ def breakdown(name: str, result: Optional[Run], keys: Sequence[str]) -> List[str
     return [name] + ["%.2f" % v for v in [wall, startup, got.get("imports", 0.0), *parts, other]]
 
 
-def table(title: str, headers: Sequence[str], rows: List[List[str]]) -> None:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    print("\n" + title)
-    print(line(headers))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
 
 
 def main() -> None:

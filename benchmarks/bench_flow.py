@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from report import secs, table  # benchmarks/report.py (this script's folder)
+
 TEN_STEPS = ["start"] + ["step%d" % i for i in range(1, 9)] + ["end"]
 # Eight one-package environments, none of them inside the closure of `requests` (which every
 # environment gets: Metaflow needs it in a task), so no two resolve to the same packages.
@@ -111,8 +113,6 @@ def median(values: List[float]) -> float:
     return statistics.median(values)
 
 
-def secs(value: Optional[float]) -> str:
-    return "failed" if value is None else "%.2f" % value
 
 
 def ratio_cells(ours: Optional[float], base: Optional[float], target: float) -> List[str]:
@@ -122,14 +122,6 @@ def ratio_cells(ours: Optional[float], base: Optional[float], target: float) -> 
     return ["%.2fx" % ratio, "<=%gx" % target, "yes" if ratio <= target else "NO"]
 
 
-def table(title: str, headers: Sequence[str], rows: List[List[str]]) -> None:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    print("\n" + title)
-    print(line(headers))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
 
 
 def phases(run: FlowRun) -> List[float]:

@@ -27,7 +27,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
+
+from report import secs, table  # benchmarks/report.py (this script's folder)
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -146,18 +148,8 @@ def median_run(results: List[Run]) -> Run:
     return sorted(results, key=lambda r: r[0])[len(results) // 2]
 
 
-def secs(value: Optional[float]) -> str:
-    return "failed" if value is None else "%.2f" % value
 
 
-def table(title: str, headers: Sequence[str], rows: List[List[str]]) -> None:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    print("\n" + title)
-    print(line(headers))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
 
 
 def classify(records: Sequence[Any]) -> Dict[str, Any]:
