@@ -20,6 +20,19 @@ def get(name: str) -> Optional[str]:
     return None if value is None else str(value)
 
 
+def number(name: str, default: float) -> float:
+    """A numeric setting (seconds, attempts); a value that is not a number stops with one message."""
+    raw = (get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        from .errors import SpecError
+
+        raise SpecError("METAFLOW_%s must be a number, not '%s'." % (name, raw)) from None
+
+
 def default_channels() -> List[str]:
     return [c.strip() for c in (get("CONDA_CHANNELS") or "").split(",") if c.strip()]
 

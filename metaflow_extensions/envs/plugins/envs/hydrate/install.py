@@ -78,7 +78,7 @@ def create_prefix(
     cache = cache or PackageCache()
     credentials = credentials or Credentials.from_environment()
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(prefix) + ".lock", timeout=float(settings.get("CONDA_LOCK_TIMEOUT") or 600))
+    lock = FileLock(str(prefix) + ".lock", timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
     try:
         with lock:
             if is_complete(prefix, env) and not force:

@@ -98,7 +98,7 @@ def solve(
                 gateway=gateway,
                 platforms=[target.subdir, "noarch"],
                 virtual_packages=virtual,
-                timeout=datetime.timedelta(seconds=int(settings.get("CONDA_RESOLVE_TIMEOUT") or 600)),
+                timeout=datetime.timedelta(seconds=settings.number("CONDA_RESOLVE_TIMEOUT", 600)),
             )
         )
     except Exception as err:  # rattler raises many types; all become one clear message

@@ -173,7 +173,7 @@ class EnvStore:
         backoff, then end in one clear error."""
         import time
 
-        attempts = int(settings.get("CONDA_STORE_RETRIES") or 3)
+        attempts = max(1, int(settings.number("CONDA_STORE_RETRIES", 3)))
         for attempt in range(attempts):
             try:
                 return func(*args, **kwargs)

@@ -26,7 +26,7 @@ class LocalIndex:
         self.root = Path(root) if root else settings.cache_root()
         self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "index.json"
-        self._lock = FileLock(str(self.path) + ".lock", timeout=float(settings.get("CONDA_LOCK_TIMEOUT") or 600))
+        self._lock = FileLock(str(self.path) + ".lock", timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
 
     # ---- raw document -------------------------------------------------------------------
     def _read(self) -> Dict[str, Any]:
