@@ -33,6 +33,11 @@ def number(name: str, default: float) -> float:
         raise SpecError("METAFLOW_%s must be a number, not '%s'." % (name, raw)) from None
 
 
+def pypi_index_max_age() -> int:
+    """Seconds uv may reuse a cached PyPI index page without asking the index again."""
+    return max(0, int(number("CONDA_PYPI_INDEX_MAX_AGE", 600)))
+
+
 def default_channels() -> List[str]:
     return [c.strip() for c in (get("CONDA_CHANNELS") or "").split(",") if c.strip()]
 

@@ -15,7 +15,7 @@ from ..errors import ResolveError
 from ..hydrate.cache import PackageCache
 from ..hydrate.fetch import fetch_url
 from ..spec.model import EnvSpec
-from .pypi import SourceToBuild, WheelBuilder, _source_args
+from .pypi import SourceToBuild, WheelBuilder, source_options
 from .uv import run_uv
 
 
@@ -32,9 +32,9 @@ def make_builder(
             out = work / "dist"
             args = ["build", "--wheel", "--out-dir", str(out), "--python", python(), str(target)]
             # Build dependencies (setuptools...) come from the request's own indexes.
-            args += _source_args(spec, credentials)
-            run_uv(args, credentials, ResolveError, "Could not build a wheel for '%s' from %s"
-                   % (source.name, credentials.redact(source.location)))
+            source_args, source_env = source_options(spec, credentials, work)
+            run_uv(args + source_args, credentials, ResolveError, "Could not build a wheel for '%s' from %s"
+                   % (source.name, credentials.redact(source.location)), env=source_env)
             wheels = list(out.glob("*.whl"))
             if len(wheels) != 1:
                 raise ResolveError("Building '%s' gave %d wheels, expected one." % (source.name, len(wheels)))

@@ -11,6 +11,7 @@ conflict) and they are never installed twice.
 """
 import base64
 import hashlib
+import json
 import sys
 import tempfile
 import zipfile
@@ -20,6 +21,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from .. import settings
 from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_PYPI, LockedPackage
@@ -31,6 +33,8 @@ try:  # Python 3.11+
     import tomllib
 except ImportError:  # pragma: no cover - exercised on 3.9/3.10
     import tomli as tomllib  # type: ignore[no-redef]
+
+DEFAULT_INDEX = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,14 @@ def resolve(
             args += ["--constraint", "constraints.txt", "--find-links", str(stubs)]
             for name in sorted(provided):
                 args += ["--no-emit-package", name]
-        args += _source_args(spec, credentials)
+        source_args, source_env = source_options(spec, credentials, work)
         run_uv(
-            args,
+            args + source_args,
             credentials,
             ResolveError,
             "PyPI cannot resolve %s for Python %s on %s"
             % (", ".join(strip_credentials(r) for r in requirements), python_version, target.subdir),
-            env=target.uv_environment(),
+            env={**target.uv_environment(), **source_env},
             cwd=str(work),
         )
         entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
@@ -140,13 +144,50 @@ def _requirements_not_provided(spec: EnvSpec, provided: Dict[str, str]) -> List[
     return out
 
 
+def source_options(spec: EnvSpec, credentials: Credentials, work: Path) -> Tuple[List[str], Dict[str, str]]:
+    """uv arguments and environment for the spec's sources; writes `work/uv.toml`."""
+    config, env = _index_config(spec, credentials)
+    (work / "uv.toml").write_text(config)
+    args = ["--config-file", str(work / "uv.toml"), *_source_args(spec, credentials)]
+    if not settings.pypi_index_max_age():
+        args.append("--no-cache")  # a cached page keeps the lifetime it was stored with
+    return args, env
+
+
+def _index_config(spec: EnvSpec, credentials: Credentials) -> Tuple[str, Dict[str, str]]:
+    """uv.toml text naming the spec's indexes, and the environment carrying their credentials.
+
+    Indexes go through a config file rather than `--index-url` because only there can they
+    have a freshness lifetime: indexes that send no caching headers (many mirrors and
+    private indexes) would otherwise have every page fetched again on each resolution.
+    Credentials go through uv's per-index variables, so they are never on disk nor on a
+    command line.
+    """
+    src = spec.pypi_sources
+    if src.no_index:
+        return "", {}
+    max_age = settings.pypi_index_max_age()
+    freshness = 'cache-control = { api = "max-age=%d", files = "max-age=365000000, immutable" }\n' % max_age
+    urls = [*src.extra_index_urls, src.index_url or DEFAULT_INDEX]  # uv's priority order
+    config, env = [], {}
+    for i, url in enumerate(urls):
+        name = "index%d" % i
+        config.append(
+            "[[index]]\nname = %s\nurl = %s\n%s%s" % (
+                json.dumps(name), json.dumps(strip_credentials(url)),
+                "default = true\n" if i == len(urls) - 1 else "", freshness,
+            )
+        )
+        pair = credentials.for_url(url)
+        if pair:
+            env["UV_INDEX_%s_USERNAME" % name.upper()], env["UV_INDEX_%s_PASSWORD" % name.upper()] = pair
+    return "\n".join(config), env
+
+
 def _source_args(spec: EnvSpec, credentials: Credentials) -> List[str]:
+    """Sources other than indexes (see `_index_config`)."""
     src = spec.pypi_sources
     args: List[str] = []
-    if src.index_url:
-        args += ["--index-url", credentials.with_userinfo(src.index_url)]
-    for url in src.extra_index_urls:
-        args += ["--extra-index-url", credentials.with_userinfo(url)]
     for url in src.find_links:
         args += ["--find-links", credentials.with_userinfo(url) if "://" in url else url]
     for host in src.trusted_hosts:

@@ -1,0 +1,55 @@
+"""How a request's PyPI sources reach uv: a config file without secrets, credentials in uv's
+per-index environment variables."""
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+from metaflow_extensions.envs.plugins.envs.auth import Credentials
+from metaflow_extensions.envs.plugins.envs.resolve.pypi import source_options
+from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiSources
+
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_netrc(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # this machine's ~/.netrc stays out
+
+
+def _options(tmp_path, sources, credentials=None):
+    args, env = source_options(EnvSpec(pypi_sources=sources), credentials or Credentials(), tmp_path)
+    return args, env, tomllib.loads((tmp_path / "uv.toml").read_text())
+
+
+def test_indexes_in_priority_order_with_credentials_only_in_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", raising=False)
+    sources = PypiSources(index_url="https://mirror.example/simple",
+                          extra_index_urls=("https://bob:s3cret@private.example/simple",))
+    args, env, config = _options(tmp_path, sources)
+    assert [(i["url"], i.get("default", False)) for i in config["index"]] == [
+        ("https://private.example/simple", False), ("https://mirror.example/simple", True)]
+    assert {i["cache-control"]["api"] for i in config["index"]} == {"max-age=600"}
+    assert "s3cret" not in (tmp_path / "uv.toml").read_text() and "s3cret" not in " ".join(args)
+    assert env == {"UV_INDEX_INDEX0_USERNAME": "bob", "UV_INDEX_INDEX0_PASSWORD": "s3cret"}
+    assert "--no-cache" not in args
+
+
+def test_default_index_and_credentials_from_auth_info(tmp_path, monkeypatch):
+    monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "30")
+    credentials = Credentials({"pypi.org": ("alice", "pw")})
+    _, env, config = _options(tmp_path, PypiSources(), credentials)
+    (index,) = config["index"]
+    assert index["url"] == "https://pypi.org/simple" and index["default"] is True
+    assert index["cache-control"]["api"] == "max-age=30"
+    assert env == {"UV_INDEX_INDEX0_USERNAME": "alice", "UV_INDEX_INDEX0_PASSWORD": "pw"}
+
+
+def test_max_age_zero_bypasses_uv_cache_and_no_index_names_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "0")
+    args, _, _ = _options(tmp_path, PypiSources())
+    assert "--no-cache" in args
+    args, env, config = _options(tmp_path, PypiSources(no_index=True, find_links=("/wheels",)))
+    assert config == {} and env == {}
+    assert args[2:] == ["--find-links", "/wheels", "--no-index", "--no-cache"]
