@@ -58,3 +58,34 @@ def test_git_requirement_is_built_into_a_locked_wheel(engine_settings, tmp_path,
     assert wheel.filename.endswith(".whl") and commit in wheel.built_from
     prefix = create_prefix(env, tmp_path / "env")
     assert run_python(python_in(prefix), "import mfenvs_localdir; print(mfenvs_localdir.__version__)") == "0.2.0"
+
+
+def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatch, tmp_path):
+    """Each interpreter is started once to learn its version; a changed binary is asked again."""
+    import os
+
+    from metaflow_extensions.envs.plugins.envs.resolve import system_python
+
+    monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(tmp_path / "cache"))
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "python3.99"
+    fake.parent.mkdir()
+
+    def install(version: str) -> None:
+        fake.write_text("#!/bin/sh\necho x >> %s\necho %s\n" % (calls, version))
+        fake.chmod(0o755)
+
+    def lookup() -> str:
+        system_python._version_of.cache_clear()  # a new process would start with empty memory
+        system_python._known_versions.cache_clear()
+        return system_python.version_of(str(fake))
+
+    install("3.99.1")
+    assert lookup() == "3.99.1"
+    assert lookup() == "3.99.1"
+    assert calls.read_text().count("x") == 1  # the second lookup came from the cache file
+
+    install("3.99.20")  # an upgrade in place: new size and mtime
+    os.utime(fake, ns=(fake.stat().st_atime_ns, fake.stat().st_mtime_ns + 10**9))
+    assert lookup() == "3.99.20"
+    assert calls.read_text().count("x") == 2

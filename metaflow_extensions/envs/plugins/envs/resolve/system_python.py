@@ -4,13 +4,16 @@ Nothing is downloaded: we look at PATH, pyenv, uv-managed and the usual system l
 each candidate its version, and take the newest one matching the request.
 """
 import glob
+import json
 import os
 import subprocess
 import sys
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Dict, List, Optional
 
+from .. import settings
 from ..errors import ResolveError
 
 
@@ -37,6 +40,16 @@ def _candidates() -> List[str]:
 
 @lru_cache(maxsize=None)
 def _version_of(path: str) -> Optional[str]:
+    """The interpreter's version, remembered on disk per binary (path, size, mtime): starting
+    an interpreter costs tens of milliseconds, and every resolution asks."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = "%s|%d|%d" % (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    known = _known_versions()
+    if key in known:
+        return known[key]
     try:
         out = subprocess.run(
             [path, "-I", "-c", "import platform; print(platform.python_version())"],
@@ -44,7 +57,34 @@ def _version_of(path: str) -> Optional[str]:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    if out.returncode != 0:
+        return None
+    known[key] = out.stdout.strip()
+    _remember_versions(known)
+    return known[key]
+
+
+def _versions_file() -> Path:
+    return settings.cache_dir() / "interpreters.json"
+
+
+@lru_cache(maxsize=None)
+def _known_versions() -> Dict[str, str]:
+    try:
+        known = json.loads(_versions_file().read_text())
+        return known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember_versions(known: Dict[str, str]) -> None:
+    target = _versions_file()
+    tmp = target.with_name("%s.%d.tmp" % (target.name, os.getpid()))
+    try:
+        tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+        os.replace(tmp, target)  # atomic: concurrent resolutions never read half a file
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a cache we cannot write only costs time
 
 
 def installed_interpreters(constraint: Optional[str] = None) -> Dict[str, str]:
