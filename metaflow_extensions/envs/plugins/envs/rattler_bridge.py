@@ -5,7 +5,6 @@ result is delivered. A short-lived process (a CLI command, the remote bootstrap)
 finalizes right then aborts with "PyGILState_Release ... finalizing" — a known race of
 pyo3's async bridge. After any rattler call, process exit waits a moment for those threads.
 """
-import asyncio
 import atexit
 import time
 from typing import Any, Awaitable
@@ -15,6 +14,8 @@ _registered = False
 
 
 def run(awaitable: Awaitable[Any]) -> Any:
+    import asyncio  # here, not at the top: PyPI-only resolutions never pay for loading it
+
     global _registered
     if not _registered:
         atexit.register(time.sleep, _GRACE_SECONDS)

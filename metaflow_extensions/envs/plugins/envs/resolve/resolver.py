@@ -11,7 +11,6 @@ from ..hydrate.cache import PackageCache
 from ..lock import PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..spec.model import EnvSpec
 from . import conda, pypi
-from .build import make_builder
 from .mixed import pypi_provided_by
 from .platforms import host_platform, platform_info
 from .system_python import find_interpreter, version_of
@@ -67,6 +66,8 @@ def resolve_environment(
 
     pypi_pkgs: List[LockedPackage] = []
     if spec.pypi_deps:
+        from .build import make_builder  # here: loads the downloader, rarely needed to resolve
+
         builder = make_builder(build_python, spec, credentials, cache) if spec.platform == host_platform() else None
         pypi_pkgs = pypi.resolve(
             spec, python_version, target, credentials, pypi_provided_by(conda_pkgs), builder
