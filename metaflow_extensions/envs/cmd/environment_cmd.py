@@ -120,6 +120,18 @@ def cli():
 @click.pass_context
 def environment(ctx, quiet, datastore):
     ctx.obj = _Obj(quiet, datastore)
+    _fast_exit()
+
+
+def _fast_exit() -> None:
+    """Interpreter shutdown spends ~0.1 s garbage-collecting the module graph Metaflow loads,
+    for nothing: the process is ending. Registered before the command runs, so it runs after
+    the exit handlers the command adds (temporary directories are removed by then); objects
+    are still released, only the final collection passes skip them."""
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)
 
 
 # ---- resolve -----------------------------------------------------------------------------
