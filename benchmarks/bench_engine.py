@@ -48,8 +48,10 @@ def timed(module, attr, key=None):
 """
 RESOLVE_CHILD = _TIMING + """
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep
+from metaflow_extensions.envs.plugins.envs import settings
 from metaflow_extensions.envs.plugins.envs.resolve import pypi, resolver
 t1 = time.perf_counter()
+timed(settings, "get", "settings")  # the first call imports metaflow (its configuration)
 timed(resolver, "find_interpreter", "find python")
 timed(pypi, "run_uv", "uv compile")
 spec = EnvSpec(pypi_deps=tuple(PypiDep.parse(r) for r in sys.argv[2:]), python="3.11.*", platform="linux-64")
@@ -98,6 +100,35 @@ def measure(label: str, once: Callable[[int], Run], runs: int) -> Optional[Run]:
     return result
 
 
+def measure_interleaved(onces: Dict[str, Callable[[int], Run]], runs: int) -> Dict[str, Optional[Run]]:
+    """As `measure` for several commands, taking turns (a, b, c, a, b, c...) so that a change
+    of load on the machine hits all of them alike."""
+    results: Dict[str, List[Run]] = {label: [] for label in onces}
+    failed: Dict[str, Exception] = {}
+    for i in range(runs + 1):  # round 0 is the warm-up
+        for label, once in onces.items():
+            if label in failed:
+                continue
+            try:
+                result = once(i)
+            except Exception as err:  # reported, never raised: the benchmark always prints its tables
+                failed[label] = err
+                print("!! %s: %s" % (label, err), file=sys.stderr)
+                continue
+            if i:
+                results[label].append(result)
+    medians: Dict[str, Optional[Run]] = {}
+    for label, got in results.items():
+        if label in failed:
+            medians[label] = None
+            continue
+        got.sort(key=lambda r: r[0])
+        medians[label] = got[len(got) // 2]
+        print("   %-28s median %.2fs of %s" % (label, got[len(got) // 2][0], ["%.2f" % r[0] for r in got]),
+              flush=True)
+    return medians
+
+
 def output(cmd: Sequence[str]) -> str:
     return subprocess.run(list(cmd), stdout=subprocess.PIPE, text=True).stdout.strip()
 
@@ -144,7 +175,10 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="mfenvs-bench-"))
     cache = (args.cache_dir or tmp / "cache").absolute()
-    ours_env = dict(os.environ, METAFLOW_CONDA_PYTHON_SOURCE="system", METAFLOW_CONDA_CACHE_DIR=str(cache))
+    # Bytecode is cached, as in any installed package (a shell with PYTHONDONTWRITEBYTECODE
+    # would otherwise make every run compile the engine's modules again).
+    ours_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    ours_env.update(METAFLOW_CONDA_PYTHON_SOURCE="system", METAFLOW_CONDA_CACHE_DIR=str(cache))
     os.environ.update(METAFLOW_CONDA_PYTHON_SOURCE="system")  # for find_interpreter below
     python = find_interpreter("3.11.*")
     pip_cmd = ["--isolated", "--disable-pip-version-check"]
@@ -166,18 +200,34 @@ def main() -> None:
             report = tmp / ("pip-report-%s.json" % name)
             print("Set %s (%d requirements)" % (name, len(reqs)), flush=True)
 
-            # 1. Resolution: ours through a fresh interpreter vs pip --dry-run --report.
-            ours = measure("resolve ours", lambda i: run(
-                [sys.executable, "-c", RESOLVE_CHILD, str(lock), *reqs], env=ours_env), runs)
-            pip = measure("resolve pip", lambda i: run(
-                [str(venv / "bin/python"), "-m", "pip", "install", *pip_cmd, "--index-url", PYPI,
-                 "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *reqs],
-                env=pip_env()), runs)
+            # 1. Resolution: ours through the CLI and through the engine API in a fresh
+            # interpreter, vs pip --dry-run --report. The last of ours does without uv's cache
+            # (METAFLOW_CONDA_PYPI_INDEX_MAX_AGE=0): what the cache is worth on this index.
+            requirements = tmp / ("requirements-%s.txt" % name)
+            requirements.write_text("\n".join(reqs) + "\n")
+            cli_cmd = [str(Path(sys.executable).parent / "metaflow"), "environment", "--quiet", "resolve",
+                       "-r", str(requirements), "--python", "3.11", "--dry-run", "--force"]
+            pip_cmd_line = [str(venv / "bin/python"), "-m", "pip", "install", *pip_cmd, "--index-url", PYPI,
+                            "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *reqs]
+            got = measure_interleaved({
+                "resolve ours, CLI": lambda i: run(cli_cmd, env=ours_env),
+                "resolve ours, API": lambda i: run([sys.executable, "-c", RESOLVE_CHILD, str(lock), *reqs],
+                                                   env=ours_env),
+                "resolve ours, CLI, max-age 0": lambda i: run(
+                    cli_cmd, env=dict(ours_env, METAFLOW_CONDA_PYPI_INDEX_MAX_AGE="0")),
+                "resolve pip": lambda i: run(pip_cmd_line, env=pip_env()),
+            }, runs)
+            cli, ours, refetch, pip = (got["resolve ours, CLI"], got["resolve ours, API"],
+                                       got["resolve ours, CLI, max-age 0"], got["resolve pip"])
             n_ours = int(ours[1]["packages"]) if ours else 0
             n_pip = len(json.loads(report.read_text())["install"]) if pip else 0
-            resolve_rows.append([name, "%d / %d" % (n_ours, n_pip), secs(ours and ours[0]),
-                                 secs(pip and pip[0]), *ratio_cells(ours, pip)])
-            resolve_parts.append(breakdown(name, ours, ["find python", "uv compile"]))
+            for how, result in (("CLI", cli), ("engine API", ours), ("CLI, max-age 0", refetch)):
+                cells = ratio_cells(result, pip)
+                if result is refetch:
+                    cells[1:] = ["(comparison)", ""]  # the target is for the defaults
+                resolve_rows.append(["%s, %s" % (name, how), "%d / %d" % (n_ours, n_pip),
+                                     secs(result and result[0]), secs(pip and pip[0]), *cells])
+            resolve_parts.append(breakdown(name, ours, ["settings", "find python", "uv compile"]))
             if ours is None:
                 continue  # no lock, nothing to hydrate
 
@@ -217,11 +267,14 @@ def main() -> None:
                                  *ratio_cells(ours_h, pip_h), "%s: %s" % (IMPORT_CHECK[name], check)])
             hydrate_parts.append(breakdown(name, ours_h, ["find python", "uv venv", "uv pip"]))
 
-        table("Resolution, warm caches (median seconds; ours = fresh `python -c` resolve_environment, "
-              "pip = pip install --dry-run --report)",
+        table("Resolution, warm caches (median seconds; ours: CLI = `metaflow environment resolve --dry-run "
+              "--force`, engine API = fresh `python -c` calling resolve_environment, max-age 0 = without uv's "
+              "cache; pip = pip install --dry-run --report)",
               ["set", "pkgs ours / pip", "ours s", "pip s", "pip/ours", "target", "met"], resolve_rows)
-        table("Our resolution, where the time goes (median run, seconds)",
-              ["set", "wall", "startup", "imports", "find python", "uv compile", "other"], resolve_parts)
+        table("Our resolution through the engine API, where the time goes (median run, seconds; settings "
+              "includes importing metaflow for its configuration)",
+              ["set", "wall", "startup", "imports", "settings", "find python", "uv compile", "other"],
+              resolve_parts)
         table("Hydration from warm caches into a new prefix (median seconds; pip = python -m venv "
               "+ pip install --no-deps --no-index <our cached wheels>)",
               ["set", "wheels", "ours s", "pip s", "pip/ours", "target", "met", "prefix works"], hydrate_rows)
