@@ -146,15 +146,16 @@ def _requirements_not_provided(spec: EnvSpec, provided: Dict[str, str]) -> List[
 
 def source_options(spec: EnvSpec, credentials: Credentials, work: Path) -> Tuple[List[str], Dict[str, str]]:
     """uv arguments and environment for the spec's sources; writes `work/uv.toml`."""
-    config, env = _index_config(spec, credentials)
+    max_age = settings.pypi_index_max_age()
+    config, env = _index_config(spec, credentials, max_age)
     (work / "uv.toml").write_text(config)
     args = ["--config-file", str(work / "uv.toml"), *_source_args(spec, credentials)]
-    if not settings.pypi_index_max_age():
+    if not max_age:
         args.append("--no-cache")  # a cached page keeps the lifetime it was stored with
     return args, env
 
 
-def _index_config(spec: EnvSpec, credentials: Credentials) -> Tuple[str, Dict[str, str]]:
+def _index_config(spec: EnvSpec, credentials: Credentials, max_age: int) -> Tuple[str, Dict[str, str]]:
     """uv.toml text naming the spec's indexes, and the environment carrying their credentials.
 
     Indexes go through a config file rather than `--index-url` because only there can they
@@ -166,7 +167,6 @@ def _index_config(spec: EnvSpec, credentials: Credentials) -> Tuple[str, Dict[st
     src = spec.pypi_sources
     if src.no_index:
         return "", {}
-    max_age = settings.pypi_index_max_age()
     freshness = 'cache-control = { api = "max-age=%d", files = "max-age=365000000, immutable" }\n' % max_age
     urls = [*src.extra_index_urls, src.index_url or DEFAULT_INDEX]  # uv's priority order
     config, env = [], {}
