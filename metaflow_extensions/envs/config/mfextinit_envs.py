@@ -20,8 +20,9 @@ CONDA_RESOLVE_TIMEOUT = from_conf("CONDA_RESOLVE_TIMEOUT", 600)
 # Seconds a PyPI index page (the list of a package's files) cached by uv is reused without
 # asking the index again. pypi.org declares 600 itself; this also covers mirrors and private
 # indexes that send no caching headers, which would otherwise be fetched again on every
-# resolution. A cached page keeps the lifetime it was fetched with. 0: ask the index for every
-# page on every resolution (uv's cache is then not used for resolving at all).
+# resolution. It replaces what an index says (an index sending `no-cache` is reused too), and a
+# cached page keeps the lifetime it was fetched with. 0: ask the index for every page on every
+# resolution (uv's cache is then not used for resolving at all).
 CONDA_PYPI_INDEX_MAX_AGE = from_conf("CONDA_PYPI_INDEX_MAX_AGE", 600)
 # Seconds to wait for another process holding a lock on a prefix or the local index.
 CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", 600)
