@@ -89,3 +89,30 @@ def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatc
     os.utime(fake, ns=(fake.stat().st_atime_ns, fake.stat().st_mtime_ns + 10**9))
     assert lookup() == "3.99.20"
     assert calls.read_text().count("x") == 2
+
+
+def test_series_constraints_match_as_rattler_does():
+    """`3.11.*` is matched by prefix without loading rattler; it must agree with rattler."""
+    from rattler import Version, VersionSpec
+
+    from metaflow_extensions.envs.plugins.envs.resolve.system_python import _matcher
+
+    versions = ["3.1.2", "3.11.0", "3.11.7", "3.110.1", "3.12.0rc1", "3.12.4", "2.7.18"]
+    for constraint in ("3.11.*", "3.1.*", "3.*", "3.12.*", ">=3.11,<3.12", "3.11.7"):
+        spec = VersionSpec(constraint)
+        assert [v for v in versions if _matcher(constraint)(v)] == [
+            v for v in versions if spec.matches(Version(v))], constraint
+
+
+def test_pypi_only_resolution_on_the_system_python_never_loads_rattler(engine_settings, monkeypatch):
+    """rattler's native library takes ~0.04 s to load: a PyPI-only resolution does without it."""
+    monkeypatch.setenv("METAFLOW_CONDA_PYTHON_SOURCE", "system")
+    code = (
+        "import sys\n"
+        "from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment\n"
+        "from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep\n"
+        "env = resolve_environment(EnvSpec(pypi_deps=(PypiDep.parse('six==1.16.0'),), python='%s.%s.*'))\n"
+        "print([p.name for p in env.packages], 'rattler' in sys.modules)\n" % sys.version_info[:2]
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['six'] False"

@@ -6,12 +6,15 @@ each candidate its version, and take the newest one matching the request.
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
+
+from packaging.version import Version
 
 from .. import settings
 from ..errors import ResolveError
@@ -90,10 +93,11 @@ def _remember_versions(known: Dict[str, str]) -> None:
 def installed_interpreters(constraint: Optional[str] = None) -> Dict[str, str]:
     """version -> path of every working interpreter found (only those whose `python3.X`
     name can match `constraint` are asked: each query starts an interpreter)."""
+    matches = _matcher(constraint) if constraint else None
     found: Dict[str, str] = {}
     for path in _candidates():
         named = os.path.basename(path)[len("python"):]
-        if constraint and named.count(".") == 1 and not _could_match(named, constraint):
+        if matches and named.count(".") == 1 and not _could_match(named, matches):
             continue
         version = _version_of(path)
         if version:
@@ -101,12 +105,25 @@ def installed_interpreters(constraint: Optional[str] = None) -> Dict[str, str]:
     return found
 
 
-def _could_match(major_minor: str, constraint: str) -> bool:
+def _could_match(major_minor: str, matches: Callable[[str], bool]) -> bool:
+    # Could any patch release of that series match? (cheap: no interpreter started)
+    return any(matches("%s.%d" % (major_minor, patch)) for patch in range(100))
+
+
+_SERIES = re.compile(r"^(\d+(?:\.\d+)*)\.\*$")
+
+
+def _matcher(constraint: str) -> Callable[[str], bool]:
+    """Whether a Python version satisfies a Conda version spec. The usual `3.11.*` is a
+    prefix test; other specs go to rattler's parser (loading it costs ~0.04 s)."""
+    series = _SERIES.match(constraint)
+    if series:
+        prefix = series.group(1) + "."
+        return lambda version: version.startswith(prefix)
     from rattler import Version, VersionSpec
 
     spec = VersionSpec(constraint)
-    # Could any patch release of that series match? (cheap: no interpreter started)
-    return any(spec.matches(Version("%s.%d" % (major_minor, patch))) for patch in range(100))
+    return lambda version: spec.matches(Version(version))
 
 
 _PROBE_LOCK = threading.Lock()
@@ -114,12 +131,10 @@ _PROBE_LOCK = threading.Lock()
 
 def find_interpreter(constraint: Optional[str]) -> str:
     """Path of the newest interpreter whose version matches a Conda version spec."""
-    from rattler import Version, VersionSpec
-
-    spec = VersionSpec(constraint) if constraint else None
+    matches = _matcher(constraint) if constraint else (lambda version: True)
     with _PROBE_LOCK:  # parallel resolutions share one probe of each interpreter
         found = installed_interpreters(constraint)
-    matching = [v for v in found if spec is None or spec.matches(Version(v))]
+    matching = [v for v in found if matches(v)]
     if not matching:
         found = installed_interpreters()  # to name what is there
         raise ResolveError(

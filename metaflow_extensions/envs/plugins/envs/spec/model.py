@@ -50,7 +50,12 @@ def _normalize_conda_version(text: str, what: str) -> Optional[str]:
     return text
 
 
+_PLAIN_VERSION = re.compile(r"^\d+(\.\d+)*(\.\*)?$")  # 3.11, 3.11.7, 3.11.*
+
+
 def _check_conda_version(version: str, what: str) -> None:
+    if _PLAIN_VERSION.match(version):
+        return  # valid as it stands: no need to load rattler's parser (~0.04 s)
     from rattler import VersionSpec  # no I/O: only the parser
 
     try:
