@@ -1,7 +1,8 @@
 """Finding an interpreter already on this machine (`METAFLOW_CONDA_PYTHON_SOURCE=system`).
 
 Nothing is downloaded: we look at PATH, pyenv, uv-managed and the usual system locations, ask
-each candidate its version, and take the newest one matching the request.
+each candidate its version (once per binary: the answers are kept in the cache), and take the
+newest one matching the request.
 """
 import glob
 import json
