@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from .. import settings
 from ..errors import ResolveError
@@ -142,10 +142,17 @@ def find_interpreter(constraint: Optional[str]) -> str:
             "No Python matching '%s' is installed on this machine (METAFLOW_CONDA_PYTHON_SOURCE="
             "system never downloads one). Found: %s. Install that version, change the python "
             "requirement, or use METAFLOW_CONDA_PYTHON_SOURCE=conda."
-            % (constraint, ", ".join(sorted(found, key=Version)) or "none")
+            % (constraint, ", ".join(sorted(found, key=_newness)) or "none")
         )
-    best = max(matching, key=Version)
+    best = max(matching, key=_newness)
     return found[best]
+
+
+def _newness(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:  # e.g. a local build's "3.12.0+": last choice
+        return Version("0")
 
 
 def version_of(path: str) -> str:
