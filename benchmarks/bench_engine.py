@@ -89,19 +89,11 @@ def run(cmd: Sequence[str], env: Optional[Dict[str, str]] = None) -> Run:
 
 def measure(label: str, once: Callable[[int], Run], runs: int) -> Optional[Run]:
     """Warm up once, then the run with the median wall time of `runs` (None on failure)."""
-    try:
-        once(0)
-        results = sorted((once(i + 1) for i in range(runs)), key=lambda r: r[0])
-    except Exception as err:  # reported, never raised: the benchmark always prints its tables
-        print("!! %s: %s" % (label, err), file=sys.stderr)
-        return None
-    result = results[len(results) // 2]
-    print("   %-28s median %.2fs of %s" % (label, result[0], ["%.2f" % r[0] for r in results]), flush=True)
-    return result
+    return measure_interleaved({label: once}, runs)[label]
 
 
 def measure_interleaved(onces: Dict[str, Callable[[int], Run]], runs: int) -> Dict[str, Optional[Run]]:
-    """As `measure` for several commands, taking turns (a, b, c, a, b, c...) so that a change
+    """`measure` for several commands, taking turns (a, b, c, a, b, c...) so that a change
     of load on the machine hits all of them alike."""
     results: Dict[str, List[Run]] = {label: [] for label in onces}
     failed: Dict[str, Exception] = {}
@@ -140,8 +132,6 @@ def pip_env() -> Dict[str, str]:
     return env
 
 
-
-
 def ratio_cells(ours: Optional[Run], base: Optional[Run]) -> List[str]:
     if ours is None or base is None:
         return ["n/a", ">=%gx" % TARGET, "n/a"]
@@ -158,8 +148,6 @@ def breakdown(name: str, result: Optional[Run], keys: Sequence[str]) -> List[str
     other = got.get("work", 0.0) - sum(parts)
     startup = wall - got.get("imports", 0.0) - got.get("work", 0.0)
     return [name] + ["%.2f" % v for v in [wall, startup, got.get("imports", 0.0), *parts, other]]
-
-
 
 
 def main() -> None:

@@ -113,15 +113,11 @@ def median(values: List[float]) -> float:
     return statistics.median(values)
 
 
-
-
 def ratio_cells(ours: Optional[float], base: Optional[float], target: float) -> List[str]:
     if ours is None or base is None:
         return ["n/a", "<=%gx" % target, "n/a"]
     ratio = ours / base
     return ["%.2fx" % ratio, "<=%gx" % target, "yes" if ratio <= target else "NO"]
-
-
 
 
 def phases(run: FlowRun) -> List[float]:

@@ -148,10 +148,6 @@ def median_run(results: List[Run]) -> Run:
     return sorted(results, key=lambda r: r[0])[len(results) // 2]
 
 
-
-
-
-
 def classify(records: Sequence[Any]) -> Dict[str, Any]:
     """S3 requests seen by the proxy, by operation, with package uploads apart."""
     out: Dict[str, Any] = {"LIST": 0, "HEAD": 0, "GET": 0, "PUT": 0, "other": 0, "package PUTs": 0,
