@@ -22,10 +22,10 @@ PAGE = "/simple/mfenvs-fresh/"
 def _publish(root: Path, *versions: str) -> None:
     """(Re)write the index so that it holds exactly these versions of mfenvs-fresh."""
     (root / "files").mkdir(parents=True, exist_ok=True)
-    wheels = [write_wheel(PyProject("mfenvs-fresh", v, "mfenvs_fresh"), root / "files") for v in versions]
+    projects = [PyProject("mfenvs-fresh", v, "mfenvs_fresh") for v in versions]
     page = root / "simple" / "mfenvs-fresh" / "index.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(project_page("mfenvs-fresh", wheels))
+    page.write_text(project_page("mfenvs-fresh", [(p, write_wheel(p, root / "files")) for p in projects]))
 
 
 @pytest.fixture
