@@ -3,6 +3,7 @@ import time
 from typing import Any, Dict, List
 
 from ..auth import strip_credentials
+from ..spec.model import DEFAULT_INDEX
 
 
 def _when(epoch: float) -> str:
@@ -28,7 +29,7 @@ def _sources(doc: Dict[str, Any]) -> List[str]:
         if src.get("no_index"):
             out.append("pypi: (no index)")
         else:
-            out.append("pypi: %s" % (src.get("index_url") or "https://pypi.org/simple (default)"))
+            out.append("pypi: %s" % (src.get("index_url") or DEFAULT_INDEX + " (default)"))
         out += ["pypi: %s (extra)" % u for u in src.get("extra_index_urls", [])]
         out += ["pypi: %s (find-links)" % u for u in src.get("find_links", [])]
     return [strip_credentials(s) for s in out]

@@ -25,7 +25,7 @@ from .. import settings
 from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_PYPI, LockedPackage
-from ..spec.model import EnvSpec
+from ..spec.model import DEFAULT_INDEX, EnvSpec
 from .platforms import PlatformInfo, host_platform
 from .uv import run_uv
 
@@ -33,8 +33,6 @@ try:  # Python 3.11+
     import tomllib
 except ImportError:  # pragma: no cover - exercised on 3.9/3.10
     import tomli as tomllib  # type: ignore[no-redef]
-
-DEFAULT_INDEX = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)

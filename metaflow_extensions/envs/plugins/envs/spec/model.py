@@ -154,6 +154,9 @@ def _name_from_location(text: str) -> Optional[str]:
     return None
 
 
+DEFAULT_INDEX = "https://pypi.org/simple"  # where PyPI packages come from when no index is named
+
+
 @dataclass(frozen=True)
 class PypiSources:
     """Where PyPI packages come from (pip's options of the same names)."""
