@@ -161,3 +161,16 @@ def test_usage_errors_are_one_line(cli):
     line = cli.fails("resolve", "--no-such-option", status=2)
     assert "--no-such-option" in line and "metaflow environment resolve --help" in line
     assert "--datastore" in cli.fails("--datastore", "ftp", "list", status=2)
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "inf"),
+    ("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "ten minutes"),
+    ("METAFLOW_CONDA_RESOLVE_TIMEOUT", "soon"),
+])
+def test_numeric_setting_that_is_not_a_number_is_one_line(cli, setting, value):
+    """Metaflow reads every setting when it starts; a bad number must still end in our one
+    line naming the setting, not in a traceback from Metaflow's configuration."""
+    (cli.root / "reqs.txt").write_text("six==1.16.0\n")  # PyPI on a Conda Python: both settings read
+    line = cli.fails("resolve", "-r", "reqs.txt", "--dry-run", env={setting: value})
+    assert "%s must be a number, not '%s'" % (setting, value) in line

@@ -84,10 +84,11 @@ def test_default_max_age_spares_the_index_and_zero_always_asks(fresh_index, monk
     assert _page_requests(server, mark) == 1
 
 
-def test_max_age_that_is_not_a_number_is_one_clear_error(fresh_index, monkeypatch):
+@pytest.mark.parametrize("value", ["ten minutes", "inf", "nan"])
+def test_max_age_that_is_not_a_number_is_one_clear_error(fresh_index, monkeypatch, value):
     _, server = fresh_index
-    monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "ten minutes")
+    monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", value)
     from metaflow_extensions.envs.plugins.envs.errors import SpecError
 
-    with pytest.raises(SpecError, match="METAFLOW_CONDA_PYPI_INDEX_MAX_AGE must be a number, not 'ten minutes'"):
+    with pytest.raises(SpecError, match="METAFLOW_CONDA_PYPI_INDEX_MAX_AGE must be a number, not '%s'" % value):
         _resolved_version(server)

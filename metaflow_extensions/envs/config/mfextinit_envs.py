@@ -1,5 +1,9 @@
 """Every setting of metaflow-envs, with its default. Each can be set as an environment variable
-(`METAFLOW_<NAME>`) or in a Metaflow profile (`~/.metaflowconfig/config.json`)."""
+(`METAFLOW_<NAME>`) or in a Metaflow profile (`~/.metaflowconfig/config.json`).
+
+Numeric defaults are strings on purpose: Metaflow converts a setting to its default's type
+when it is imported, so a bad value would end every command in a traceback; the engine reads
+them with `settings.number`, which names the setting in one message."""
 from metaflow.metaflow_config_funcs import from_conf
 
 # Conda channels used when a request names none (comma-separated names or URLs).
@@ -16,16 +20,16 @@ CONDA_PYTHON_SOURCE = from_conf("CONDA_PYTHON_SOURCE", "conda")
 # Never written to a lock, a log or a cache.
 CONDA_SRCS_AUTH_INFO = from_conf("CONDA_SRCS_AUTH_INFO")
 # Seconds the solver may spend on one environment.
-CONDA_RESOLVE_TIMEOUT = from_conf("CONDA_RESOLVE_TIMEOUT", 600)
+CONDA_RESOLVE_TIMEOUT = from_conf("CONDA_RESOLVE_TIMEOUT", "600")
 # Seconds a PyPI index page (the list of a package's files) cached by uv is reused without
 # asking the index again. pypi.org declares 600 itself; this also covers mirrors and private
 # indexes that send no caching headers, which would otherwise be fetched again on every
 # resolution. It replaces what an index says (an index sending `no-cache` is reused too), and a
 # cached page keeps the lifetime it was fetched with. 0: ask the index for every page on every
 # resolution (uv's cache is then not used for resolving at all).
-CONDA_PYPI_INDEX_MAX_AGE = from_conf("CONDA_PYPI_INDEX_MAX_AGE", 600)
+CONDA_PYPI_INDEX_MAX_AGE = from_conf("CONDA_PYPI_INDEX_MAX_AGE", "600")
 # Seconds to wait for another process holding a lock on a prefix or the local index.
-CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", 600)
+CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", "600")
 # Platform that remote steps (@kubernetes, @batch, deployed flows) resolve for, e.g.
 # linux-aarch64. Default: METAFLOW_KUBERNETES_CONDA_ARCH if set, else linux-64.
 CONDA_REMOTE_ARCH = from_conf("CONDA_REMOTE_ARCH")
@@ -49,6 +53,6 @@ CONDA_USE_REMOTE_LATEST = from_conf("CONDA_USE_REMOTE_LATEST", ":none:")
 # when published, and both forms are kept in the store.
 CONDA_PREFERRED_FORMAT = from_conf("CONDA_PREFERRED_FORMAT")
 # Attempts of our own around each datastore call (on top of the backend's own retries).
-CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", 3)
+CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", "3")
 # Set to 1 to see full tracebacks instead of one-line errors.
 DEBUG_CONDA = from_conf("DEBUG_CONDA", False)

@@ -4,6 +4,7 @@ A value set in the process environment wins (read at call time, so tests and sub
 change it); otherwise Metaflow's configuration (profile JSON, extension defaults in
 `config/mfextinit_envs.py`) decides. Every setting is documented in that config module.
 """
+import math
 import os
 from pathlib import Path
 from typing import List, Optional
@@ -26,11 +27,14 @@ def number(name: str, default: float) -> float:
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
+        value = float("nan")
+    if not math.isfinite(value):  # 'inf' and 'nan' parse, but no timeout or count is either
         from .errors import SpecError
 
-        raise SpecError("METAFLOW_%s must be a number, not '%s'." % (name, raw)) from None
+        raise SpecError("METAFLOW_%s must be a number, not '%s'." % (name, raw))
+    return value
 
 
 def pypi_index_max_age() -> int:
