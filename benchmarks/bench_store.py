@@ -68,7 +68,8 @@ from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.hydrate import install
 from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep
-from metaflow_extensions.envs.plugins.envs.store.datastore import EnvID, EnvStore
+from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 import metaflow.plugins.datastores.s3_storage  # noqa: F401  (import cost outside the timings)
 t1 = time.perf_counter()
 command, args = sys.argv[1], sys.argv[2:]

@@ -10,7 +10,8 @@ import sys
 from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec
-from metaflow_extensions.envs.plugins.envs.store.datastore import EnvID, EnvStore
+from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 
 
 @exit_on_user_error

@@ -11,7 +11,8 @@ from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
 from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.install import python_in
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
-from metaflow_extensions.envs.plugins.envs.store.datastore import EnvID, EnvStore
+from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
 
 from tests.fixtures.servers import StaticFileServer

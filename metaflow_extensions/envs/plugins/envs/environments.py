@@ -17,7 +17,8 @@ from .lock import ResolvedEnvironment, current_user
 from .resolve.resolver import resolve_environment, spec_urls, with_defaults
 from .spec.model import EnvSpec, PypiDep
 from .store.aliases import parse_alias, read_alias, write_alias
-from .store.datastore import EnvID, EnvStore
+from .ids import EnvID
+from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
 

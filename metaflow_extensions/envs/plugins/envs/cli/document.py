@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List
 
 from ..environments import Environments
 from ..lock import ResolvedEnvironment
-from ..store.datastore import EnvID
+from ..ids import EnvID
 from .prefixes import present_as
 
 

@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 from ..environments import Environments
 from ..errors import EnvError
 from ..hydrate.install import MARKER
-from ..store.datastore import EnvID
+from ..ids import EnvID
 from .prefixes import NAMED_DIR, envs_root
 
 DAY = 86400.0

@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Optional
 
 from ..environments import Environments
 from ..errors import EnvError
-from ..store.datastore import EnvID
+from ..ids import EnvID
 from .prefixes import present_as
 
 

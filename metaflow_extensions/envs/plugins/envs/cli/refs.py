@@ -11,7 +11,7 @@ from ..lock import ResolvedEnvironment
 from ..resolve.platforms import host_platform
 from ..spec.model import CONDA_PLATFORMS
 from ..store.aliases import Alias, parse_alias
-from ..store.datastore import EnvID
+from ..ids import EnvID
 
 _HASH = re.compile(r"^[0-9a-f]{40}$")
 

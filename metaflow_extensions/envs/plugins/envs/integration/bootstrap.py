@@ -97,14 +97,14 @@ def main(argv: List[str]) -> None:
 def _hydrate(args: argparse.Namespace, arch: str) -> None:
     from ..environments import Environments
     from ..errors import exit_on_user_error
-    from ..store.datastore import EnvID, EnvStore
+    from ..ids import EnvID
+    from ..store.datastore import EnvStore
 
     @exit_on_user_error
     def run() -> None:
         manager = Environments(store=EnvStore(args.datastore))
         if args.env_id:
-            req_id, full_id, env_arch = args.env_id.split(":")
-            env = manager.get(EnvID(req_id, full_id, env_arch))
+            env = manager.get(EnvID.parse(args.env_id))
         else:
             from .requests import substitute_vars
 

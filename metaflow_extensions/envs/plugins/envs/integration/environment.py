@@ -107,7 +107,9 @@ class CondaEnvironment(MetaflowEnvironment):
                 "--flow", self.flow.name]
         env = self._envs.get(step_name)
         if env is not None:
-            args += ["--env-id", "%s:%s:%s" % (env.req_id, env.full_id, env.arch)]
+            from ..ids import EnvID
+
+            args += ["--env-id", str(EnvID.of(env))]
         else:  # fetch_at_exec: looked up by the node, after substituting @{VAR}
             args += ["--name", request.base, "--kind", request.base_kind or "generic", "--arch", self.arch_of(step_name)]
         return [

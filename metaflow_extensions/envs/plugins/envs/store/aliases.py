@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import SpecError
-from .datastore import EnvID, EnvStore, StoreError
+from ..errors import StoreError
+from ..ids import EnvID
+from .datastore import EnvStore
 
 MUTABLE_TAGS = frozenset({"latest", "candidate", "stable"})
 DEFAULT_TAG = "latest"
@@ -87,7 +89,7 @@ def read_alias(store: EnvStore, alias: Alias) -> Optional[EnvID]:
         return None
     try:
         return EnvID.from_dict(json.loads(text))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, SpecError):
         raise StoreError("Alias '%s' in the datastore is corrupted (%s): write it again with "
                          "`metaflow environment alias`." % (alias, alias.key)) from None
 

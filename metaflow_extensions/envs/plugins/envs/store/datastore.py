@@ -12,32 +12,15 @@ import io
 import os
 import shutil
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from .. import settings
 from .roots import default_root, storage_class
-from ..errors import EnvError, StoreError
+from ..errors import EnvError, SpecError, StoreError
 from ..hydrate.cache import PackageCache, safe_filename, sha256_of
+from ..ids import EnvID
 from ..lock import LockedPackage, ResolvedEnvironment
-
-@dataclass(frozen=True)
-class EnvID:
-    req_id: str
-    full_id: str
-    arch: str
-
-    def to_dict(self) -> Dict[str, str]:
-        return {"req_id": self.req_id, "full_id": self.full_id, "arch": self.arch}
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, str]) -> "EnvID":
-        return cls(data["req_id"], data["full_id"], data["arch"])
-
-    @classmethod
-    def of(cls, env: ResolvedEnvironment) -> "EnvID":
-        return cls(env.req_id, env.full_id, env.arch)
 
 
 class EnvStore:
@@ -126,8 +109,15 @@ class EnvStore:
         self.write_text(self.env_key(EnvID.of(env)), env.to_json())
 
     def load_env(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
-        text = self.read_text(self.env_key(env_id))
-        return None if text is None else ResolvedEnvironment.from_json(text)
+        key = self.env_key(env_id)
+        text = self.read_text(key)
+        if text is None:
+            return None
+        try:
+            return ResolvedEnvironment.from_json(text, expected=env_id)
+        except SpecError as err:
+            raise StoreError("The lock %s in the %s datastore at %s cannot be used: %s"
+                             % (key, self.datastore_type, self.root, err)) from None
 
     def full_ids(self, arch: str, req_id: str) -> List[str]:
         prefix = "/".join((self.envs_dir, arch, req_id))

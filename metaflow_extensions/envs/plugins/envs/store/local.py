@@ -8,15 +8,15 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from filelock import FileLock, Timeout
 
 from .. import settings
-from ..errors import EnvError
+from ..errors import EnvError, SpecError
 from ..lock import ResolvedEnvironment
 from .aliases import Alias
-from .datastore import EnvID
+from ..ids import EnvID
 
 SCHEMA_VERSION = 1
 
@@ -65,7 +65,7 @@ class LocalIndex:
     def add(self, env: ResolvedEnvironment, make_default: bool = True, replace_lock: bool = False) -> EnvID:
         env_id = EnvID.of(env)
         path = self.lock_path(env_id)
-        if replace_lock or not path.exists():
+        if replace_lock or not self._holds_valid_lock(env_id):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lock-")
             with os.fdopen(fd, "w") as out:
@@ -82,16 +82,26 @@ class LocalIndex:
         entry = self._read()["envs"].get(arch, {}).get(req_id)
         if not entry or not entry.get("default"):
             return None
-        return EnvID(req_id, entry["default"], arch)
+        return self._env_id(lambda: EnvID(req_id, entry["default"], arch))
 
     def full_ids(self, arch: str, req_id: str) -> List[str]:
         return sorted(self._read()["envs"].get(arch, {}).get(req_id, {}).get("resolved", {}))
 
-    def load(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
+    def _holds_valid_lock(self, env_id: EnvID) -> bool:
+        """A lock is written once; a corrupted one is replaced (that is how `--force` heals)."""
         try:
-            return ResolvedEnvironment.from_json(self.lock_path(env_id).read_text())
+            return self.load(env_id) is not None
+        except EnvError:
+            return False
+
+    def load(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
+        path = self.lock_path(env_id)
+        try:
+            return ResolvedEnvironment.from_json(path.read_text(encoding="utf-8"), expected=env_id)
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError, SpecError) as err:
+            raise EnvError("The local lock %s cannot be used: %s" % (path, err)) from None
 
     # ---- aliases ------------------------------------------------------------------------
     def set_alias(self, alias: Alias, env_id: EnvID) -> None:
@@ -100,7 +110,15 @@ class LocalIndex:
 
     def alias(self, alias: Alias) -> Optional[EnvID]:
         found = self._read()["aliases"].get(alias.key)
-        return EnvID.from_dict(found) if found else None
+        return self._env_id(lambda: EnvID.from_dict(found)) if found else None
+
+    def _env_id(self, make: Callable[[], EnvID]) -> EnvID:
+        """An id read from the index, which is data like any other: checked before use."""
+        try:
+            return make()
+        except SpecError as err:
+            raise EnvError("The local environment index %s is corrupted (%s): delete it (locks and "
+                           "packages stay cached) and retry." % (self.path, err)) from None
 
     def aliases_of(self, env_id: EnvID) -> List[str]:
         return sorted(k.split("/", 2)[2] for k, v in self._read()["aliases"].items() if v == env_id.to_dict())
