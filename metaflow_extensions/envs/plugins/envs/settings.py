@@ -7,7 +7,7 @@ change it); otherwise Metaflow's configuration (profile JSON, extension defaults
 import math
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 
 def get(name: str) -> Optional[str]:
@@ -49,6 +49,20 @@ def default_channels() -> List[str]:
 def channel_alias() -> str:
     alias = get("CONDA_CHANNEL_ALIAS") or "https://conda.anaconda.org/"
     return alias if alias.endswith("/") else alias + "/"
+
+
+def channel_urls(channels: Sequence[str]) -> List[str]:
+    """Full URLs of channels given by name (through the channel alias), URL or path."""
+    alias = channel_alias()
+    out = []
+    for channel in channels:
+        if "://" in channel:
+            out.append(channel.rstrip("/"))
+        elif channel.startswith("/"):
+            out.append("file://" + channel.rstrip("/"))
+        else:
+            out.append(alias + channel.strip("/"))
+    return out
 
 
 def python_source() -> str:

@@ -12,7 +12,7 @@ from typing import Optional
 
 from .. import settings
 from ..errors import HydrateError
-from ..lock import LockedPackage
+from ..lock import LockedPackage, is_safe_filename
 
 _CHUNK = 1 << 20
 
@@ -27,7 +27,7 @@ def sha256_of(path: Path) -> str:
 
 def safe_filename(filename: str) -> str:
     """Package filenames come from remote metadata: never let one leave its folder."""
-    if not filename or filename in (".", "..") or "/" in filename or "\\" in filename or "\0" in filename:
+    if not is_safe_filename(filename):
         raise HydrateError("Refusing unsafe package filename %r." % filename)
     return filename
 
@@ -45,7 +45,25 @@ class PackageCache:
         return self.path(pkg.kind, pkg.sha256, pkg.filename)
 
     def has(self, pkg: LockedPackage) -> bool:
-        return self.path_for(pkg).is_file()
+        """Present and of the size the lock says (a truncated entry counts as missing, so it
+        is fetched again; a same-size corruption is caught by `discard_if_corrupt`)."""
+        try:
+            size = self.path_for(pkg).stat().st_size
+        except FileNotFoundError:
+            return False
+        return pkg.size is None or size == pkg.size
+
+    def discard_if_corrupt(self, pkg: LockedPackage) -> bool:
+        """Check an entry against its sha256; remove it (so it is fetched again) if it does
+        not match. Returns whether it was removed."""
+        path = self.path_for(pkg)
+        try:
+            if sha256_of(path) == pkg.sha256:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        return True
 
     def add_file(self, source: Path, kind: str) -> Path:
         """Copy a local file (e.g. a wheel we built) into the cache; returns its cache path."""

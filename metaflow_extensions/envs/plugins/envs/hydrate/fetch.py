@@ -6,8 +6,10 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence
+from urllib.parse import unquote, urlsplit
 
+from .. import settings
 from ..auth import Credentials, strip_credentials
 from ..errors import HydrateError
 from ..lock import LockedPackage
@@ -18,13 +20,47 @@ _RETRIES = 4
 _TIMEOUT = 60
 
 
+def local_path(url: str) -> Optional[Path]:
+    """The file a `file:` URL or a bare absolute path names; None for other URLs."""
+    if url.startswith("file://"):
+        return Path(unquote(urlsplit(url).path))
+    if url.startswith("/"):
+        return Path(url)
+    return None
+
+
+def configured_local_sources(extra: Sequence[str] = ()) -> List[Path]:
+    """Local directories packages may be read from: the Conda channels configured on this
+    machine that are paths or `file:` URLs, plus `extra` (the sources of a request being
+    resolved right now). A lock names URLs, but a lock may come from anyone: it must not
+    make us read an arbitrary local file."""
+    urls = settings.channel_urls(settings.default_channels()) + list(extra)
+    roots = [local_path(url) for url in urls]
+    return [Path(os.path.realpath(root)) for root in roots if root is not None]
+
+
+def _check_local(url: str, path: Path, local_sources: Sequence[Path]) -> None:
+    real = Path(os.path.realpath(path))
+    if not any(real == root or root in real.parents for root in local_sources):
+        raise HydrateError(
+            "Refusing to read %s: a package may come from a local file only inside a local channel or "
+            "index configured on this machine (METAFLOW_CONDA_CHANNELS), not from wherever a lock points."
+            % strip_credentials(url)
+        )
+
+
 def fetch_url(
     url: str,
     dest: Path,
     credentials: Credentials,
     expected_sha256: Optional[str] = None,
+    local_sources: Optional[Sequence[Path]] = None,
 ) -> Path:
-    """Download `url` to `dest` atomically; verify the sha256 when one is expected."""
+    """Download `url` to `dest` atomically; verify the sha256 when one is expected. A local
+    file is read only inside `local_sources` (default: `configured_local_sources()`)."""
+    path = local_path(url)
+    if path is not None:
+        _check_local(url, path, configured_local_sources() if local_sources is None else local_sources)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(".partial-%d-%s" % (os.getpid(), dest.name))
     shown = strip_credentials(url)
@@ -61,8 +97,8 @@ def fetch_url(
 
 def _download(url: str, tmp: Path, credentials: Credentials) -> str:
     digest = hashlib.sha256()
-    if url.startswith("file://") or url.startswith("/"):
-        source = url[len("file://"):] if url.startswith("file://") else url
+    source = local_path(url)
+    if source is not None:
         with open(source, "rb") as src, open(tmp, "wb") as out:
             for block in iter(lambda: src.read(_CHUNK), b""):
                 digest.update(block)
@@ -88,21 +124,24 @@ def fetch_packages(
     cache: PackageCache,
     credentials: Credentials,
     workers: int = 8,
+    local_sources: Optional[Sequence[Path]] = None,
 ) -> List[Path]:
     """Make every package present in the cache (downloading what is missing, in parallel);
-    returns the cache paths in input order."""
+    returns the cache paths in input order. Local files only from `local_sources`."""
     packages = list(packages)
+    if local_sources is None:
+        local_sources = configured_local_sources()
 
     def one(pkg: LockedPackage) -> Path:
         dest = cache.path_for(pkg)
-        if dest.is_file():
+        if cache.has(pkg):
             return dest
         if pkg.built_from:
             raise HydrateError(
                 "The wheel %s (built from %s) is not in the local cache: re-resolve the "
                 "environment on this machine." % (pkg.filename, pkg.built_from)
             )
-        return fetch_url(pkg.url, dest, credentials, expected_sha256=pkg.sha256)
+        return fetch_url(pkg.url, dest, credentials, expected_sha256=pkg.sha256, local_sources=local_sources)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(one, packages))

@@ -20,8 +20,9 @@ from ..errors import HydrateError
 from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..resolve.system_python import find_interpreter
 from ..resolve.uv import run_uv
+from .archive_check import check_conda_archive
 from .cache import PackageCache
-from .fetch import fetch_packages
+from .fetch import configured_local_sources, fetch_packages
 
 MARKER = ".metaflow-envs-complete"
 
@@ -85,9 +86,8 @@ def create_prefix(
                 return prefix
             if prefix.exists():
                 shutil.rmtree(prefix)  # incomplete or stale: never trusted
-            packages = _gather(env, cache, credentials, store)
             try:
-                _install(env, packages, prefix, cache, credentials)
+                _fetch_and_install(env, prefix, cache, credentials, store)
             except BaseException:
                 shutil.rmtree(prefix, ignore_errors=True)
                 raise
@@ -97,6 +97,22 @@ def create_prefix(
             "Timed out waiting for another process creating %s (METAFLOW_CONDA_LOCK_TIMEOUT)." % prefix
         ) from None
     return prefix
+
+
+def _fetch_and_install(
+    env: ResolvedEnvironment, prefix: Path, cache: PackageCache, credentials: Credentials,
+    store: Optional[PackageSource],
+) -> None:
+    """Gather and install. A cached archive damaged without changing size passes `has` and
+    fails only here: those found damaged are fetched again for one more try."""
+    packages = _gather(env, cache, credentials, store)
+    try:
+        _install(env, packages, prefix, cache, credentials)
+    except HydrateError:
+        if not [p for p in packages if cache.discard_if_corrupt(p)]:
+            raise
+        shutil.rmtree(prefix, ignore_errors=True)
+        _install(env, _gather(env, cache, credentials, store), prefix, cache, credentials)
 
 
 def _gather(
@@ -113,7 +129,8 @@ def _gather(
     # A transmuted archive exists only in the store; without it, install the original.
     chosen = [orig if pick is not orig and pick.identity() in unavailable else pick
               for orig, pick in zip(env.packages, chosen)]
-    fetch_packages([p for p in chosen if not cache.has(p)], cache, credentials)
+    fetch_packages([p for p in chosen if not cache.has(p)], cache, credentials,
+                   local_sources=configured_local_sources(env.local_source_urls()))
     return chosen
 
 
@@ -149,37 +166,25 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
     import rattler
 
     for pkg in packages:
-        _check_archive_paths(pkg, cache.path_for(pkg))
+        check_conda_archive(pkg, cache.path_for(pkg))
     records = [_repodata_record(p, cache) for p in packages]
+    extracted = settings.cache_dir("rattler")
     try:
         rattler_bridge.run(
             rattler.install(
                 records,
                 target_prefix=str(prefix),
-                cache_dir=settings.cache_dir("rattler"),
+                cache_dir=extracted,
                 show_progress=False,
                 execute_link_scripts=False,
+                # Every extracted file is checked against its package's paths.json before it is
+                # linked: a file edited in the cache (or through a prefix hard-linked to it) is
+                # extracted again instead of reaching a new environment.
+                package_cache=rattler.PackageCache.new_layered([extracted], validation_mode=rattler.ValidationMode.full()),
             )
         )
     except Exception as err:
         raise HydrateError("Could not link the Conda packages into %s: %s" % (prefix, err)) from None
-
-
-def _check_archive_paths(pkg: LockedPackage, archive: Path) -> None:
-    """Refuse a package whose files would land outside the prefix (tar-slip): rattler links
-    what paths.json lists, so every entry must stay below the prefix."""
-    from rattler import PathsJson
-
-    try:
-        entries = PathsJson.from_package_archive(archive).paths
-    except Exception as err:
-        raise HydrateError("Conda package %s is not a valid archive: %s" % (pkg.filename, err)) from None
-    for entry in entries:
-        rel = entry.relative_path
-        if rel.is_absolute() or ".." in rel.parts:
-            raise HydrateError(
-                "Refusing Conda package %s: it would write %s outside the environment." % (pkg.filename, rel)
-            )
 
 
 def _repodata_record(pkg: LockedPackage, cache: PackageCache):

@@ -43,26 +43,12 @@ def make_client(credentials: Credentials, channel_urls: Sequence[str]):
     return Client([RetryMiddleware(max_retries=3), AddHeadersMiddleware(add_auth)])
 
 
-def channel_urls(channels: Sequence[str]) -> List[str]:
-    """Full URLs of channels given by name (through the channel alias) or URL."""
-    alias = settings.channel_alias()
-    out = []
-    for channel in channels:
-        if "://" in channel:
-            out.append(channel.rstrip("/"))
-        elif channel.startswith("/"):
-            out.append("file://" + channel.rstrip("/"))
-        else:
-            out.append(alias + channel.strip("/"))
-    return out
-
-
 def match_spec(dep: CondaDep) -> str:
     """The dep as a MatchSpec, its channel spelled as a full URL: rattler compares channels by
     URL, and a bare name would be expanded with its default alias, not ours."""
     if not dep.channel:
         return dep.match_spec()
-    return "%s::%s" % (strip_credentials(channel_urls([dep.channel])[0]), replace(dep, channel=None).match_spec())
+    return "%s::%s" % (strip_credentials(settings.channel_urls([dep.channel])[0]), replace(dep, channel=None).match_spec())
 
 
 def solve(
@@ -79,7 +65,7 @@ def solve(
         raise ResolveError(
             "No Conda channel to resolve from: add `channels=[...]` or set METAFLOW_CONDA_CHANNELS."
         )
-    urls = channel_urls(channels)
+    urls = settings.channel_urls(channels)
     config = ChannelConfig(channel_alias=settings.channel_alias())
     client = make_client(credentials, urls)
     gateway = Gateway(

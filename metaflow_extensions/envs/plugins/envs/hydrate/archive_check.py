@@ -1,0 +1,61 @@
+"""A Conda archive may only place files inside the prefix it is linked into.
+
+rattler links what an archive's `info/paths.json` lists and extracts every tar member into
+its package cache, keeping symlinks as they are. So every paths.json entry, every member
+name and every link target must stay below the package root: no absolute path, no `..`
+climbing out, no symlink to `/etc` through which a later file (or a wheel) would be written.
+Checking means streaming the whole archive, so an archive that passed is remembered by its
+sha256 (its content: rattler re-checks the checksum whenever it extracts it).
+"""
+import posixpath
+from pathlib import Path
+
+from .. import rattler_bridge, settings
+from ..errors import HydrateError
+from ..lock import LockedPackage
+
+
+def check_conda_archive(pkg: LockedPackage, archive: Path) -> None:
+    """Raise HydrateError if `archive` would write outside the prefix; cheap once passed."""
+    passed = settings.cache_dir("checked-archives") / pkg.sha256
+    if passed.is_file():
+        return
+    problem = rattler_bridge.run(_find_escape(archive))
+    if problem:
+        raise HydrateError("Refusing Conda package %s: %s outside the environment." % (pkg.filename, problem))
+    passed.parent.mkdir(parents=True, exist_ok=True)
+    passed.touch()
+
+
+def escapes(path: str, link_target: str = "") -> bool:
+    """Whether `path` (a member of the package), or the link at `path` pointing to
+    `link_target`, reaches outside the package root."""
+    if not path or posixpath.isabs(path) or posixpath.normpath(path).startswith(".."):
+        return True
+    if not link_target:
+        return False
+    if posixpath.isabs(link_target):
+        return True
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), link_target))
+    return resolved == ".." or resolved.startswith("../")
+
+
+async def _find_escape(archive: Path) -> str:
+    from rattler.package_streaming import PackageArchive
+
+    try:
+        package = await PackageArchive.from_path(archive)
+        for entry in (await package.paths_json()).paths:
+            if escapes(str(entry.relative_path)):
+                return "it would write %s" % entry.relative_path
+        for section in ("info", "pkg"):
+            async for member in package.stream(section):
+                target = member.link_target or ""
+                # A hard link names another member (from the root); a symlink, a path from its folder.
+                bad = escapes(member.name, target if member.is_symlink else "") or (
+                    member.is_hardlink and escapes(target))
+                if bad:
+                    return "its member %s%s points" % (member.name, " -> " + target if target else "")
+    except Exception as err:  # a damaged archive: rattler's parser raises many kinds
+        raise HydrateError("Conda package %s is not a valid archive: %s" % (archive.name, err)) from None
+    return ""
