@@ -7,7 +7,9 @@ Without arguments it uses examples/requirements.txt. For extra platforms it only
 """
 import argparse
 import subprocess
+import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
@@ -28,20 +30,23 @@ def main() -> None:
     args = parser.parse_args()
 
     spec = parse_file(args.requirements)
-    for platform in [host_platform()] + [p for p in args.platform if p != host_platform()]:
-        env = resolve_environment(spec.for_platform(platform))
-        print("%s  req_id=%s full_id=%s python=%s  %d packages (%s)" % (
-            platform, env.req_id[:12], env.full_id[:12], env.python_version,
-            len(env.packages), env.env_type))
-        for pkg in env.packages:
-            print("    %-8s %-28s %s" % (pkg.kind, pkg.name, pkg.version))
-        if platform != host_platform():
-            continue
-        prefix = Path(args.prefix or tempfile.mkdtemp(prefix="mfenvs-example-")) / env.full_id[:12]
-        create_prefix(env, prefix)
-        names = [p.name.replace("-", "_") for p in env.pypi_packages() if p.name in ("requests", "rich")]
-        code = "import sys, %s; print('running in', sys.prefix)" % ", ".join(names or ["json"])
-        subprocess.run([str(python_in(prefix)), "-c", code], check=True)
+    with ExitStack() as cleanup:
+        for platform in [host_platform()] + [p for p in args.platform if p != host_platform()]:
+            env = resolve_environment(spec.for_platform(platform))
+            print("%s  req_id=%s full_id=%s python=%s  %d packages (%s)" % (
+                platform, env.req_id[:12], env.full_id[:12], env.python_version,
+                len(env.packages), env.env_type))
+            for pkg in env.packages:
+                print("    %-8s %-28s %s" % (pkg.kind, pkg.name, pkg.version))
+            if platform != host_platform():
+                continue
+            # Without --prefix the environment lives in a temporary folder, removed at the end.
+            root = args.prefix or cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mfenvs-example-"))
+            prefix = create_prefix(env, Path(root) / env.full_id[:12])
+            names = [p.name.replace("-", "_") for p in env.pypi_packages() if p.name in ("requests", "rich")]
+            code = "import sys, %s; print('running in', sys.prefix)" % ", ".join(names or ["json"])
+            sys.stdout.flush()  # our lines first, then the child's
+            subprocess.run([str(python_in(prefix)), "-c", code], check=True)
 
 
 if __name__ == "__main__":
