@@ -174,3 +174,26 @@ def test_numeric_setting_that_is_not_a_number_is_one_line(cli, setting, value):
     (cli.root / "reqs.txt").write_text("six==1.16.0\n")  # PyPI on a Conda Python: both settings read
     line = cli.fails("resolve", "-r", "reqs.txt", "--dry-run", env={setting: value})
     assert "%s must be a number, not '%s'" % (setting, value) in line
+
+
+def test_python_source_is_checked_and_part_of_the_request(cli):
+    (cli.root / "requirements.txt").write_text("six==1.16.0\n")
+    error = cli.fails("resolve", "-r", "requirements.txt", env={"METAFLOW_CONDA_PYTHON_SOURCE": "sys"})
+    assert "METAFLOW_CONDA_PYTHON_SOURCE must be conda or system, not 'sys'" in error
+
+    from_conda = cli.json("resolve", "-r", "requirements.txt", "--json", "-q")[0]
+    from_system = cli.json("resolve", "-r", "requirements.txt", "--json", "-q",
+                           env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})[0]
+    # Not the conda-Python environment reused: a request of its own, resolved anew.
+    assert from_system["env_id"]["req_id"] != from_conda["env_id"]["req_id"]
+    assert ("conda", "python") not in _packages(from_system)
+    assert ("conda", "python") in _packages(from_conda)
+    again = cli.json("resolve", "-r", "requirements.txt", "--json", "-q")[0]
+    assert again["env_id"] == from_conda["env_id"]
+
+
+def test_a_pypi_only_request_without_a_conda_channel_points_at_the_system_python(cli):
+    (cli.root / "requirements.txt").write_text("six==1.16.0\n")
+    error = cli.fails("resolve", "-r", "requirements.txt", env={"METAFLOW_CONDA_CHANNEL_ALIAS": "http://127.0.0.1:9/"})
+    assert "Could not reach a Conda channel" in error
+    assert "with METAFLOW_CONDA_PYTHON_SOURCE=system, a Python" in error

@@ -12,6 +12,8 @@ CONDA_CHANNELS = from_conf("CONDA_CHANNELS", "conda-forge")
 CONDA_CHANNEL_ALIAS = from_conf("CONDA_CHANNEL_ALIAS", "https://conda.anaconda.org/")
 # Where the Python of a PyPI-only environment comes from: `conda` (the `python` package of the
 # channels) or `system` (an interpreter of the requested version already on this machine).
+# Anything else is refused. It is part of each request: an environment made with one source
+# is never reused for a request made with the other.
 CONDA_PYTHON_SOURCE = from_conf("CONDA_PYTHON_SOURCE", "conda")
 # METAFLOW_CONDA_CACHE_DIR — local caches (packages, repodata, uv, rattler, prefixes); default
 # $XDG_CACHE_HOME/metaflow-envs. Read from the process environment only, on purpose: it is a

@@ -65,8 +65,19 @@ def channel_urls(channels: Sequence[str]) -> List[str]:
     return out
 
 
+PYTHON_SOURCES = ("conda", "system")
+
+
 def python_source() -> str:
-    return (get("CONDA_PYTHON_SOURCE") or "conda").lower()
+    """Where an environment's Python comes from: `conda` or `system` (checked: a typo must
+    not silently mean `conda`)."""
+    value = (get("CONDA_PYTHON_SOURCE") or "conda").strip().lower()
+    if value not in PYTHON_SOURCES:
+        from .errors import SpecError
+
+        raise SpecError("METAFLOW_CONDA_PYTHON_SOURCE must be %s, not '%s'."
+                        % (" or ".join(PYTHON_SOURCES), get("CONDA_PYTHON_SOURCE")))
+    return value
 
 
 def cache_root() -> Path:

@@ -18,10 +18,11 @@ from .system_python import find_interpreter, version_of
 
 def with_defaults(spec: EnvSpec) -> EnvSpec:
     """Fill what the user left open, before hashing: the Python of the running interpreter
-    (major.minor, as Metaflow runs the flow with it) and the configured default channels."""
+    (major.minor, as Metaflow runs the flow with it), where it comes from, and the configured
+    default channels."""
     python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
     channels = spec.channels or tuple(settings.default_channels())
-    return replace(spec, python=python, channels=channels)
+    return replace(spec, python=python, channels=channels, python_source=spec.python_source or settings.python_source())
 
 
 def spec_urls(spec: EnvSpec) -> List[str]:
@@ -42,7 +43,7 @@ def resolve_environment(
     channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
     conda_specs = [conda.match_spec(d) for d in spec.conda_deps]
 
-    if settings.python_source() == "system":
+    if spec.python_source == PYTHON_FROM_SYSTEM:
         if spec.platform != host_platform():
             raise ResolveError(
                 "METAFLOW_CONDA_PYTHON_SOURCE=system uses an interpreter of this machine, so it "
@@ -59,7 +60,14 @@ def resolve_environment(
         python_source = PYTHON_FROM_SYSTEM
         build_python = lambda: interpreter  # noqa: E731
     else:
-        conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials)
+        try:
+            conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials)
+        except ResolveError as err:
+            if conda_specs:
+                raise
+            raise ResolveError(err.message, "Only Python itself was asked of Conda here: with "
+                               "METAFLOW_CONDA_PYTHON_SOURCE=system, a Python %s already on this machine is used "
+                               "instead." % spec.python) from None
         python_version = conda.python_version_of(conda_pkgs) or ""
         python_source = PYTHON_FROM_CONDA
         build_python = lambda: _build_prefix_python(spec, conda_pkgs, python_version, cache, credentials)  # noqa: E731

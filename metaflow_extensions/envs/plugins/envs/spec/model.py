@@ -194,6 +194,9 @@ class EnvSpec:
     pypi_sources: PypiSources = field(default_factory=PypiSources)
     python: Optional[str] = None
     platform: str = "linux-64"
+    # Where the Python comes from ("conda" or "system", filled in from the settings before
+    # hashing): part of the request, so an environment made one way never answers the other.
+    python_source: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.platform not in CONDA_PLATFORMS:
@@ -202,6 +205,8 @@ class EnvSpec:
             )
         if self.python:
             _check_conda_version(self.python, "python")
+        if self.python_source not in (None, "conda", "system"):
+            raise SpecError("Unknown Python source '%s': use 'conda' or 'system'." % self.python_source)
 
     @property
     def env_type(self) -> str:
@@ -230,6 +235,7 @@ class EnvSpec:
                 "no_index": src.no_index,
             },
             "python": self.python,
+            "python_source": self.python_source,
         }
 
     @property
@@ -264,4 +270,5 @@ class EnvSpec:
             ),
             python=data.get("python"),
             platform=data.get("platform", "linux-64"),
+            python_source=data.get("python_source"),
         )
