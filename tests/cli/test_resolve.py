@@ -197,3 +197,16 @@ def test_a_pypi_only_request_without_a_conda_channel_points_at_the_system_python
     error = cli.fails("resolve", "-r", "requirements.txt", env={"METAFLOW_CONDA_CHANNEL_ALIAS": "http://127.0.0.1:9/"})
     assert "Could not reach a Conda channel" in error
     assert "with METAFLOW_CONDA_PYTHON_SOURCE=system, a Python" in error
+
+
+def test_python_option_may_narrow_but_not_contradict_the_file(cli):
+    (cli.root / "pyproject.toml").write_text(PYPROJECT.replace(">=3.9", ">=3.14"))
+    error = cli.fails("resolve", "-p", "pyproject.toml", "--python", "3.12")
+    assert "--python 3.12.* contradicts pyproject.toml, which asks for Python >=3.14" in error
+    (cli.root / "environment.yml").write_text("dependencies:\n  - python=3.8.2\n  - tinyutil\n")
+    error = cli.fails("resolve", "-f", "environment.yml", "--python", "3.12")
+    assert "contradicts environment.yml, which asks for Python 3.8.2" in error
+
+    (cli.root / "pyproject.toml").write_text(PYPROJECT)
+    doc = cli.json("resolve", "-p", "pyproject.toml", "--python", "3.11", "--json", "-q")[0]
+    assert doc["python"] == PYTHON_VERSION

@@ -35,8 +35,31 @@ def read_request(request: ResolveRequest) -> EnvSpec:
                         "-f environment.yml or -p pyproject.toml), or --using ENV to extend.")
     spec = parse_file(request.spec_file, request.spec_kind) if request.spec_file else EnvSpec()
     if request.python:
-        spec = replace(spec, python=request.python)
+        spec = replace(spec, python=_both_pythons(spec.python, request.python, request.spec_file))
     return spec
+
+
+# Every Python release a request could mean: enough to tell whether two specs share one.
+_PYTHON_RELEASES = ["3.%d.%d" % (minor, patch) for minor in range(0, 40) for patch in range(0, 40)]
+
+
+def _both_pythons(from_file: Optional[str], from_option: str, spec_file: Optional[str]) -> str:
+    """--python narrows the file's own Python requirement; it may not contradict it."""
+    if not from_file:
+        return from_option
+    from rattler import VersionSpec
+
+    in_file, in_option = VersionSpec(from_file), VersionSpec(from_option)
+    if not any(in_file.matches(v) and in_option.matches(v) for v in map(_version, _PYTHON_RELEASES)):
+        raise SpecError("--python %s contradicts %s, which asks for Python %s: drop --python or change the "
+                        "file." % (from_option, spec_file, from_file))
+    return from_file if from_file == from_option else "%s,%s" % (from_file, from_option)
+
+
+def _version(text: str):
+    from rattler import Version
+
+    return Version(text)
 
 
 def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> List[ResolvedEnvironment]:
