@@ -38,7 +38,7 @@ def test_full_file():
     )
     assert spec.channels == ("conda-forge", "bioconda")
     assert spec.python == "3.10.*"
-    assert conda(spec) == ["pandas >=1.0", "ffmpeg"]  # no python, no pip
+    assert conda(spec) == ["pandas >=1.0", "ffmpeg", "pip"]  # python is EnvSpec.python
     assert pypi(spec) == ["requests>=2", 'numpy>=1.20; python_version >= "3.8"']
     assert spec.env_type == "mixed"
 
@@ -72,8 +72,9 @@ def test_python_becomes_the_python_constraint(dep, python):
     assert conda(spec) == ["pandas"]
 
 
-def test_pip_variants_dropped():
-    assert conda(parse("dependencies:\n  - pip>=23\n  - conda-forge::pip\n  - zlib\n")) == ["zlib"]
+def test_pip_is_kept_as_the_user_wrote_it():
+    assert conda(parse("dependencies:\n  - pip>=23\n  - zlib\n")) == ["pip >=23", "zlib"]
+    assert conda(parse("dependencies:\n  - conda-forge::pip\n")) == ["conda-forge::pip"]
 
 
 def test_pip_section_rules():

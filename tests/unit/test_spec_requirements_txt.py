@@ -155,7 +155,7 @@ def test_conda_pkg():
         ffmpeg-python
         """
     )
-    assert conda(spec) == ["ffmpeg", "libsndfile ==1.2.2", "cuda-nvcc >=12", "conda-forge::sox 14.4.*"]
+    assert conda(spec) == ["ffmpeg", "libsndfile ==1.2.2", "cuda-nvcc >=12", "conda-forge::sox 14.4.*", "pip"]
     # python becomes the python constraint, pip is dropped (we install with uv)
     assert spec.python == ">=3.10"
     assert pypi(spec) == ["ffmpeg-python"]

@@ -6,8 +6,8 @@ implicitly) and `dependencies`, a list of Conda specs (`pkg`, `pkg=1.2`, `pkg==1
 `__glibc>=2.17`) with an optional `- pip: [...]` entry whose lines follow requirements.txt's
 rules (options such as `--extra-index-url` included), plus `name = 1.2` meaning `name==1.2`.
 
-`python` in the dependencies becomes EnvSpec.python; `pip` is dropped (PyPI packages are
-installed with uv). `name` is accepted and not used (environments are named by aliases).
+`python` in the dependencies becomes EnvSpec.python; `pip` is a Conda package like any other
+(PyPI packages are installed with uv, but a user who lists pip gets it). `name` is accepted and not used (environments are named by aliases).
 Other top-level sections (`prefix`, `variables`, anything unknown) are tolerated and ignored.
 
 We walk YAML's node tree (`yaml.compose`) rather than loaded values so that every error can

@@ -302,10 +302,8 @@ class RequirementLines:
         self.add_conda(dep, lineno)
 
     def add_conda(self, dep: CondaDep, lineno: int) -> None:
-        """A Conda dependency; `python` becomes the python constraint, `pip` is dropped
-        (PyPI packages are installed with uv, which needs no pip in the environment)."""
-        if dep.name == "pip":
-            return
+        """A Conda dependency; `python` becomes the python constraint. `pip` is kept like
+        any package: uv needs none, but the user asked for it (to use it in the environment)."""
         if dep.name != "python":
             self.conda_deps.append(dep)
             return
