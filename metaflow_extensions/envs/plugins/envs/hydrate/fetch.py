@@ -11,7 +11,7 @@ from typing import Iterable, List, Optional
 from ..auth import Credentials, strip_credentials
 from ..errors import HydrateError
 from ..lock import LockedPackage
-from .cache import PackageCache
+from .cache import PackageCache, partial_file
 
 _CHUNK = 1 << 20
 _RETRIES = 4
@@ -25,8 +25,7 @@ def fetch_url(
     expected_sha256: Optional[str] = None,
 ) -> Path:
     """Download `url` to `dest` atomically; verify the sha256 when one is expected."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(".partial-%d-%s" % (os.getpid(), dest.name))
+    tmp = partial_file(dest.parent)
     shown = strip_credentials(url)
     for attempt in range(_RETRIES):
         try:
