@@ -94,7 +94,55 @@ def test_into_dir_with_a_pathspec(seeded, tmp_path):
 def test_into_dir_with_an_alias_links_python_only(seeded, tmp_path):
     into = tmp_path / "work"
     seeded.run("create", "team/tiny:v1", "--into-dir", str(into), "-q")
-    assert [p.name for p in into.iterdir()] == ["__conda_python"]
+    assert sorted(p.name for p in into.iterdir()) == [".metaflow-envs-prefix", "__conda_python"]
+
+
+def _project(path: Path) -> list:
+    path.mkdir(parents=True)
+    (path / "main.py").write_text("print('mine')\n")
+    (path / ".git").mkdir()
+    (path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def test_create_never_destroys_what_it_did_not_create(seeded, tmp_path):
+    project = tmp_path / "project"
+    before = _project(project)
+    for force in ([], ["--force"]):
+        line = seeded.fails("create", "team/tiny:v1", "--prefix", str(project), *force)
+        assert line == ("metaflow-envs error: Refusing to create an environment at %s: it is a non-empty directory "
+                        "that metaflow-envs did not create. Choose an empty or new directory, or remove it "
+                        "yourself." % project)
+        assert "Refusing --into-dir %s: it is a non-empty directory" % project in seeded.fails(
+            "create", "team/tiny:v1", "--into-dir", str(project), *force)
+        assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == before
+    (tmp_path / "notes.txt").write_text("keep\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    for target, why in ((tmp_path / "notes.txt", "it is a file"),
+                        (home, "it is your home directory"),
+                        (seeded.cache, "it holds the metaflow-envs cache"),
+                        (tmp_path, "it holds the metaflow-envs cache")):
+        line = seeded.fails("create", "team/tiny:v1", "--prefix", str(target), "--force", env={"HOME": str(home)})
+        assert "Refusing to create an environment at %s: %s" % (target, why) in line
+    assert list(home.iterdir()) == [] and (tmp_path / "notes.txt").read_text() == "keep\n"
+    assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == before
+    # An empty directory becomes ours; what we made, --force re-creates.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    seeded.run("create", "team/tiny:v1", "--prefix", str(empty), "-q")
+    (empty / "leftover").write_text("x")
+    seeded.run("create", "team/tiny:v1", "--prefix", str(empty), "--force", "-q")
+    assert not (empty / "leftover").exists() and (empty / "bin" / "python").exists()
+
+
+def test_an_interrupted_create_is_redone(seeded, tmp_path):
+    prefix = tmp_path / "env"
+    seeded.run("create", "team/tiny:v1", "--prefix", str(prefix), "-q")
+    (prefix / ".metaflow-envs-complete").unlink()  # as if killed before the end
+    (prefix / "bin" / "python").unlink()
+    seeded.run("create", "team/tiny:v1", "--prefix", str(prefix), "-q")
+    assert _run(prefix / "bin" / "python", "import tinyutil; print(tinyutil.__version__)") == "1.1.0"
 
 
 def test_create_errors(seeded, tmp_path):
@@ -105,7 +153,8 @@ def test_create_errors(seeded, tmp_path):
     assert "Unknown environment '%s'" % missing_run in seeded.fails("create", missing_run, "--into-dir",
                                                                      str(tmp_path / "x"))
     (tmp_path / "file").write_text("x")
-    assert "is not a directory" in seeded.fails("create", "team/tiny:v1", "--into-dir", str(tmp_path / "file"))
+    assert "Refusing --into-dir %s: it is a file" % (tmp_path / "file") in seeded.fails(
+        "create", "team/tiny:v1", "--into-dir", str(tmp_path / "file"))
     assert not (seeded.cache / "envs" / "linux-64").exists() or not any((seeded.cache / "envs" / "linux-64").iterdir())
 
 

@@ -66,7 +66,57 @@ def test_gc_never_removes_a_prefix_being_created(seeded):
     assert "Removed environment %s" % prefix in seeded.run("gc", "--older-than", "1").stdout
 
 
+def _old_file(path: Path, when: float = OLD) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+    os.utime(path, (when, when))
+    return path
+
+
 def test_gc_errors(cli):
-    assert "--older-than must be a number of days >= 0" in cli.fails("gc", "--older-than", "-1")
+    # Old things gc would remove: a prefix of ours and a cached package.
+    prefix = cli.cache / "envs" / "named" / "old"
+    _old_file(prefix / ".metaflow-envs-prefix")
+    os.utime(prefix, (OLD, OLD))
+    package = _old_file(cli.cache / "pkgs" / "conda" / ("a" * 64) / "pkg-1.0-0.conda")
+    for days in ("-1", "nan", "inf", "-inf", "NaN"):
+        line = cli.fails("gc", "--older-than", days)
+        assert "--older-than must be a number of days >= 0 (e.g. 30), not %s." % float(days) in line
     assert "Invalid value for '--older-than'" in cli.fails("gc", "--older-than", "abc", status=2)
+    assert prefix.is_dir() and package.is_file()
     assert cli.run("gc", "--dry-run").stdout.startswith("Would remove 0 environments")
+
+
+def test_gc_skips_directories_it_did_not_create(cli):
+    foreign = [cli.cache / "envs" / "named" / "mine", cli.cache / "envs" / "linux-64" / "abc" / "def"]
+    for directory in foreign:
+        _old_file(directory / "precious.txt")
+        os.utime(directory, (OLD, OLD))
+    ours = cli.cache / "envs" / "named" / "old"
+    _old_file(ours / ".metaflow-envs-prefix")
+    _old_file(ours / "bin" / "python")
+    for directory in (ours, ours / "bin"):
+        os.utime(directory, (OLD, OLD))
+    out = cli.run("gc", "--older-than", "1").stdout
+    for directory in foreign:
+        assert "Skipped %s: metaflow-envs did not create it" % directory in out
+        assert (directory / "precious.txt").read_text() == "x"
+    assert "Removed environment %s" % ours in out and not ours.exists()
+
+
+def test_gc_removes_stale_temp_files_only(cli):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()  # a process that is no longer running
+    hour_ago = time.time() - 3600  # past the grace a writer on another host gets, not a day old
+    sha_dir = cli.cache / "pkgs" / "conda" / ("b" * 64)
+    dead = [_old_file(sha_dir / (".partial-%d-x" % proc.pid), hour_ago),
+            _old_file(cli.cache / "locks" / "linux-64" / "r" / (".partial-%d-y" % proc.pid), hour_ago),
+            _old_file(cli.cache / (".partial-%d-z" % os.getpid()), OLD)]  # a day old: whoever wrote it
+    live = _old_file(sha_dir / (".partial-%d-z" % os.getpid()), hour_ago)  # this test's process runs
+    out = cli.run("gc", "--older-than", "30").stdout
+    for path in dead:
+        assert "Removed unfinished temp file %s" % path in out and not path.exists()
+    assert live.exists() and str(live) not in out

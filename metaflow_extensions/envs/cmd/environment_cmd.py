@@ -253,7 +253,7 @@ def show(obj, as_json, arch, local_only, quiet, envs_):
               help="With --install-notebook: install the kernel under DIR/share/jupyter/kernels "
               "[default: Jupyter's user data dir].")
 @click.option("--force", is_flag=True, default=False,
-              help="Re-create the prefix and replace --into-dir's content.")
+              help="Re-create the prefix and replace --into-dir's content (only if metaflow-envs made them).")
 @_arch_option("Architecture of the environment (default: whatever ENV names).")
 @_local_only_option
 @_quiet_option
@@ -266,14 +266,14 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
         from metaflow_extensions.envs.plugins.envs.cli import args, code_package, creating, notebook, refs
         from metaflow_extensions.envs.plugins.envs.cli.prefixes import named_prefix
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
-        from metaflow_extensions.envs.plugins.envs.hydrate.install import python_in
+        from metaflow_extensions.envs.plugins.envs.hydrate.install import check_target, python_in
 
         wanted = _check_arch(arch)
         ref = refs.parse_ref(env)
         if name and prefix_path:
             raise SpecError("Give only one of --name and --prefix.")
         target = named_prefix(args.check_prefix_name(name)) if name else (
-            Path(prefix_path).expanduser().absolute() if prefix_path else None)
+            check_target(Path(prefix_path).expanduser()) if prefix_path else None)
         into = Path(into_dir).expanduser().absolute() if into_dir else None
         if into is not None:
             code_package.check_into_dir(into, force)
@@ -289,7 +289,7 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
         if into is not None:
             if code is not None:
                 with progress.task("Extracting the code package of %s into %s" % (ref, into)):
-                    code_package.extract(code, into, force)
+                    code_package.extract(code, into)
             else:
                 code_package.prepare_dir(into, force)
             code_package.link_python(into, python)
@@ -416,6 +416,7 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
 
         from metaflow_extensions.envs.plugins.envs.cli import exports, refs
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
+        from metaflow_extensions.envs.plugins.envs.hydrate.cache import partial_file
 
         if fmt not in exports.FORMATS:
             raise SpecError("Unknown --format '%s': use one of %s." % (fmt, ", ".join(exports.FORMATS)))
@@ -431,7 +432,8 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
             obj.progress(quiet).note("Not expressible in the %s format, left out: %s."
                                      % (fmt, "; ".join(result.omitted)))
         if output:
-            tmp = "%s.partial" % output
+            # The user's directory: never clean other temp files there.
+            tmp = partial_file(Path(output).absolute().parent, clean=False)
             with open(tmp, "w", encoding="utf-8") as out:
                 out.write(result.text)
             os.replace(tmp, output)
@@ -466,7 +468,7 @@ def list_(obj, as_json, arch, quiet):
 @environment.command(short_help="Remove local environments and packages not used recently.",
                      help="Remove local environments (prefixes under the cache's envs/ dir) and cached "
                      "packages no one used in the last --older-than days; never those a running create is "
-                     "building. Last use is the latest access or modification time (see docs).\n\n"
+                     "building, nor directories metaflow-envs did not create. Last use is the latest access or modification time (see docs).\n\n"
                      "Examples:\n\n\b\n"
                      "    metaflow environment gc --older-than 30 --dry-run\n"
                      "    metaflow environment gc --older-than 7")
@@ -478,10 +480,8 @@ def list_(obj, as_json, arch, quiet):
 def gc(obj, days, dry_run, quiet):
     @_one_line
     def run():
-        from metaflow_extensions.envs.plugins.envs.cli import args
         from metaflow_extensions.envs.plugins.envs.cli import gc as collector
 
-        args.check_days(days)
         report = collector.collect(obj.environments(local_only=True), days, dry_run)
         _emit(collector.render(report))
 

@@ -1,5 +1,6 @@
 """Checks of command-line arguments, made before any work starts: each raises a SpecError
 naming what to change."""
+import math
 import os
 import re
 from typing import Iterable, List, Optional, Sequence
@@ -56,6 +57,8 @@ def check_prefix_name(name: str) -> str:
 
 
 def check_days(days: float, option: str = "--older-than") -> float:
-    if days < 0:
-        raise SpecError("%s must be a number of days >= 0, not %s." % (option, days))
+    # click's float type lets nan and inf through; nan compares false to everything, so a
+    # cutoff computed from it would make every file look old.
+    if not math.isfinite(days) or days < 0:
+        raise SpecError("%s must be a number of days >= 0 (e.g. 30), not %s." % (option, days))
     return days

@@ -1,5 +1,10 @@
 """`create --into-dir DIR` with a pathspec: the step's code package, extracted into DIR, so
-the step's code runs in its environment (`DIR/__conda_python` links to its Python)."""
+the step's code runs in its environment (`DIR/__conda_python` links to its Python).
+
+DIR follows the prefixes' ownership rule (hydrate/install.py): it must be new, empty, or
+made by an earlier `create --into-dir` (it carries the ownership marker); only then may
+--force replace its content. Anything else is refused, whatever the flags.
+"""
 import os
 import shutil
 import tarfile
@@ -7,19 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EnvError, SpecError
+from ..hydrate.cache import partial_name
+from ..hydrate.install import OWNER_MARKER, claim_dir, owns, refusal, remove_owned
 
 PYTHON_LINK = "__conda_python"
 
 
 def check_into_dir(into_dir: Path, force: bool) -> None:
-    """Before any work: DIR must be absent, an empty directory, or replaced with --force."""
-    if into_dir.exists() and not force:
-        if not into_dir.is_dir():
-            raise SpecError("--into-dir %s exists and is not a directory: choose another path or add --force "
-                            "to replace it." % into_dir)
-        if any(into_dir.iterdir()):
-            raise SpecError("--into-dir %s is not empty: choose another directory or add --force to replace "
-                            "its content." % into_dir)
+    """Before any work: DIR must be absent, an empty directory, or ours (replaced with --force)."""
+    why = refusal(into_dir)
+    if why:
+        raise SpecError("Refusing --into-dir %s: %s" % (into_dir, why))
+    if not force and into_dir.is_dir() and any(p.name != OWNER_MARKER for p in into_dir.iterdir()):
+        raise SpecError("--into-dir %s is not empty: choose another directory or add --force to replace "
+                        "its content." % into_dir)
 
 
 def code_of(pathspec: str) -> Any:
@@ -43,27 +49,24 @@ def code_of(pathspec: str) -> Any:
     return code
 
 
-def extract(code: Any, into_dir: Path, force: bool) -> None:
-    """Extract the code package into `into_dir`, all or nothing."""
+def extract(code: Any, into_dir: Path) -> None:
+    """Extract the code package into `into_dir` (checked by check_into_dir), all or nothing."""
     into_dir = into_dir.absolute()
     into_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = into_dir.parent / (".%s.partial" % into_dir.name)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging = into_dir.parent / partial_name()
+    staging.mkdir()  # not mkdtemp: DIR gets the usual permissions, not 0700
     try:
         tar = code.tarball
         members = tar.getmembers()
         kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(path=str(staging), members=members, **kwargs)
+        claim_dir(staging)
+        if owns(into_dir):
+            remove_owned(into_dir)
+        staging.replace(into_dir)  # over nothing, or over an empty directory
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # made by the mkdir above: ours
         raise
-    if into_dir.exists():
-        if into_dir.is_dir() and not into_dir.is_symlink():
-            shutil.rmtree(into_dir)
-        else:
-            into_dir.unlink()
-    os.replace(staging, into_dir)
 
 
 def link_python(into_dir: Path, python: Path) -> Path:
@@ -76,14 +79,10 @@ def link_python(into_dir: Path, python: Path) -> Path:
 
 
 def prepare_dir(into_dir: Path, force: bool) -> None:
-    """Without a code package: an empty DIR (replaced with --force)."""
-    if force and into_dir.exists():
-        if into_dir.is_dir() and not into_dir.is_symlink():
-            shutil.rmtree(into_dir)
-        else:
-            into_dir.unlink()
-    into_dir.mkdir(parents=True, exist_ok=True)
-
+    """Without a code package: an empty DIR of ours (emptied with --force)."""
+    if force and owns(into_dir):
+        remove_owned(into_dir, keep_dir=True)
+    claim_dir(into_dir)
 
 
 def pythonpath(into_dir: Path) -> str:

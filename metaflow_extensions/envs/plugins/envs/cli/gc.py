@@ -11,9 +11,13 @@ than the limit AND no kept prefix's environment lists it. A prefix whose lock is
 locks of every other prefix are held while gc runs, so no create can start on them.
 Locks and the local index are never removed (they are small and they are the record).
 On file systems mounted `noatime`, only modification times count.
+
+Only what metaflow-envs made is removed: a directory under envs/ without its ownership
+marker (see hydrate/install.py) is reported as skipped, never deleted, however old. Stale
+`.partial-*` temp files (see hydrate/cache.py) in the package cache, the index's directory
+and the locks are removed whatever their age; those of running processes never are.
 """
 import os
-import shutil
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,8 +28,10 @@ from filelock import FileLock, Timeout
 
 from ..environments import Environments
 from ..errors import EnvError
-from ..hydrate.install import MARKER
+from ..hydrate.cache import PARTIAL, stale_partials
+from ..hydrate.install import MARKER, OWNER_MARKER, owns, read_marker, remove_owned
 from ..ids import EnvID
+from .args import check_days
 from .prefixes import NAMED_DIR, envs_root
 
 DAY = 86400.0
@@ -45,12 +51,14 @@ class GcReport:
     prefixes: List[Item] = field(default_factory=list)  # removed (or would be)
     packages: List[Item] = field(default_factory=list)
     in_use: List[Path] = field(default_factory=list)  # prefixes locked by a running create
+    skipped: List[Path] = field(default_factory=list)  # directories under envs/ we did not make
+    partials: List[Item] = field(default_factory=list)  # stale temp files removed (or would be)
     kept_prefixes: int = 0
     kept_packages: int = 0
 
     @property
     def freed(self) -> int:
-        return sum(i.size for i in self.prefixes + self.packages)
+        return sum(i.size for i in self.prefixes + self.packages + self.partials)
 
 
 def _stamp(path: Path) -> float:
@@ -59,20 +67,6 @@ def _stamp(path: Path) -> float:
     except OSError:
         return 0.0
     return max(st.st_atime, st.st_mtime)
-
-
-def _read_noatime(path: Path) -> str:
-    """Read without touching the access time where the OS allows it (a dry run must not make
-    a prefix look used)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
-    try:
-        fd = os.open(path, flags)
-    except PermissionError:  # O_NOATIME needs ownership
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return ""
-    with os.fdopen(fd) as handle:
-        return handle.read().strip()
 
 
 def prefix_last_used(prefix: Path) -> float:
@@ -162,14 +156,14 @@ class _EnvFinder:
             arch, req, full = key
             found = [i for i in self.ids if i.arch == arch and i.req_id[:16] == req and i.full_id[:16] == full]
         else:
-            full_id = _read_noatime(prefix / MARKER)
+            full_id = read_marker(prefix / MARKER)
             found = [i for i in self.ids if i.full_id == full_id] if full_id else []
         return found[0] if found else None
 
 
 def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Optional[float] = None) -> GcReport:
     now = time.time() if now is None else now
-    report = GcReport(dry_run=dry_run, cutoff=now - older_than_days * DAY)
+    report = GcReport(dry_run=dry_run, cutoff=now - check_days(older_than_days) * DAY)
     finder = _EnvFinder(envs)
     keep_packages: Set[str] = set()
     keep_everything = False
@@ -183,8 +177,10 @@ def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Opti
             except Timeout:
                 report.in_use.append(prefix)
                 last_used = now
-            if not prefix.is_dir() and prefix not in report.in_use:
-                continue  # a lock file left by an earlier create: nothing to remove
+            if prefix not in report.in_use and not owns(prefix):
+                if prefix.is_dir() or prefix.is_symlink():
+                    report.skipped.append(prefix)
+                continue  # else a lock file left by an earlier create: nothing to remove
             if last_used >= report.cutoff:
                 report.kept_prefixes += 1
                 env_id = finder.find(prefix, key)
@@ -200,9 +196,13 @@ def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Opti
         for prefix, last_used in doomed:
             report.prefixes.append(Item(prefix, last_used, _size(prefix)))
             if not dry_run:
-                shutil.rmtree(prefix, ignore_errors=True)
+                try:
+                    remove_owned(prefix)
+                except OSError:  # what could not be removed stays, still marked as ours
+                    pass
         if not keep_everything:
             _collect_packages(envs, report, keep_packages)
+        _collect_partials(envs, report)
     return report
 
 
@@ -221,23 +221,41 @@ def _collect_packages(envs: Environments, report: GcReport, keep: Set[str]) -> N
         return
     for kind_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for sha_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
-            for path in sorted(sha_dir.iterdir()):
+            for path in sorted(p for p in sha_dir.iterdir() if not p.name.startswith(PARTIAL)):
                 last_used = _stamp(path)
-                partial = path.name.startswith(".partial-")
-                if last_used >= report.cutoff or (sha_dir.name in keep and not partial):
+                if last_used >= report.cutoff or sha_dir.name in keep:
                     report.kept_packages += 1
                     continue
-                report.packages.append(Item(path, last_used, _size(path)))
-                if not report.dry_run:
-                    try:
-                        path.unlink()
-                    except OSError:
-                        pass
+                _remove_file(report, report.packages, path)
+            _collect_partials_in(report, sha_dir)
             if not report.dry_run:
                 try:
                     sha_dir.rmdir()  # only when now empty
                 except OSError:
                     pass
+
+
+def _collect_partials(envs: Environments, report: GcReport) -> None:
+    """Stale temp files beside the index and among the locks (the package cache's are
+    collected with the packages)."""
+    root = envs.index.root
+    locks = root / "locks"
+    for directory in [root] + (sorted(p for p in locks.rglob("*") if p.is_dir()) if locks.is_dir() else []):
+        _collect_partials_in(report, directory)
+
+
+def _collect_partials_in(report: GcReport, directory: Path) -> None:
+    for path in stale_partials(directory):
+        _remove_file(report, report.partials, path)
+
+
+def _remove_file(report: GcReport, removed: List[Item], path: Path) -> None:
+    removed.append(Item(path, _stamp(path), _size(path)))
+    if not report.dry_run:
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def _mb(size: int) -> str:
@@ -253,8 +271,13 @@ def render(report: GcReport) -> str:
     for item in report.packages:
         lines.append("%s cached package %s (last used %s, frees %s)" % (
             verb, item.path.name, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
+    for item in report.partials:
+        lines.append("%s unfinished temp file %s (its writer stopped)" % (verb, item.path))
     for path in report.in_use:
         lines.append("Kept %s: in use by a running create" % path)
+    for path in report.skipped:
+        lines.append("Skipped %s: metaflow-envs did not create it (no %s file); remove it yourself if you no "
+                     "longer need it" % (path, OWNER_MARKER))
     lines.append("%s %d environment%s and %d cached package%s (frees %s); kept %d environment%s and %d package%s." % (
         verb, len(report.prefixes), "" if len(report.prefixes) == 1 else "s",
         len(report.packages), "" if len(report.packages) == 1 else "s", _mb(report.freed),

@@ -2,7 +2,8 @@
 
 `<cache>/envs/<arch>/<req_id[:16]>/<full_id[:16]>` is an environment's own prefix (what
 flows use); `create --name NAME` makes `<cache>/envs/named/NAME`. A prefix is complete when
-its marker file holds the environment's full_id (see hydrate/install.py).
+its marker file holds the environment's full_id; it may be removed or re-created only when
+it carries the ownership marker written when its creation started (see hydrate/install.py).
 """
 from pathlib import Path
 from typing import Iterator, List, Tuple

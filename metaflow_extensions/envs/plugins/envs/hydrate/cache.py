@@ -1,20 +1,32 @@
 """The local package cache: `<cache>/pkgs/<kind>/<sha256>/<filename>`, content-addressed.
 
 An entry only ever appears by atomic rename after its sha256 was checked, so a file that
-exists is complete; an interrupted download leaves only a `.partial-*` file nobody reads.
+exists is complete; an interrupted download leaves only a `.partial-<pid>-*` file nobody
+reads, and the next process writing into that directory removes it once it is stale.
+
+Every temp file metaflow-envs writes is named by `partial_file` (`.partial-<pid>-<random>`):
+the pid tells whether its writer is still running. A partial is stale when its writer is not
+running on this host and it was left untouched for PARTIAL_GRACE seconds (a writer on
+another host sharing the file system keeps touching it), or when it was untouched for a
+day whoever wrote it (pids are reused). A partial of a running process is never removed.
 """
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
+import stat
+import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from .. import settings
 from ..errors import HydrateError
 from ..lock import LockedPackage, is_safe_filename
 
 _CHUNK = 1 << 20
+PARTIAL = ".partial-"
+PARTIAL_GRACE = 600.0
+PARTIAL_MAX_AGE = 86400.0
 
 
 def sha256_of(path: Path) -> str:
@@ -71,14 +83,82 @@ class PackageCache:
         dest = self.path(kind, digest, source.name)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".partial-")
-            os.close(fd)
+            tmp = self.partial_path(dest)
             shutil.copyfile(source, tmp)
             os.replace(tmp, dest)
         return dest
 
     def partial_path(self, dest: Path) -> Path:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".partial-")
-        os.close(fd)
-        return Path(tmp)
+        return partial_file(dest.parent)
+
+
+def partial_name() -> str:
+    """A new name for a temp file or directory of this process: `.partial-<pid>-<random>`."""
+    return "%s%d-%s" % (PARTIAL, os.getpid(), secrets.token_hex(8))
+
+
+def partial_file(directory: Path, clean: bool = True) -> Path:
+    """A new empty temp file in `directory`, to be renamed over its target once written.
+    Unless `clean` is False (a directory that is not ours), stale partials there go first."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if clean:
+        remove_stale_partials(directory)
+    while True:
+        path = directory / partial_name()
+        try:  # not mkstemp: the file it becomes keeps the usual permissions (umask), not 0600
+            os.close(os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+
+
+def stale_partials(directory: Path) -> List[Path]:
+    """The stale `.partial-*` files directly in `directory`."""
+    now = time.time()
+    try:
+        with os.scandir(directory) as entries:
+            candidates = [Path(e.path) for e in entries if e.name.startswith(PARTIAL)]
+    except OSError:
+        return []
+    return [path for path in candidates if is_stale_partial(path, now)]
+
+
+def remove_stale_partials(directory: Path) -> None:
+    for path in stale_partials(directory):
+        try:
+            path.unlink()
+        except OSError:  # gone already (another process cleaned it), or not ours to remove
+            pass
+
+
+def is_stale_partial(path: Path, now: Optional[float] = None) -> bool:
+    if not path.name.startswith(PARTIAL):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    idle = (time.time() if now is None else now) - st.st_mtime
+    if idle > PARTIAL_MAX_AGE:
+        return True
+    pid = _writer_pid(path.name)
+    return pid is not None and idle > PARTIAL_GRACE and not _running(pid)
+
+
+def _writer_pid(name: str) -> Optional[int]:
+    head = name[len(PARTIAL):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0:  # 0 and negatives address process groups: never ask about those
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to another user
+        return True
+    return True

@@ -13,7 +13,7 @@ from .. import settings
 from ..auth import Credentials, strip_credentials
 from ..errors import HydrateError
 from ..lock import LockedPackage
-from .cache import PackageCache
+from .cache import PackageCache, partial_file
 
 _CHUNK = 1 << 20
 _RETRIES = 4
@@ -61,8 +61,7 @@ def fetch_url(
     path = local_path(url)
     if path is not None:
         _check_local(url, path, configured_local_sources() if local_sources is None else local_sources)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(".partial-%d-%s" % (os.getpid(), dest.name))
+    tmp = partial_file(dest.parent)
     shown = strip_credentials(url)
     for attempt in range(_RETRIES):
         try:

@@ -3,9 +3,17 @@
 No re-resolution happens here: the lock is the whole truth. A prefix is complete only when
 its marker file (holding the full_id) exists; the marker is written last, so an interrupted
 creation is detected and redone by the next run.
+
+Never destroy what we did not create: a prefix is ours when it carries OWNER_MARKER, written
+before anything else goes into it (or, from earlier versions, a completion marker). Only a
+new path or an empty directory becomes ours; anything else (a non-empty directory without
+the marker, a file, a symbolic link, the filesystem root, HOME, the cache or a parent of
+it) is refused before anything is touched, whatever the flags. `remove_owned` is the only
+way a prefix is ever deleted, and it proves ownership first.
 """
 import datetime
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -25,6 +33,9 @@ from .cache import PackageCache
 from .fetch import configured_local_sources, fetch_packages
 
 MARKER = ".metaflow-envs-complete"
+OWNER_MARKER = ".metaflow-envs-prefix"
+_OWNER_TEXT = "Made by metaflow-envs, which may delete or re-create this directory.\n"
+_FULL_ID = re.compile(r"^[0-9a-f]{40}$")
 
 
 class PackageSource(Protocol):
@@ -75,7 +86,7 @@ def create_prefix(
 ) -> Path:
     """Hydrate `env` into `prefix` (idempotent; safe when several processes race).
     Packages come from the local cache, then `store` (the datastore), then their origin URL."""
-    prefix = Path(prefix).absolute()
+    prefix = check_target(prefix)
     cache = cache or PackageCache()
     credentials = credentials or Credentials.from_environment()
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -84,12 +95,15 @@ def create_prefix(
         with lock:
             if is_complete(prefix, env) and not force:
                 return prefix
-            if prefix.exists():
-                shutil.rmtree(prefix)  # incomplete or stale: never trusted
+            packages = _gather(env, cache, credentials, store)
+            adopted = _claim(prefix)
             try:
-                _fetch_and_install(env, prefix, cache, credentials, store)
+                _install_or_refetch(env, packages, prefix, cache, credentials, store)
             except BaseException:
-                shutil.rmtree(prefix, ignore_errors=True)
+                try:
+                    remove_owned(prefix, keep_dir=adopted)
+                except OSError:  # the original failure is the one to report
+                    pass
                 raise
             (prefix / MARKER).write_text(env.full_id + "\n")
     except Timeout:
@@ -99,20 +113,131 @@ def create_prefix(
     return prefix
 
 
-def _fetch_and_install(
-    env: ResolvedEnvironment, prefix: Path, cache: PackageCache, credentials: Credentials,
-    store: Optional[PackageSource],
+def _install_or_refetch(
+    env: ResolvedEnvironment, packages: List[LockedPackage], prefix: Path, cache: PackageCache,
+    credentials: Credentials, store: Optional[PackageSource],
 ) -> None:
-    """Gather and install. A cached archive damaged without changing size passes `has` and
-    fails only here: those found damaged are fetched again for one more try."""
-    packages = _gather(env, cache, credentials, store)
+    """A cached archive damaged without changing size passes `has` and fails only at install:
+    those found damaged are fetched again for one more try."""
     try:
         _install(env, packages, prefix, cache, credentials)
     except HydrateError:
         if not [p for p in packages if cache.discard_if_corrupt(p)]:
             raise
-        shutil.rmtree(prefix, ignore_errors=True)
+        _clear(prefix)
         _install(env, _gather(env, cache, credentials, store), prefix, cache, credentials)
+
+
+def check_target(prefix: Path) -> Path:
+    """`prefix` as an absolute path, if an environment may be created there; else one
+    HydrateError naming it and what to do. Touches nothing."""
+    prefix = Path(prefix).absolute()
+    why = refusal(prefix)
+    if why:
+        raise HydrateError("Refusing to create an environment at %s: %s" % (prefix, why))
+    return prefix
+
+
+def refusal(path: Path) -> Optional[str]:
+    """Why metaflow-envs may not fill (and later delete) directory `path`, as the end of a
+    message; None when it may: it does not exist, is empty, or is ours."""
+    real = Path(os.path.realpath(path))
+    cache = Path(os.path.realpath(settings.cache_root()))
+    home = os.path.expanduser("~")
+    if real == Path(real.anchor):
+        why = "it is the filesystem root"
+    elif home != "~" and real == Path(os.path.realpath(home)):
+        why = "it is your home directory"
+    elif real == cache or real in cache.parents:
+        why = "it holds the metaflow-envs cache (%s)" % cache
+    elif os.path.islink(path):
+        why = "it is a symbolic link"
+    elif os.path.lexists(path) and not os.path.isdir(path):
+        why = "it is a file"
+    else:
+        if os.path.isdir(path) and not owns(path) and _has_entries(path):
+            return ("it is a non-empty directory that metaflow-envs did not create. Choose an empty or new "
+                    "directory, or remove it yourself.")
+        return None
+    return why + ". Choose an empty or new directory."
+
+
+def owns(path: Path) -> bool:
+    """Whether metaflow-envs made directory `path` (it carries OWNER_MARKER, or a completion
+    marker holding a full_id from an earlier version). Reads without touching access times."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        return False
+    if _regular_file(Path(path) / OWNER_MARKER):
+        return True
+    legacy = Path(path) / MARKER
+    return _regular_file(legacy) and bool(_FULL_ID.match(read_marker(legacy)))
+
+
+def read_marker(path: Path) -> str:
+    """A marker's stripped content ("" if unreadable), read without touching its access
+    time where the OS allows it (gc's dry run must not make a prefix look used)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
+    try:
+        fd = os.open(path, flags)
+    except PermissionError:  # O_NOATIME needs ownership
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return ""
+    with os.fdopen(fd) as handle:
+        return handle.read(4096).strip()
+
+
+def _has_entries(path: Path) -> bool:
+    with os.scandir(path) as entries:
+        return any(True for _ in entries)
+
+
+def _regular_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def claim_dir(path: Path) -> None:
+    """Mark directory `path` (new, empty or ours) as ours before anything goes into it."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / OWNER_MARKER).write_text(_OWNER_TEXT)
+
+
+def _claim(prefix: Path) -> bool:
+    """Make `prefix` ours and empty (but for the marker), checking again under the lock;
+    returns whether it was an empty directory we were handed (kept if creation fails)."""
+    check_target(prefix)
+    if owns(prefix):
+        _clear(prefix)
+        return False
+    adopted = prefix.is_dir()
+    claim_dir(prefix)
+    return adopted
+
+
+def _clear(path: Path) -> None:
+    """Empty an owned directory but for its owner marker, written first: a crash midway
+    leaves a directory still marked as ours."""
+    claim_dir(path)
+    for entry in list(os.scandir(path)):
+        if entry.name == OWNER_MARKER:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def remove_owned(path: Path, keep_dir: bool = False) -> None:
+    """The one way a prefix (or another directory we fill) is deleted: only when `owns`
+    proves metaflow-envs made it. `keep_dir` leaves the emptied directory (one we were
+    handed empty)."""
+    if not owns(path):
+        raise HydrateError("Refusing to remove %s: metaflow-envs did not create it (it has no %s file); remove "
+                           "it yourself if you no longer need it." % (path, OWNER_MARKER))
+    _clear(path)
+    os.unlink(Path(path) / OWNER_MARKER)
+    if not keep_dir:
+        os.rmdir(path)
 
 
 def _gather(
@@ -213,7 +338,3 @@ def _repodata_record(pkg: LockedPackage, cache: PackageCache):
     url = cache.path_for(pkg).as_uri()
     return rattler.RepoDataRecord(record, pkg.filename, url, info.channel or url.rsplit("/", 1)[0])
 
-
-def remove_prefix(prefix: Path) -> None:
-    if os.path.isdir(prefix):
-        shutil.rmtree(prefix)

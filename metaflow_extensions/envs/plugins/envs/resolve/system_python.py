@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import settings
 from ..errors import ResolveError
+from ..hydrate.cache import partial_file
 
 
 def _candidates() -> List[str]:
@@ -83,12 +84,15 @@ def _known_versions() -> Dict[str, str]:
 
 def _remember_versions(known: Dict[str, str]) -> None:
     target = _versions_file()
-    tmp = target.with_name("%s.%d.tmp" % (target.name, os.getpid()))
+    try:
+        tmp = partial_file(target.parent)
+    except OSError:
+        return  # a cache we cannot write only costs time
     try:
         tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
         os.replace(tmp, target)  # atomic: concurrent resolutions never read half a file
     except OSError:
-        tmp.unlink(missing_ok=True)  # a cache we cannot write only costs time
+        tmp.unlink(missing_ok=True)
 
 
 def installed_interpreters(constraint: Optional[str] = None) -> Dict[str, str]:

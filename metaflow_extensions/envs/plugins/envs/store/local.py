@@ -5,7 +5,6 @@ rename, so many processes can use it at once. Locks themselves are files beside 
 """
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -14,6 +13,7 @@ from filelock import FileLock, Timeout
 
 from .. import settings
 from ..errors import EnvError, SpecError
+from ..hydrate.cache import partial_file
 from ..lock import ResolvedEnvironment
 from .aliases import Alias
 from ..ids import EnvID
@@ -48,8 +48,8 @@ class LocalIndex:
             with self._lock:
                 data = self._read()
                 yield data
-                fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".index-")
-                with os.fdopen(fd, "w") as out:
+                tmp = partial_file(self.root)
+                with open(tmp, "w") as out:
                     json.dump(data, out, indent=1, sort_keys=True)
                 os.replace(tmp, self.path)
         except Timeout:
@@ -66,9 +66,8 @@ class LocalIndex:
         env_id = EnvID.of(env)
         path = self.lock_path(env_id)
         if replace_lock or not self._holds_valid_lock(env_id):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lock-")
-            with os.fdopen(fd, "w") as out:
+            tmp = partial_file(path.parent)
+            with open(tmp, "w") as out:
                 out.write(env.to_json())
             os.replace(tmp, path)
         with self._update() as data:

@@ -1,0 +1,199 @@
+"""Never destroy what we did not create: a prefix is removed or re-created only when it
+carries our ownership marker; every refusal happens before anything is touched; stale
+temp files of stopped processes are cleaned, those of running ones never.
+
+Everything here happens under tmp_path: HOME and the cache root are pointed there, and the
+filesystem root is only ever given to the pure check, never to code that writes.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from metaflow_extensions.envs.plugins.envs.auth import Credentials
+from metaflow_extensions.envs.plugins.envs.cli.gc import collect
+from metaflow_extensions.envs.plugins.envs.errors import HydrateError, SpecError
+from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.hydrate.fetch import fetch_url
+from metaflow_extensions.envs.plugins.envs.hydrate.install import (
+    MARKER, OWNER_MARKER, check_target, create_prefix, owns, refusal, remove_owned)
+from metaflow_extensions.envs.plugins.envs.lock import CondaRecordInfo, LockedPackage, ResolvedEnvironment
+from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec
+
+HOUR = 3600.0
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """HOME and the cache root inside tmp_path (the cache's parent `tmp_path/data` stays empty)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(tmp_path / "data" / "cache"))
+    return tmp_path
+
+
+def _env(*pkgs) -> ResolvedEnvironment:
+    """No packages: creating it writes only our markers (no server, no interpreter needed)."""
+    return ResolvedEnvironment(spec=EnvSpec(), packages=tuple(pkgs), python_version="3.11.7")
+
+
+def _create(prefix: Path, env: ResolvedEnvironment = None, **kwargs) -> Path:
+    return create_prefix(env or _env(), prefix, cache=PackageCache(prefix.parent / "pkgs-cache"),
+                         credentials=Credentials(), **kwargs)
+
+
+def _project(path: Path) -> Path:
+    path.mkdir()
+    (path / "main.py").write_text("print('mine')\n")
+    (path / "src").mkdir()
+    (path / "src" / "lib.py").write_text("x = 1\n")
+    return path
+
+
+def _tree(path: Path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def test_the_filesystem_root_is_refused_by_the_pure_check():
+    # Only the check: nothing that could write is ever given "/".
+    for root in ("/", "/tmp/..", "//"):
+        assert "it is the filesystem root" in refusal(Path(root))
+        with pytest.raises(HydrateError, match="Refusing to create an environment at .*: it is the filesystem root"):
+            check_target(Path(root))
+
+
+def test_a_foreign_project_is_refused_and_survives(sandbox):
+    project = _project(sandbox / "project")
+    before = _tree(project)
+    for force in (False, True):
+        with pytest.raises(HydrateError) as err:
+            _create(project, force=force)
+        assert str(err.value) == (
+            "Refusing to create an environment at %s: it is a non-empty directory that metaflow-envs did not "
+            "create. Choose an empty or new directory, or remove it yourself." % project)
+        assert _tree(project) == before and not (sandbox / "project.lock").exists()
+    with pytest.raises(HydrateError, match="did not create it"):
+        remove_owned(project)
+    assert _tree(project) == before
+
+
+@pytest.mark.parametrize("where, why", [
+    ("home", "it is your home directory"),
+    ("data", "it holds the metaflow-envs cache"),
+    ("data/cache", "it holds the metaflow-envs cache"),
+    ("file.txt", "it is a file"),
+    ("link", "it is a symbolic link"),
+])
+def test_forbidden_targets_are_refused_before_anything_is_touched(sandbox, where, why):
+    (sandbox / "file.txt").write_text("keep me\n")
+    (sandbox / "elsewhere").mkdir()
+    (sandbox / "link").symlink_to(sandbox / "elsewhere")
+    target = sandbox / where
+    before = _tree(sandbox)
+    with pytest.raises(HydrateError, match="Refusing to create an environment at %s: %s" % (target, why)):
+        _create(target)
+    assert _tree(sandbox) == before  # no marker, no lock file, no cache, nothing
+    assert (sandbox / "file.txt").read_text() == "keep me\n"
+
+
+def test_new_and_empty_directories_become_ours(sandbox):
+    new = _create(sandbox / "a" / "new")
+    empty = sandbox / "empty"
+    empty.mkdir()
+    _create(empty)
+    for prefix in (new, empty):
+        assert owns(prefix) and (prefix / OWNER_MARKER).is_file() and (prefix / MARKER).is_file()
+
+
+def test_an_interrupted_creation_is_redone(sandbox):
+    prefix = sandbox / "env"
+    prefix.mkdir()
+    (prefix / OWNER_MARKER).write_text("")  # creation started, never finished
+    (prefix / "half-written").write_text("x")
+    _create(prefix)
+    assert sorted(p.name for p in prefix.iterdir()) == sorted([OWNER_MARKER, MARKER])
+
+
+def test_force_recreates_our_prefix_and_prefixes_of_earlier_versions(sandbox):
+    prefix = _create(sandbox / "env")
+    (prefix / "stale").write_text("x")
+    _create(prefix, force=True)
+    assert not (prefix / "stale").exists() and (prefix / MARKER).is_file()
+    # Made by an earlier version: only the completion marker (holding a full_id) proves it.
+    legacy = sandbox / "legacy"
+    legacy.mkdir()
+    (legacy / MARKER).write_text("0" * 40 + "\n")
+    (legacy / "bin").mkdir()
+    _create(legacy, force=True)
+    assert not (legacy / "bin").exists() and (legacy / OWNER_MARKER).is_file()
+    # A marker that holds no full_id proves nothing.
+    (sandbox / "fake").mkdir()
+    (sandbox / "fake" / MARKER).write_text("hello\n")
+    assert not owns(sandbox / "fake")
+
+
+def _bad_archive(tmp_path: Path) -> LockedPackage:
+    archive = tmp_path / "broken-1.0-0.tar.bz2"
+    archive.write_bytes(b"not an archive")
+    return LockedPackage("conda", "broken", "1.0", "0", archive.name, archive.as_uri(),
+                         hashlib.sha256(archive.read_bytes()).hexdigest(), size=14,
+                         conda=CondaRecordInfo(subdir="noarch"))
+
+
+def test_a_failed_creation_removes_only_what_it_made(sandbox):
+    env = _env(_bad_archive(sandbox))
+    with pytest.raises(HydrateError, match="not a valid archive"):
+        _create(sandbox / "new", env)
+    assert not (sandbox / "new").exists()
+    handed = sandbox / "handed"
+    handed.mkdir()
+    with pytest.raises(HydrateError, match="not a valid archive"):
+        _create(handed, env)
+    assert handed.is_dir() and list(handed.iterdir()) == []  # the user's empty directory stays
+
+
+def test_gc_refuses_days_that_are_not_finite_numbers(sandbox):
+    from metaflow_extensions.envs.plugins.envs.environments import Environments
+
+    for days in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(SpecError, match="--older-than must be a number of days >= 0"):
+            collect(Environments(), days, dry_run=False)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+def _partial(directory: Path, pid: int, age: float) -> Path:
+    path = directory / (".partial-%d-%s" % (pid, os.urandom(4).hex()))
+    path.write_bytes(b"half")
+    os.utime(path, (time.time() - age, time.time() - age))
+    return path
+
+
+def test_stale_partials_are_removed_by_the_next_fetch_into_their_dir(sandbox):
+    source = sandbox / "pkg-1.0.tar.bz2"
+    source.write_bytes(b"payload")
+    sha = hashlib.sha256(b"payload").hexdigest()
+    cache = PackageCache(sandbox / "pkgs")
+    dest = cache.path("conda", sha, source.name)
+    dest.parent.mkdir(parents=True)
+    dead = _partial(dest.parent, _dead_pid(), HOUR)
+    ancient = dest.parent / ".partial-legacy"  # no pid: stale after a day only
+    ancient.write_bytes(b"x")
+    os.utime(ancient, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    live = _partial(dest.parent, os.getpid(), HOUR)  # this process is running
+    fresh_dead = _partial(dest.parent, _dead_pid(), 10)  # maybe a writer on another host
+    fetch_url(source.as_uri(), dest, Credentials(), expected_sha256=sha)
+    assert dest.read_bytes() == b"payload"
+    assert not dead.exists() and not ancient.exists()
+    assert live.exists() and fresh_dead.exists()
+    assert sorted(p.name for p in dest.parent.iterdir()) == sorted([dest.name, live.name, fresh_dead.name])
