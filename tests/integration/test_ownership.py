@@ -38,9 +38,9 @@ def sandbox(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _env(*pkgs) -> ResolvedEnvironment:
+def _env(*pkgs, channels=()) -> ResolvedEnvironment:
     """No packages: creating it writes only our markers (no server, no interpreter needed)."""
-    return ResolvedEnvironment(spec=EnvSpec(), packages=tuple(pkgs), python_version="3.11.7")
+    return ResolvedEnvironment(spec=EnvSpec(channels=tuple(channels)), packages=tuple(pkgs), python_version="3.11.7")
 
 
 def _create(prefix: Path, env: ResolvedEnvironment = None, **kwargs) -> Path:
@@ -147,7 +147,7 @@ def _bad_archive(tmp_path: Path) -> LockedPackage:
 
 
 def test_a_failed_creation_removes_only_what_it_made(sandbox):
-    env = _env(_bad_archive(sandbox))
+    env = _env(_bad_archive(sandbox), channels=[str(sandbox)])  # a local channel of the user's
     with pytest.raises(HydrateError, match="not a valid archive"):
         _create(sandbox / "new", env)
     assert not (sandbox / "new").exists()
@@ -192,7 +192,7 @@ def test_stale_partials_are_removed_by_the_next_fetch_into_their_dir(sandbox):
     os.utime(ancient, (time.time() - 2 * 86400, time.time() - 2 * 86400))
     live = _partial(dest.parent, os.getpid(), HOUR)  # this process is running
     fresh_dead = _partial(dest.parent, _dead_pid(), 10)  # maybe a writer on another host
-    fetch_url(source.as_uri(), dest, Credentials(), expected_sha256=sha)
+    fetch_url(source.as_uri(), dest, Credentials(), expected_sha256=sha, local_sources=[source.parent])
     assert dest.read_bytes() == b"payload"
     assert not dead.exists() and not ancient.exists()
     assert live.exists() and fresh_dead.exists()

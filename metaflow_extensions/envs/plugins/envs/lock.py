@@ -38,6 +38,15 @@ _PACKAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 URL_SCHEMES = ("http://", "https://", "file://")
 
 
+def conda_archive_stem(filename: str) -> str:
+    """`name-version-build` of a Conda archive's file name (also the folder rattler extracts
+    it into)."""
+    for suffix in ARCHIVE_SUFFIXES[KIND_CONDA]:
+        if filename.endswith(suffix):
+            return filename[: -len(suffix)]
+    raise SpecError("Not a Conda archive: %s" % filename)
+
+
 def is_safe_filename(filename: object) -> bool:
     """A plain file name: package filenames become cache paths and datastore keys."""
     return (isinstance(filename, str) and filename not in ("", ".", "..")

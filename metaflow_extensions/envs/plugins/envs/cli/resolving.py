@@ -50,10 +50,15 @@ def _both_pythons(from_file: Optional[str], from_option: str, spec_file: Optiona
     from rattler import VersionSpec
 
     in_file, in_option = VersionSpec(from_file), VersionSpec(from_option)
-    if not any(in_file.matches(v) and in_option.matches(v) for v in map(_version, _PYTHON_RELEASES)):
+    releases = [_version(v) for v in _PYTHON_RELEASES]
+    by_file = {str(v) for v in releases if in_file.matches(v)}
+    by_option = {str(v) for v in releases if in_option.matches(v)}
+    if not by_file & by_option:
         raise SpecError("--python %s contradicts %s, which asks for Python %s: drop --python or change the "
                         "file." % (from_option, spec_file, from_file))
-    return from_file if from_file == from_option else "%s,%s" % (from_file, from_option)
+    if by_option <= by_file:
+        return from_option
+    return from_file if by_file <= by_option else "%s,%s" % (from_file, from_option)
 
 
 def _version(text: str):

@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 from .. import rattler_bridge, settings
 from ..auth import Credentials
 from ..errors import HydrateError
-from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment, conda_archive_stem
 from ..resolve.system_python import find_interpreter
 from ..resolve.uv import run_uv
 from .archive_check import check_conda_archive
@@ -125,6 +125,9 @@ def _install_or_refetch(
         if not [p for p in packages if cache.discard_if_corrupt(p)]:
             raise
         _clear(prefix)
+        # The failed link may have left rattler's extraction of other packages half done.
+        for pkg in env.conda_packages():
+            shutil.rmtree(settings.cache_dir("rattler") / conda_archive_stem(pkg.filename), ignore_errors=True)
         _install(env, _gather(env, cache, credentials, store), prefix, cache, credentials)
 
 

@@ -11,7 +11,7 @@ from typing import List
 
 from ..errors import StoreError
 from ..hydrate.cache import PackageCache, sha256_of
-from ..lock import KIND_CONDA, LockedPackage, PackageFile, ResolvedEnvironment
+from ..lock import KIND_CONDA, LockedPackage, PackageFile, ResolvedEnvironment, conda_archive_stem
 
 FORMATS = (".conda", ".tar.bz2")
 
@@ -27,13 +27,6 @@ def extra_archives(env: ResolvedEnvironment) -> List[LockedPackage]:
     return [p.as_alternate(alt) for p in env.packages for alt in p.alternates]
 
 
-def _stem(filename: str) -> str:
-    for ext in FORMATS:
-        if filename.endswith(ext):
-            return filename[: -len(ext)]
-    raise StoreError("Not a Conda archive: %s" % filename)
-
-
 def _ensure_format(pkg: LockedPackage, cache: PackageCache, fmt: str) -> LockedPackage:
     if pkg.in_format(fmt) is not None:
         return pkg
@@ -44,7 +37,7 @@ def _ensure_format(pkg: LockedPackage, cache: PackageCache, fmt: str) -> LockedP
             cph.transmute(str(cache.path_for(pkg)), fmt, out_folder=tmp)
         except Exception as err:
             raise StoreError("Could not convert %s to %s: %s" % (pkg.filename, fmt, err)) from None
-        made = Path(tmp) / (_stem(pkg.filename) + fmt)
+        made = Path(tmp) / (conda_archive_stem(pkg.filename) + fmt)
         stored = cache.add_file(made, KIND_CONDA)
     alt = PackageFile(stored.name, sha256_of(stored), stored.stat().st_size)
     return replace(pkg, alternates=pkg.alternates + (alt,))
