@@ -103,18 +103,18 @@ def test_index_url_spellings(line):
     assert parse(line + "\npandas\n").pypi_sources.index_url == "https://idx.example.com/simple"
 
 
-def test_all_source_options():
+def test_all_source_options(tmp_path):
     spec = parse(
         """
         --index-url https://idx.example.com/simple
         --extra-index-url https://download.pytorch.org/whl/cu121
         --extra-index-url=https://extra2.example.com/simple
         -f https://download.pytorch.org/whl/torch_stable.html
-        --find-links=/local/wheels
+        --find-links=%s
         --trusted-host idx.example.com
         --pre --no-index
         pandas
-        """
+        """ % tmp_path
     )
     src = spec.pypi_sources
     assert src.index_url == "https://idx.example.com/simple"
@@ -122,7 +122,7 @@ def test_all_source_options():
         "https://download.pytorch.org/whl/cu121",
         "https://extra2.example.com/simple",
     )
-    assert src.find_links == ("https://download.pytorch.org/whl/torch_stable.html", "/local/wheels")
+    assert src.find_links == ("https://download.pytorch.org/whl/torch_stable.html", str(tmp_path))
     assert src.trusted_hosts == ("idx.example.com",)
     assert src.pre is True and src.no_index is True
 
@@ -181,8 +181,8 @@ def test_conda_pkg():
         ("-f", r"option '-f' needs a value"),
         ("--conda-pkg", r"option '--conda-pkg' needs a value, e.g. '--conda-pkg ffmpeg'"),
         ("--pre=yes", r"option '--pre' takes no value"),
-        ("--index-url pypi.org/simple", r"'--index-url pypi\.org/simple' is not a URL"),
-        ("--extra-index-url idx", r"'--extra-index-url idx' is not a URL"),
+        ("--index-url pypi.org/simple", r"--index-url 'pypi\.org/simple' is not a URL"),
+        ("--extra-index-url idx", r"--extra-index-url 'idx' is not a URL"),
         ("--pre pandas", r"unexpected 'pandas' after an option: put each requirement on its own line"),
         (
             "-i https://a.example.com/simple\n\n-i https://b.example.com/simple",

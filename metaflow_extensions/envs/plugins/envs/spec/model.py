@@ -1,9 +1,11 @@
 """EnvSpec: what the user asked for. Pure data, no I/O; its canonical hash is the req_id."""
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, Optional, Tuple
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -157,6 +159,50 @@ def _name_from_location(text: str) -> Optional[str]:
 DEFAULT_INDEX = "https://pypi.org/simple"  # where PyPI packages come from when no index is named
 
 
+def check_source_url(value: Any, option: str) -> str:
+    """`value` if it is an http(s) URL with a host or a file: URL; else a SpecError naming
+    the value and `option`. A typo (`pypi.example.com/simple`, `htps://...`) must never
+    leave uv to fall back to PyPI, where anyone can publish a package of the same name."""
+    if _is_source_url(value):
+        return value
+    raise _bad_source(value, option, "a URL")
+
+
+def check_find_links(value: Any, option: str) -> str:
+    """`value` if it is a source URL or an existing local path (pip's find-links). Looks at
+    the disk: parsers call it; a lock read elsewhere only gets `PypiSources`' syntax check."""
+    if _is_source_url(value) or (_is_path(value) and os.path.exists(os.path.expanduser(value))):
+        return value
+    raise _bad_source(value, option, "a URL or an existing directory")
+
+
+def _is_source_url(value: Any) -> bool:
+    if not isinstance(value, str) or value != value.strip():
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme in ("http", "https"):
+        return bool(host) and value.startswith(parts.scheme + "://")
+    return parts.scheme == "file" and bool(parts.path)
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and "://" not in value
+
+
+def _bad_source(value: Any, option: str, wanted: str) -> SpecError:
+    from ..auth import strip_credentials  # here: auth is only needed to word this error
+
+    shown = strip_credentials(value) if isinstance(value, str) else repr(value)
+    return SpecError(
+        "%s '%s' is not %s: write the full address with its scheme, e.g. "
+        "'https://pypi.example.com/simple' (nothing falls back to PyPI)." % (option, shown, wanted)
+    )
+
+
 @dataclass(frozen=True)
 class PypiSources:
     """Where PyPI packages come from (pip's options of the same names)."""
@@ -167,6 +213,17 @@ class PypiSources:
     trusted_hosts: Tuple[str, ...] = ()
     pre: bool = False
     no_index: bool = False
+
+    def __post_init__(self) -> None:
+        # Every way in (files, decorators, locks) ends here; parsers check first to name
+        # the line or attribute.
+        if self.index_url is not None:
+            check_source_url(self.index_url, "index_url")
+        for value in self.extra_index_urls:
+            check_source_url(value, "extra_index_urls")
+        for value in self.find_links:
+            if not _is_path(value):
+                check_source_url(value, "find_links")
 
     def merged(self, other: "PypiSources") -> "PypiSources":
         return PypiSources(

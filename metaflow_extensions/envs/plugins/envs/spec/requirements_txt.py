@@ -24,7 +24,7 @@ import shlex
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..errors import SpecError
-from .model import CondaDep, EnvSpec, PypiDep, PypiSources
+from .model import CondaDep, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
 
 # Options taking a value, by every spelling, mapped to what they set.
 _VALUE_OPTIONS: Dict[str, str] = {
@@ -69,7 +69,6 @@ _LOOSE_PIN = re.compile(
 # pip expands `${VAR}` in requirement files; we do not (parsing must not depend on the
 # environment), so say so instead of handing a literal `${VAR}` to the resolver.
 _ENV_VAR = re.compile(r"\$\{[A-Za-z0-9_]+\}")
-_URL_SCHEMES = ("http://", "https://", "file://")
 
 
 def located_error(source: str, lineno: Optional[int], message: str) -> SpecError:
@@ -266,11 +265,13 @@ class RequirementLines:
             self._no_index = True
 
     def _set_value(self, what: str, name: str, value: str, lineno: int) -> None:
-        if what in ("index-url", "extra-index-url") and not value.startswith(_URL_SCHEMES):
-            raise self._error(
-                lineno, "'%s %s' is not a URL: write the full index URL, e.g. '%s %s'."
-                % (name, value, name, _EXAMPLES[what]),
-            )
+        try:
+            if what in ("index-url", "extra-index-url"):
+                check_source_url(value, name)
+            elif what == "find-links":
+                check_find_links(value, name)
+        except SpecError as err:
+            raise self._error(lineno, error_reason(err)) from None
         if what == "index-url":
             # pip silently keeps the last one; two different primary indexes is a mistake
             if self._index_url and self._index_url[0] != value:
