@@ -96,8 +96,9 @@ class Environments:
                 if pinned and pkg is not None and pkg.conda is not None:
                     dep = replace(dep, version="==" + pkg.version, channel=pkg.conda.channel or dep.channel)
                 conda.append(dep)
-            pypi = [PypiDep.parse("%s==%s" % (d.name, locked[d.name].version)) if pinned and d.name in locked else d
-                    for d in base.spec.pypi_deps]
+            # a hashed requirement is pinned already, and its hashes must stay
+            pypi = [PypiDep.parse("%s==%s" % (d.name, locked[d.name].version))
+                    if pinned and d.name in locked and not d.hashes else d for d in base.spec.pypi_deps]
             return replace(base.spec, conda_deps=tuple(conda), pypi_deps=tuple(pypi),
                            python=("==" + base.python_version) if pinned else base.spec.python)
 

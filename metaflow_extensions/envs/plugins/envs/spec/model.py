@@ -22,6 +22,7 @@ ENV_TYPE_MIXED = "mixed"
 _CONDA_NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*?)\s*$")
 _OPERATOR_START = ("<", ">", "!", "~", "=")
 _BUILD_PIN = re.compile(r"[^<>!=~]=")  # the second `=` of `1.2=py_0`, not part of `>=`
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _normalize_conda_version(text: str, what: str) -> Optional[str]:
@@ -117,6 +118,30 @@ class PypiDep:
 
     requirement: str
     name: Optional[str] = None
+    # sha256 digests (lowercase hex) of the files this requirement may install: pip's
+    # hash-checking mode (`--hash=sha256:...`). Empty: whatever file the index lists.
+    hashes: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        bad = [h for h in self.hashes if not _SHA256.match(h)]
+        if bad:
+            raise SpecError(
+                "Malformed hash '%s' for PyPI requirement '%s': write '--hash=sha256:' and the "
+                "64 hexadecimal digits of the file's sha256." % (bad[0], self.requirement)
+            )
+
+    @property
+    def pinned(self) -> bool:
+        """One exact file version (`==1.2`, `===1.2`) or one URL, as pip's hash-checking
+        mode requires; bare locations count too (their file is what is hashed)."""
+        try:
+            req = Requirement(self.requirement)
+        except InvalidRequirement:
+            return True  # a bare URL or path
+        if req.url:
+            return True
+        specs = list(req.specifier)
+        return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
     @classmethod
     def parse(cls, text: str) -> "PypiDep":
@@ -274,7 +299,7 @@ class EnvSpec:
     def canonical(self) -> Dict[str, Any]:
         """Order-independent (except channel and index priority) description of the request."""
         src = self.pypi_sources
-        return {
+        out: Dict[str, Any] = {
             "conda": sorted(str(d) for d in self.conda_deps),
             "pypi": sorted(str(d) for d in self.pypi_deps),
             "channels": list(self.channels),
@@ -288,6 +313,10 @@ class EnvSpec:
             },
             "python": self.python,
         }
+        hashes = {str(d): sorted(d.hashes) for d in self.pypi_deps if d.hashes}
+        if hashes:  # only then: every request without hashes keeps its req_id
+            out["pypi_hashes"] = hashes
+        return out
 
     @property
     def req_id(self) -> str:
@@ -307,9 +336,11 @@ class EnvSpec:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "EnvSpec":
         src = data.get("pypi_sources") or {}
+        hashes = data.get("pypi_hashes") or {}
         return cls(
             conda_deps=tuple(CondaDep.parse(d) for d in data.get("conda", ())),
-            pypi_deps=tuple(PypiDep.parse(d) for d in data.get("pypi", ())),
+            pypi_deps=tuple(replace(PypiDep.parse(d), hashes=tuple(hashes.get(d, ())))
+                            for d in data.get("pypi", ())),
             channels=tuple(data.get("channels", ())),
             pypi_sources=PypiSources(
                 index_url=src.get("index_url"),
