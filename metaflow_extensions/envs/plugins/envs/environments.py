@@ -61,7 +61,7 @@ class Environments:
                     self.index.add(env, make_default=set_default)
             if env is not None:
                 return env
-        env = resolve_environment(spec, self.credentials(spec), self.cache)
+        env = resolve_environment(spec, self.credentials(spec), self.cache, keep_builds=not dry_run)
         if not dry_run:
             self.index.add(env, make_default=set_default)
         return env

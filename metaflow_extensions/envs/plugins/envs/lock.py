@@ -59,8 +59,11 @@ class LockedPackage:
     sha256: str
     size: Optional[int] = None
     conda: Optional[CondaRecordInfo] = None
-    # For wheels we built: the requirement they were built from (sdist URL, git, path).
+    # For wheels we built: the requirement they were built from (sdist URL, git, path), and
+    # the sha256 of that source (the archive, or a git checkout's or directory's files, see
+    # resolve/build.py) so what was built from can be checked later.
     built_from: Optional[str] = None
+    source_sha256: Optional[str] = None
     # Other archive formats of this very package, available from the store only. Not part
     # of the identity: the environment is the same whichever archive installs it.
     alternates: Tuple[PackageFile, ...] = ()
@@ -97,6 +100,7 @@ class LockedPackage:
             size=data.get("size"),
             conda=info,
             built_from=data.get("built_from"),
+            source_sha256=data.get("source_sha256"),
             alternates=tuple(PackageFile(**alt) for alt in data.get("alternates", ())),
         )
 

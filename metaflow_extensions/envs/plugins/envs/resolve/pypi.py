@@ -47,9 +47,19 @@ class SourceToBuild:
     commit: Optional[str] = None
 
 
-# Builds a wheel for the host from a source; returns the wheel's path. Provided by the caller,
-# who knows which interpreter the target environment will have.
-WheelBuilder = Callable[[SourceToBuild], Path]
+@dataclass(frozen=True)
+class BuiltWheel:
+    """A wheel built from a source, as the lock records it."""
+
+    filename: str
+    sha256: str
+    size: int
+    source_sha256: str
+
+
+# Builds a wheel for the host from a source (or finds it built before). Provided by the
+# caller, who knows which interpreter the target environment will have.
+WheelBuilder = Callable[[SourceToBuild], BuiltWheel]
 
 
 def resolve(
@@ -319,20 +329,20 @@ def _source_of(entry: dict) -> SourceToBuild:
     raise ResolveError("PyPI package '%s' has neither a wheel nor a source to build." % name)
 
 
-def _locked_built(source: SourceToBuild, wheel_path: Path) -> LockedPackage:
-    data = wheel_path.read_bytes()
-    _, version, _, _ = parse_wheel_filename(wheel_path.name)
-    origin = source.location + ("@" + source.commit if source.commit else "")
+def _locked_built(source: SourceToBuild, wheel: BuiltWheel) -> LockedPackage:
+    _, version, _, _ = parse_wheel_filename(wheel.filename)
+    origin = strip_credentials(source.location + ("@" + source.commit if source.commit else ""))
     return LockedPackage(
         kind=KIND_PYPI,
         name=source.name,
         version=str(version),
-        build=_tag_string(wheel_path.name),
-        filename=wheel_path.name,
-        url=strip_credentials(origin),
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        built_from=strip_credentials(origin),
+        build=_tag_string(wheel.filename),
+        filename=wheel.filename,
+        url=origin,
+        sha256=wheel.sha256,
+        size=wheel.size,
+        built_from=origin,
+        source_sha256=wheel.source_sha256,
     )
 
 
