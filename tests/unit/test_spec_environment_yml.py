@@ -94,7 +94,7 @@ def test_pip_section_rules():
             - clip @ git+https://github.com/openai/CLIP.git@d50d76d
             - git+https://h/r.git#egg=thing
             - ./local
-            - numpy==1.26.4 --hash=sha256:abcd
+            - numpy==1.26.4
           - pip:
             - itsdangerous
         """

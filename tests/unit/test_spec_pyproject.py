@@ -233,7 +233,7 @@ def test_poetry_default_beats_primary_and_legacy_booleans():
         ('[tool.uv]\noverride-dependencies = ["numpy<2"]\n', r"line \d+: \[tool\.uv\] setting 'override-dependencies'"),
         ('[tool.uv.pip]\nextra-index-url = ["https://x/simple"]\n', r"\[tool\.uv\] setting 'pip' is not supported"),
         ('[tool.uv]\nextra-index-url = [1]\n', r"\[tool\.uv\] extra-index-url must be a string or a list"),
-        ('[tool.uv]\nextra-index-url = ["idx"]\n', r"\[tool\.uv\] extra-index-url needs a 'url'"),
+        ('[tool.uv]\nextra-index-url = ["idx"]\n', r"\[tool\.uv\] extra-index-url 'idx' is not a URL"),
         (
             '[[tool.poetry.source]]\nname = "c"\nurl = "https://c.example.com/simple"\npriority = "tertiary"\n',
             r"\[\[tool\.poetry\.source\]\] 'c': priority 'tertiary' is unknown",

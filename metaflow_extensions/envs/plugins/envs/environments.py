@@ -62,7 +62,7 @@ class Environments:
                     self.index.add(env, make_default=set_default)
             if env is not None:
                 return env
-        env = resolve_environment(spec, self.credentials(spec), self.cache)
+        env = resolve_environment(spec, self.credentials(spec), self.cache, keep_builds=not dry_run)
         if not dry_run:
             self.index.add(env, make_default=set_default)
         return env
@@ -97,8 +97,9 @@ class Environments:
                 if pinned and pkg is not None and pkg.conda is not None:
                     dep = replace(dep, version="==" + pkg.version, channel=pkg.conda.channel or dep.channel)
                 conda.append(dep)
-            pypi = [PypiDep.parse("%s==%s" % (d.name, locked[d.name].version)) if pinned and d.name in locked else d
-                    for d in base.spec.pypi_deps]
+            # a hashed requirement is pinned already, and its hashes must stay
+            pypi = [PypiDep.parse("%s==%s" % (d.name, locked[d.name].version))
+                    if pinned and d.name in locked and not d.hashes else d for d in base.spec.pypi_deps]
             return replace(base.spec, conda_deps=tuple(conda), pypi_deps=tuple(pypi),
                            python=("==" + base.python_version) if pinned else base.spec.python)
 

@@ -95,8 +95,11 @@ class LockedPackage:
     sha256: str
     size: Optional[int] = None
     conda: Optional[CondaRecordInfo] = None
-    # For wheels we built: the requirement they were built from (sdist URL, git, path).
+    # For wheels we built: the requirement they were built from (sdist URL, git, path), and
+    # the sha256 of that source (the archive, or a git checkout's or directory's files, see
+    # resolve/build.py) so what was built from can be checked later.
     built_from: Optional[str] = None
+    source_sha256: Optional[str] = None
     # Other archive formats of this very package, available from the store only. Not part
     # of the identity: the environment is the same whichever archive installs it.
     alternates: Tuple[PackageFile, ...] = ()
@@ -136,6 +139,7 @@ class LockedPackage:
                 size=data.get("size"),
                 conda=info,
                 built_from=data.get("built_from"),
+                source_sha256=data.get("source_sha256"),
                 alternates=tuple(PackageFile(**alt) for alt in data.get("alternates", ())),
             )
         except (KeyError, TypeError, AttributeError) as err:
@@ -160,6 +164,8 @@ class LockedPackage:
                                 % (self.kind, filename, "/".join(ARCHIVE_SUFFIXES[self.kind])))
             if not isinstance(sha256, str) or not _SHA256.match(sha256):
                 raise LockError("%s has an invalid sha256 %r" % (what, sha256))
+        if self.source_sha256 is not None and not _SHA256.match(str(self.source_sha256)):
+            raise LockError("%s has an invalid source sha256 %r" % (what, self.source_sha256))
         # A wheel we built has no URL to download from (its source is recorded instead).
         if not self.built_from and not self.url.startswith(URL_SCHEMES):
             raise LockError("%s has URL %r: only http, https and file URLs are allowed" % (what, self.url))

@@ -89,7 +89,8 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
         with ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
             results = list(pool.map(one, archs))
     if request.dry_run:
-        progress.note("Dry run: nothing was cached, published or aliased.")
+        progress.note("Dry run: nothing was recorded, published or aliased, and wheels built from "
+                      "source were not kept (downloads and build interpreters stay cached for reuse).")
         return results
     if envs.store is not None:
         with progress.task("Publishing to %s" % envs.store.root):

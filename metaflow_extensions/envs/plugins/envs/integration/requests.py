@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 from packaging.utils import canonicalize_name
 
 from ..errors import SpecError
-from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
+from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources, check_source_url
 from ..store.aliases import parse_alias
 from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
     BASE_GENERIC,
@@ -126,14 +126,11 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
             conda[key] = dep
         pypi = _pypi_deps(where, "pip_packages", get("pip_packages"))
         channels = _str_list(where, "channels", get("channels"), "channels=['conda-forge']")
-        indices = _str_list(where, "pip_sources", get("pip_sources"),
-                            "pip_sources=['https://my.index/simple']")
+        indices = _index_list(where, "pip_sources", get("pip_sources"))
     elif family == FAMILY_PYPI:
         pypi = _pypi_deps(where, "packages", get("packages"))
-        indices = _unique(
-            _str_list(where, "extra_indices", get("extra_indices"),
-                      "extra_indices=['https://my.index/simple']")
-            + _str_list(where, "sources", get("sources"), "sources=['https://my.index/simple']"))
+        indices = _unique(_index_list(where, "extra_indices", get("extra_indices"))
+                          + _index_list(where, "sources", get("sources")))
     if family != FAMILY_NAMED:
         python = _python_spec(where, get("python"))
 
@@ -203,6 +200,16 @@ def _str_list(where: str, attr: str, value: Any, example: str) -> Tuple[str, ...
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
         raise SpecError("%s: %s must be a list of strings, e.g. %s (got %r)." % (where, attr, example, value))
     return _unique(v.strip() for v in value)
+
+
+def _index_list(where: str, attr: str, value: Any) -> Tuple[str, ...]:
+    urls = _str_list(where, attr, value, "%s=['https://my.index/simple']" % attr)
+    for url in urls:
+        try:
+            check_source_url(url, "index")
+        except SpecError as err:
+            raise _located(where, attr, err) from None
+    return urls
 
 
 def _version_text(where: str, attr: str, key: str, value: Any) -> str:

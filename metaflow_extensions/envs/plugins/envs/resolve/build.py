@@ -1,68 +1,196 @@
-"""Building wheels from sources (sdist, git, local directory) with `uv build`.
+"""Building wheels from sources (sdist, git, local directory) with `uv build`, once.
 
-The built wheel is stored in the local package cache under its sha256, the same place a
-downloaded wheel would be, so hydration finds it like any other package.
+A build is cached by what it was built from (the source archive's sha256, the git commit,
+or the hash of a local directory's files), the target platform and the Python version: the
+same request then always locks the same wheel (same sha256, so the same full_id) and is
+built only once, however many times it is resolved. The wheel also goes into the package
+cache under its sha256, where hydration finds it like any downloaded package.
 """
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, List, Optional, Tuple
 
-from ..auth import Credentials
+from .. import settings
+from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
-from ..hydrate.cache import PackageCache
+from ..hydrate.cache import PackageCache, safe_filename, sha256_of
 from ..hydrate.fetch import fetch_url
 from ..spec.model import EnvSpec
-from .pypi import SourceToBuild, WheelBuilder, source_options
+from .pypi import BuiltWheel, SourceToBuild, WheelBuilder, source_options
 from .uv import run_uv
+
+# Not part of a local project's identity: VCS data, and what builds write into the tree.
+_SKIPPED_DIRS = frozenset((".git", ".hg", ".svn", ".bzr", "__pycache__", "build", "dist", ".eggs",
+                           ".tox", ".nox", ".venv", ".mypy_cache", ".pytest_cache"))
+_RECORD = "build.json"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def make_builder(
-    python: Callable[[], str], spec: EnvSpec, credentials: Credentials, cache: PackageCache
+    python: Callable[[], str], python_version: str, spec: EnvSpec, credentials: Credentials,
+    cache: PackageCache, keep: bool = True,
 ) -> WheelBuilder:
     """A WheelBuilder building with the interpreter `python()` returns (created lazily: most
-    environments never need to build)."""
+    environments never need to build). Without `keep` (a dry run) builds found in the build
+    cache are reused, but new ones are only measured, then removed."""
+    builds = BuildCache()
 
-    def build(source: SourceToBuild) -> Path:
+    def build(source: SourceToBuild) -> BuiltWheel:
         with tempfile.TemporaryDirectory(prefix="mfenvs-build-") as tmp:
             work = Path(tmp)
-            target = _materialize(source, work, credentials)
-            out = work / "dist"
-            args = ["build", "--wheel", "--out-dir", str(out), "--python", python(), str(target)]
-            # Build dependencies (setuptools...) come from the request's own indexes.
-            source_args, source_env = source_options(spec, credentials, work)
-            run_uv(args + source_args, credentials, ResolveError, "Could not build a wheel for '%s' from %s"
-                   % (source.name, credentials.redact(source.location)), env=source_env)
-            wheels = list(out.glob("*.whl"))
-            if len(wheels) != 1:
-                raise ResolveError("Building '%s' gave %d wheels, expected one." % (source.name, len(wheels)))
-            return cache.add_file(wheels[0], "pypi")
+            fetched, origin = _identify(source, work, credentials)
+            key = build_key(origin, spec.platform, python_version)
+            found = builds.get(key)
+            if found is None:
+                tree = fetched or _materialize(source, work, credentials)
+                wheel = _uv_build(source, tree, work, python(), spec, credentials)
+                built = BuiltWheel(wheel.name, sha256_of(wheel), wheel.stat().st_size,
+                                   origin if source.kind != "vcs" else content_sha256(tree))
+                if not keep:
+                    return built
+                found = builds.put(key, wheel, built)
+            if keep:
+                cache.add_file(found[1], "pypi")
+            return found[0]
 
     return build
 
 
-def _materialize(source: SourceToBuild, work: Path, credentials: Credentials) -> Path:
-    """A local path uv can build from."""
+def build_key(origin: str, platform: str, python_version: str) -> str:
+    """The build cache's key: what the wheel is built from, for which target and Python."""
+    text = json.dumps({"source": origin, "platform": platform, "python": python_version}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class BuildCache:
+    """`<cache>/builds/<key>/{<wheel>, build.json}`: each entry appears whole by an atomic
+    rename, and is trusted only while the wheel still has the sha256 recorded beside it."""
+
+    def __init__(self, root: Optional[Path] = None) -> None:
+        self.root = Path(root) if root else settings.cache_dir("builds")
+
+    def get(self, key: str) -> Optional[Tuple[BuiltWheel, Path]]:
+        entry = self.root / key
+        try:
+            built = BuiltWheel(**json.loads((entry / _RECORD).read_text()))
+            wheel = entry / safe_filename(built.filename)
+            if wheel.suffix == ".whl" and _SHA256.match(built.source_sha256) and sha256_of(wheel) == built.sha256:
+                return built, wheel
+        except Exception:  # missing, half-removed or tampered with: build again
+            pass
+        return None
+
+    def put(self, key: str, wheel: Path, built: BuiltWheel) -> Tuple[BuiltWheel, Path]:
+        """Store a build; if another process stored one for the same key first, theirs wins
+        (every resolution must lock the same wheel)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".partial-"))
+        try:
+            shutil.copyfile(wheel, staging / built.filename)
+            (staging / _RECORD).write_text(json.dumps(built.__dict__, sort_keys=True))
+            entry = self.root / key
+            if entry.exists() and self.get(key) is None:
+                shutil.rmtree(entry)  # an unusable entry of ours (its name is our key)
+            try:
+                os.rename(staging, entry)
+            except OSError:  # a valid entry appeared meanwhile
+                pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        found = self.get(key)
+        if found is None:
+            raise ResolveError("Could not store the wheel built for %s in %s: check that the cache "
+                               "directory is writable." % (built.filename, self.root))
+        return found
+
+
+def _identify(source: SourceToBuild, work: Path, credentials: Credentials) -> Tuple[Optional[Path], str]:
+    """What the source is (an archive's sha256, a directory's content hash, a git commit),
+    and where it was fetched to when only fetching could tell (an archive URL the index gave
+    no hash for, a git ref without a commit)."""
+    if source.kind == "vcs" and source.commit:
+        return None, "git:" + source.commit
+    if source.kind != "vcs" and source.sha256:
+        return None, source.sha256
+    local = _local_path(source)
+    if local is not None:
+        return None, content_sha256(_existing(source, local))
+    fetched = _materialize(source, work, credentials)
+    if source.kind == "vcs":
+        return fetched, "git:" + _git(["rev-parse", "HEAD"], fetched, source, credentials).strip()
+    return fetched, content_sha256(fetched)
+
+
+def content_sha256(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (names, executable bits, contents), leaving
+    out VCS data and build outputs, which change without the project changing."""
+    if path.is_file():
+        return sha256_of(path)
+    digest = hashlib.sha256()
+    for relative, item in _tree_files(path):
+        if item.is_symlink():
+            kind, content = "link", os.readlink(item)
+        else:
+            kind, content = "exec" if os.access(item, os.X_OK) else "file", sha256_of(item)
+        digest.update(("%s\0%s\0%s\n" % (relative, kind, content)).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _tree_files(root: Path) -> Iterator[Tuple[str, Path]]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(filenames):
+            item = Path(dirpath) / name
+            yield item.relative_to(root).as_posix(), item
+
+
+def _uv_build(source: SourceToBuild, tree: Path, work: Path, python: str, spec: EnvSpec,
+              credentials: Credentials) -> Path:
+    out = work / "dist"
+    args = ["build", "--wheel", "--out-dir", str(out), "--python", python, str(tree)]
+    # Build dependencies (setuptools...) come from the request's own indexes.
+    source_args, source_env = source_options(spec, credentials, work)
+    run_uv(args + source_args, credentials, ResolveError, "Could not build a wheel for '%s' from %s"
+           % (source.name, credentials.redact(source.location)), env=source_env)
+    wheels = list(out.glob("*.whl"))
+    if len(wheels) != 1:
+        raise ResolveError("Building '%s' gave %d wheels, expected one." % (source.name, len(wheels)))
+    return wheels[0]
+
+
+def _local_path(source: SourceToBuild) -> Optional[Path]:
     location = source.location
     if source.kind == "directory" or location.startswith("/") or location.startswith("file://"):
-        path = Path(location[len("file://"):] if location.startswith("file://") else location)
-        if not path.exists():
-            raise ResolveError("Local requirement '%s' not found at %s." % (source.name, path))
-        return path
+        return Path(location[len("file://"):] if location.startswith("file://") else location)
+    return None
+
+
+def _existing(source: SourceToBuild, path: Path) -> Path:
+    if not path.exists():
+        raise ResolveError("Local requirement '%s' not found at %s." % (source.name, path))
+    return path
+
+
+def _materialize(source: SourceToBuild, work: Path, credentials: Credentials) -> Path:
+    """A local path uv can build from."""
+    local = _local_path(source)
+    if local is not None:
+        return _existing(source, local)
     if source.kind == "vcs":
         return _git_checkout(source, work, credentials)
-    filename = location.rsplit("/", 1)[-1].split("#", 1)[0]
+    filename = source.location.rsplit("/", 1)[-1].split("#", 1)[0]
     dest = work / filename
-    fetch_url(location, dest, credentials, expected_sha256=source.sha256)
+    fetch_url(source.location, dest, credentials, expected_sha256=source.sha256)
     return dest
 
 
 def _git_checkout(source: SourceToBuild, work: Path, credentials: Credentials) -> Path:
-    git = shutil.which("git")
-    if not git:
-        raise ResolveError("'%s' is a git requirement but git is not installed." % source.name)
     url = source.location[len("git+"):] if source.location.startswith("git+") else source.location
     head, _, last = url.rpartition("/")
     ref = ""
@@ -70,13 +198,18 @@ def _git_checkout(source: SourceToBuild, work: Path, credentials: Credentials) -
         last, ref = last.split("@", 1)
         url = "%s/%s" % (head, last)
     dest = work / "checkout"
-    for cmd in (
-        [git, "clone", "--quiet", credentials.with_userinfo(url), str(dest)],
-        [git, "-C", str(dest), "checkout", "--quiet", source.commit or ref or "HEAD"],
-    ):
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              stdin=subprocess.DEVNULL, env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
-        if proc.returncode != 0:
-            raise ResolveError("Could not fetch git requirement '%s' from %s:\n%s" % (
-                source.name, credentials.redact(url), credentials.redact(proc.stderr.strip())))
+    _git(["clone", "--quiet", credentials.with_userinfo(url), str(dest)], work, source, credentials)
+    _git(["checkout", "--quiet", source.commit or ref or "HEAD"], dest, source, credentials)
     return dest
+
+
+def _git(args: List[str], cwd: Path, source: SourceToBuild, credentials: Credentials) -> str:
+    git = shutil.which("git")
+    if not git:
+        raise ResolveError("'%s' is a git requirement but git is not installed." % source.name)
+    proc = subprocess.run([git, *args], cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          stdin=subprocess.DEVNULL, env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+    if proc.returncode != 0:
+        raise ResolveError("Could not fetch git requirement '%s' from %s:\n%s" % (
+            source.name, strip_credentials(source.location), credentials.redact(proc.stderr.strip())))
+    return proc.stdout

@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -47,9 +47,19 @@ class SourceToBuild:
     commit: Optional[str] = None
 
 
-# Builds a wheel for the host from a source; returns the wheel's path. Provided by the caller,
-# who knows which interpreter the target environment will have.
-WheelBuilder = Callable[[SourceToBuild], Path]
+@dataclass(frozen=True)
+class BuiltWheel:
+    """A wheel built from a source, as the lock records it."""
+
+    filename: str
+    sha256: str
+    size: int
+    source_sha256: str
+
+
+# Builds a wheel for the host from a source (or finds it built before). Provided by the
+# caller, who knows which interpreter the target environment will have.
+WheelBuilder = Callable[[SourceToBuild], BuiltWheel]
 
 
 def resolve(
@@ -101,12 +111,16 @@ def resolve(
         )
         entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
     tags = target.wheel_tags(python_version)
+    hashes = _allowed_hashes(spec, entries)
     locked: List[LockedPackage] = []
     for entry in entries:
-        wheel = _best_wheel(entry, tags)
+        allowed = None if hashes is None else hashes[canonicalize_name(entry["name"])]
+        wheel = _best_wheel(entry, tags, allowed)
         if wheel is not None:
             locked.append(_locked_wheel(entry["name"], wheel))
             continue
+        if allowed is not None:
+            _check_source_hash(entry, tags, allowed)
         source = _source_of(entry)
         if target.subdir != host_platform() or build_wheel is None:
             raise ResolveError(
@@ -128,6 +142,13 @@ def _requirements_not_provided(spec: EnvSpec, provided: Dict[str, str]) -> List[
 
     out = []
     for dep in spec.pypi_deps:
+        if dep.name and dep.name in provided and dep.hashes:
+            raise ResolveError(
+                "PyPI requirement '%s' has '--hash' values, but Conda installs %s %s, a file "
+                "they cannot check: remove %s from the Conda packages, or its hashes." % (
+                    strip_credentials(dep.requirement), dep.name, provided[dep.name], dep.name
+                )
+            )
         if dep.name and dep.name in provided:
             req = Requirement(dep.requirement)
             if req.url is None and req.specifier.contains(provided[dep.name], prereleases=True):
@@ -197,11 +218,58 @@ def _source_args(spec: EnvSpec, credentials: Credentials) -> List[str]:
     return args
 
 
-def _best_wheel(entry: dict, tags: Sequence) -> Optional[dict]:
-    """The wheel the target installer would pick: its most preferred compatible tag."""
+def _allowed_hashes(spec: EnvSpec, entries: List[dict]) -> Optional[Dict[str, FrozenSet[str]]]:
+    """pip's hash-checking mode: for each locked package, the sha256 of the files it may
+    install; None when no requirement has a hash. Every package, dependencies included,
+    must have hashes: one without would install a file nobody vouched for."""
+    if not any(dep.hashes for dep in spec.pypi_deps):
+        return None
+    allowed = {dep.name: frozenset(dep.hashes) for dep in spec.pypi_deps if dep.name and dep.hashes}
+    missing = ["%s==%s" % (canonicalize_name(e["name"]), e.get("version") or "<version>")
+               for e in entries if canonicalize_name(e["name"]) not in allowed]
+    if missing:
+        raise ResolveError(
+            "Hash-checking mode is on (requirements have '--hash'), but these packages have "
+            "none: %s. Add each with its '--hash=sha256:...', as pip requires for every package, "
+            "dependencies included." % ", ".join(missing)
+        )
+    return allowed
+
+
+def _check_source_hash(entry: dict, tags: Sequence, allowed: FrozenSet[str]) -> None:
+    """No wheel has an allowed hash: before anything is built, the source archive must."""
+    name = canonicalize_name(entry["name"])
+    source = _source_of(entry) if any(k in entry for k in _SOURCE_KINDS) else None
+    if source is not None and source.sha256 in allowed:
+        return
+    wheel = _best_wheel(entry, tags)
+    if wheel is not None:
+        filename, sha256 = wheel["name"], (wheel.get("hashes") or {}).get("sha256")
+    elif source is None:
+        return  # nothing installable at all: the caller's _source_of says so
+    elif source.sha256 is None:
+        raise ResolveError(
+            "PyPI package '%s' comes from a %s source, which has no file hash to check against "
+            "its '--hash' values: point it at a wheel or an sdist archive (name @ https://...), "
+            "or remove its hashes." % (name, source.kind)
+        )
+    else:
+        filename, sha256 = source.location.rsplit("/", 1)[-1], source.sha256
+    raise ResolveError(
+        "PyPI package '%s': %s has sha256 %s, which is not among the hashes given for it (%s): "
+        "check its '--hash' values, or whether the index serves other files than those hashed."
+        % (name, strip_credentials(filename), sha256, ", ".join("sha256:" + h for h in sorted(allowed)))
+    )
+
+
+def _best_wheel(entry: dict, tags: Sequence, allowed: Optional[FrozenSet[str]] = None) -> Optional[dict]:
+    """The wheel the target installer would pick: its most preferred compatible tag, among
+    the `allowed` sha256 (pip's hash-checking mode) when given."""
     rank = {tag: i for i, tag in enumerate(tags)}
     best: Optional[Tuple[int, dict]] = None
     for wheel in entry.get("wheels", []):
+        if allowed is not None and (wheel.get("hashes") or {}).get("sha256") not in allowed:
+            continue
         filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
         try:
             _, _, _, wtags = parse_wheel_filename(filename)
@@ -238,6 +306,9 @@ def _tag_string(filename: str) -> str:
     return "-".join(filename[: -len(".whl")].split("-")[-3:])
 
 
+_SOURCE_KINDS = ("sdist", "directory", "vcs", "archive")
+
+
 def _source_of(entry: dict) -> SourceToBuild:
     name = canonicalize_name(entry["name"])
     version = entry.get("version")
@@ -258,20 +329,20 @@ def _source_of(entry: dict) -> SourceToBuild:
     raise ResolveError("PyPI package '%s' has neither a wheel nor a source to build." % name)
 
 
-def _locked_built(source: SourceToBuild, wheel_path: Path) -> LockedPackage:
-    data = wheel_path.read_bytes()
-    _, version, _, _ = parse_wheel_filename(wheel_path.name)
-    origin = source.location + ("@" + source.commit if source.commit else "")
+def _locked_built(source: SourceToBuild, wheel: BuiltWheel) -> LockedPackage:
+    _, version, _, _ = parse_wheel_filename(wheel.filename)
+    origin = strip_credentials(source.location + ("@" + source.commit if source.commit else ""))
     return LockedPackage(
         kind=KIND_PYPI,
         name=source.name,
         version=str(version),
-        build=_tag_string(wheel_path.name),
-        filename=wheel_path.name,
-        url=strip_credentials(origin),
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        built_from=strip_credentials(origin),
+        build=_tag_string(wheel.filename),
+        filename=wheel.filename,
+        url=origin,
+        sha256=wheel.sha256,
+        size=wheel.size,
+        built_from=origin,
+        source_sha256=wheel.source_sha256,
     )
 
 

@@ -34,8 +34,10 @@ def resolve_environment(
     spec: EnvSpec,
     credentials: Optional[Credentials] = None,
     cache: Optional[PackageCache] = None,
+    keep_builds: bool = True,
 ) -> ResolvedEnvironment:
-    """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes."""
+    """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes. Without
+    `keep_builds` (a dry run) wheels built from sources are not kept."""
     spec = with_defaults(spec)
     credentials = credentials or Credentials.from_environment(spec_urls(spec))
     cache = cache or PackageCache()
@@ -76,7 +78,8 @@ def resolve_environment(
     if spec.pypi_deps:
         from .build import make_builder  # here: loads the downloader, rarely needed to resolve
 
-        builder = make_builder(build_python, spec, credentials, cache) if spec.platform == host_platform() else None
+        builder = make_builder(build_python, python_version, spec, credentials, cache, keep_builds) \
+            if spec.platform == host_platform() else None
         pypi_pkgs = pypi.resolve(
             spec, python_version, target, credentials, pypi_provided_by(conda_pkgs), builder
         )

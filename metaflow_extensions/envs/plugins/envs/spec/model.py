@@ -1,9 +1,11 @@
 """EnvSpec: what the user asked for. Pure data, no I/O; its canonical hash is the req_id."""
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, Optional, Tuple
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -20,6 +22,7 @@ ENV_TYPE_MIXED = "mixed"
 _CONDA_NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*?)\s*$")
 _OPERATOR_START = ("<", ">", "!", "~", "=")
 _BUILD_PIN = re.compile(r"[^<>!=~]=")  # the second `=` of `1.2=py_0`, not part of `>=`
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _normalize_conda_version(text: str, what: str) -> Optional[str]:
@@ -115,6 +118,30 @@ class PypiDep:
 
     requirement: str
     name: Optional[str] = None
+    # sha256 digests (lowercase hex) of the files this requirement may install: pip's
+    # hash-checking mode (`--hash=sha256:...`). Empty: whatever file the index lists.
+    hashes: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        bad = [h for h in self.hashes if not _SHA256.match(h)]
+        if bad:
+            raise SpecError(
+                "Malformed hash '%s' for PyPI requirement '%s': write '--hash=sha256:' and the "
+                "64 hexadecimal digits of the file's sha256." % (bad[0], self.requirement)
+            )
+
+    @property
+    def pinned(self) -> bool:
+        """One exact file version (`==1.2`, `===1.2`) or one URL, as pip's hash-checking
+        mode requires; bare locations count too (their file is what is hashed)."""
+        try:
+            req = Requirement(self.requirement)
+        except InvalidRequirement:
+            return True  # a bare URL or path
+        if req.url:
+            return True
+        specs = list(req.specifier)
+        return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
     @classmethod
     def parse(cls, text: str) -> "PypiDep":
@@ -157,6 +184,50 @@ def _name_from_location(text: str) -> Optional[str]:
 DEFAULT_INDEX = "https://pypi.org/simple"  # where PyPI packages come from when no index is named
 
 
+def check_source_url(value: Any, option: str) -> str:
+    """`value` if it is an http(s) URL with a host or a file: URL; else a SpecError naming
+    the value and `option`. A typo (`pypi.example.com/simple`, `htps://...`) must never
+    leave uv to fall back to PyPI, where anyone can publish a package of the same name."""
+    if _is_source_url(value):
+        return value
+    raise _bad_source(value, option, "a URL")
+
+
+def check_find_links(value: Any, option: str) -> str:
+    """`value` if it is a source URL or an existing local path (pip's find-links). Looks at
+    the disk: parsers call it; a lock read elsewhere only gets `PypiSources`' syntax check."""
+    if _is_source_url(value) or (_is_path(value) and os.path.exists(os.path.expanduser(value))):
+        return value
+    raise _bad_source(value, option, "a URL or an existing directory")
+
+
+def _is_source_url(value: Any) -> bool:
+    if not isinstance(value, str) or value != value.strip():
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme in ("http", "https"):
+        return bool(host) and value.startswith(parts.scheme + "://")
+    return parts.scheme == "file" and bool(parts.path)
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and "://" not in value
+
+
+def _bad_source(value: Any, option: str, wanted: str) -> SpecError:
+    from ..auth import strip_credentials  # here: auth is only needed to word this error
+
+    shown = strip_credentials(value) if isinstance(value, str) else repr(value)
+    return SpecError(
+        "%s '%s' is not %s: write the full address with its scheme, e.g. "
+        "'https://pypi.example.com/simple' (nothing falls back to PyPI)." % (option, shown, wanted)
+    )
+
+
 @dataclass(frozen=True)
 class PypiSources:
     """Where PyPI packages come from (pip's options of the same names)."""
@@ -167,6 +238,17 @@ class PypiSources:
     trusted_hosts: Tuple[str, ...] = ()
     pre: bool = False
     no_index: bool = False
+
+    def __post_init__(self) -> None:
+        # Every way in (files, decorators, locks) ends here; parsers check first to name
+        # the line or attribute.
+        if self.index_url is not None:
+            check_source_url(self.index_url, "index_url")
+        for value in self.extra_index_urls:
+            check_source_url(value, "extra_index_urls")
+        for value in self.find_links:
+            if not _is_path(value):
+                check_source_url(value, "find_links")
 
     def merged(self, other: "PypiSources") -> "PypiSources":
         return PypiSources(
@@ -222,7 +304,7 @@ class EnvSpec:
     def canonical(self) -> Dict[str, Any]:
         """Order-independent (except channel and index priority) description of the request."""
         src = self.pypi_sources
-        return {
+        out: Dict[str, Any] = {
             "conda": sorted(str(d) for d in self.conda_deps),
             "pypi": sorted(str(d) for d in self.pypi_deps),
             "channels": list(self.channels),
@@ -237,6 +319,10 @@ class EnvSpec:
             "python": self.python,
             "python_source": self.python_source,
         }
+        hashes = {str(d): sorted(d.hashes) for d in self.pypi_deps if d.hashes}
+        if hashes:  # only then: every request without hashes keeps its req_id
+            out["pypi_hashes"] = hashes
+        return out
 
     @property
     def req_id(self) -> str:
@@ -256,9 +342,11 @@ class EnvSpec:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "EnvSpec":
         src = data.get("pypi_sources") or {}
+        hashes = data.get("pypi_hashes") or {}
         return cls(
             conda_deps=tuple(CondaDep.parse(d) for d in data.get("conda", ())),
-            pypi_deps=tuple(PypiDep.parse(d) for d in data.get("pypi", ())),
+            pypi_deps=tuple(replace(PypiDep.parse(d), hashes=tuple(hashes.get(d, ())))
+                            for d in data.get("pypi", ())),
             channels=tuple(data.get("channels", ())),
             pypi_sources=PypiSources(
                 index_url=src.get("index_url"),

@@ -19,13 +19,13 @@ index, ...) are errors naming the setting; other tools' sections are ignored.
 """
 import re
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError
-from .model import EnvSpec, PypiDep, PypiSources
+from .model import EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
 from .requirements_txt import error_reason, located_error, read_spec_text
 
 if sys.version_info >= (3, 11):
@@ -207,7 +207,9 @@ class _Parser:
                 where = "[tool.uv] extra-index-url"
                 extras.extend(self.url(u, where, key) for u in self.strings(value, where, key))
             elif key == "find-links":
-                find_links.extend(self.strings(value, "[tool.uv] find-links", key))
+                where = "[tool.uv] find-links"
+                find_links.extend(self.checked(check_find_links, u, where, key)
+                                  for u in self.strings(value, where, key))
             elif key == "no-index":
                 no_index = self.boolean(value, "[tool.uv] no-index", key)
             elif key not in _UV_IGNORED:
@@ -311,12 +313,19 @@ class _Parser:
 
     # -- value checks ---------------------------------------------------------------------
     def url(self, value: Any, where: str, needle: Optional[str]) -> str:
-        if not isinstance(value, str) or "://" not in value:
+        if value is None:
             raise self.error(
-                "%s needs a 'url' such as 'https://pypi.example.com/simple', got %r."
-                % (where, value), needle
+                "%s needs a 'url' such as 'https://pypi.example.com/simple'." % where, needle
             )
-        return value
+        return self.checked(check_source_url, value, where, needle)
+
+    def checked(self, check: Callable[[Any, str], str], value: Any, where: str,
+                needle: Optional[str]) -> str:
+        """`check(value, where)`, its error located in the file."""
+        try:
+            return check(value, where)
+        except SpecError as err:
+            raise self.error(error_reason(err), needle) from None
 
     def strings(self, value: Any, where: str, needle: str) -> List[str]:
         items = [value] if isinstance(value, str) else value

@@ -10,7 +10,12 @@ The supported subset of pip's format:
   to a PyPI environment;
 - requirement lines: PEP 508 (`name[extra]>=1; python_version >= "3.8"`, `name @ URL`), bare
   VCS/archive URLs (`git+https://...#egg=name`), local paths (`./dir`, `/abs/dir`,
-  `file:///abs/dir`). `--hash=...` after a requirement is accepted and ignored.
+  `file:///abs/dir`), each optionally followed by `--hash=sha256:HEX` (several allowed).
+
+Hashes work as pip's hash-checking mode: once a line has one (or `--require-hashes` is
+given), every requirement must be pinned (`==` or `name @ URL`) and hashed, and resolution
+refuses a file whose sha256 is not listed. Only sha256 can be checked (indexes publish it):
+a line whose hashes are all sha384/sha512 is refused; next to a sha256 they are ignored.
 
 Everything else (`-r`, `-c`, `-e`, `--no-binary`, ...) is an error naming the option: silently
 dropping it would change what gets installed.
@@ -21,10 +26,11 @@ follows exactly the same rules. This module also holds the two helpers every par
 """
 import re
 import shlex
+from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..errors import SpecError
-from .model import CondaDep, EnvSpec, PypiDep, PypiSources
+from .model import CondaDep, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
 
 # Options taking a value, by every spelling, mapped to what they set.
 _VALUE_OPTIONS: Dict[str, str] = {
@@ -36,7 +42,7 @@ _VALUE_OPTIONS: Dict[str, str] = {
     "--trusted-host": "trusted-host",
     "--conda-pkg": "conda-pkg",
 }
-_FLAG_OPTIONS = ("--pre", "--no-index")
+_FLAG_OPTIONS = ("--pre", "--no-index", "--require-hashes")
 
 # Options pip knows that we refuse, with what to do instead.
 _REFUSED: Dict[str, str] = {
@@ -55,8 +61,10 @@ _REFUSED: Dict[str, str] = {
 
 _SUPPORTED_TEXT = (
     "-i/--index-url, --extra-index-url, -f/--find-links, --trusted-host, --pre, --no-index, "
-    "--conda-pkg"
+    "--require-hashes, --conda-pkg"
 )
+# Algorithms pip accepts in `--hash`; only sha256 can be checked against what indexes publish.
+_OTHER_HASHES = ("sha384", "sha512")
 
 # pip's rule: a comment starts at a `#` at the start of a line or after whitespace, so the
 # `#egg=` fragment of a URL is kept.
@@ -69,7 +77,6 @@ _LOOSE_PIN = re.compile(
 # pip expands `${VAR}` in requirement files; we do not (parsing must not depend on the
 # environment), so say so instead of handing a literal `${VAR}` to the resolver.
 _ENV_VAR = re.compile(r"\$\{[A-Za-z0-9_]+\}")
-_URL_SCHEMES = ("http://", "https://", "file://")
 
 
 def located_error(source: str, lineno: Optional[int], message: str) -> SpecError:
@@ -130,6 +137,8 @@ class RequirementLines:
         self._trusted_hosts: List[str] = []
         self._pre = False
         self._no_index = False
+        self._require_hashes = False
+        self._dep_lines: Dict[PypiDep, int] = {}
 
     # -- results --------------------------------------------------------------------------
     def sources(self) -> PypiSources:
@@ -143,6 +152,7 @@ class RequirementLines:
         )
 
     def spec(self) -> EnvSpec:
+        self._check_hash_mode()
         return EnvSpec(
             conda_deps=tuple(dict.fromkeys(self.conda_deps)),
             pypi_deps=tuple(dict.fromkeys(self.pypi_deps)),
@@ -178,17 +188,22 @@ class RequirementLines:
         tokens = text.split()
         cut = next((i for i, tok in enumerate(tokens) if tok.startswith("-")), len(tokens))
         requirement = " ".join(tokens[:cut])
-        self._check_requirement_options(self._split_options(" ".join(tokens[cut:]), lineno), lineno)
+        hashes = self._hashes(self._split_options(" ".join(tokens[cut:]), lineno), lineno)
         if self.loose_pins:
             loose = _LOOSE_PIN.match(requirement)
             if loose:
                 requirement = "%s==%s" % (loose.group(1), loose.group(2))
         try:
-            self.pypi_deps.append(PypiDep.parse(requirement))
+            dep = replace(PypiDep.parse(requirement), hashes=hashes)
         except SpecError as err:
             raise self._error(lineno, error_reason(err)) from None
+        self.pypi_deps.append(dep)
+        self._dep_lines.setdefault(dep, lineno)
 
-    def _check_requirement_options(self, options: List[str], lineno: int) -> None:
+    def _hashes(self, options: List[str], lineno: int) -> Tuple[str, ...]:
+        """The sha256 digests of a requirement's `--hash` options (its only allowed ones)."""
+        sha256: List[str] = []
+        others: List[str] = []
         i = 0
         while i < len(options):
             name, value = _split_option(options[i])
@@ -205,9 +220,40 @@ class RequirementLines:
                 raise self._error(
                     lineno, "'--hash' needs a value such as '--hash=sha256:<hex digest>'."
                 )
-            # Hashes are ignored on purpose: pip-compile writes them, but we re-resolve and
-            # record the hashes of what we actually fetch in the lock.
+            algorithm, digest = value.split(":", 1)
+            if algorithm.lower() == "sha256":
+                sha256.append(digest.lower())
+            elif algorithm.lower() in _OTHER_HASHES:
+                others.append(value)
+            else:
+                raise self._error(
+                    lineno, "unknown hash algorithm in '--hash=%s': use sha256, e.g. "
+                    "'--hash=sha256:<hex digest>'." % value,
+                )
             i += 1
+        if others and not sha256:
+            raise self._error(
+                lineno, "only sha256 hashes can be checked (indexes publish sha256), and '%s' "
+                "has none: add '--hash=sha256:...' for each allowed file (`pip hash FILE` "
+                "prints it)." % " ".join("--hash=" + h for h in others),
+            )
+        return tuple(sorted(set(sha256)))
+
+    def _check_hash_mode(self) -> None:
+        """pip's hash-checking mode: once one requirement is hashed, an unhashed or loosely
+        pinned one would let in a file nobody vouched for."""
+        hashed = [d for d in self.pypi_deps if d.hashes]
+        if not hashed and not self._require_hashes:
+            return
+        bad = [d for d in self.pypi_deps if not (d.hashes and d.name and d.pinned)]
+        if bad:
+            why = "--require-hashes" if self._require_hashes else "line %d has a '--hash'" % self._dep_lines[hashed[0]]
+            raise self._error(
+                self._dep_lines[bad[0]],
+                "hash-checking mode (%s): every requirement must be 'name==version' or "
+                "'name @ URL' followed by '--hash=sha256:...', as pip requires; not so: %s."
+                % (why, ", ".join("'%s' (line %d)" % (d, self._dep_lines[d]) for d in bad)),
+            )
 
     def _split_options(self, text: str, lineno: int) -> List[str]:
         try:
@@ -262,15 +308,19 @@ class RequirementLines:
     def _set_flag(self, name: str) -> None:
         if name == "--pre":
             self._pre = True
+        elif name == "--require-hashes":
+            self._require_hashes = True
         else:
             self._no_index = True
 
     def _set_value(self, what: str, name: str, value: str, lineno: int) -> None:
-        if what in ("index-url", "extra-index-url") and not value.startswith(_URL_SCHEMES):
-            raise self._error(
-                lineno, "'%s %s' is not a URL: write the full index URL, e.g. '%s %s'."
-                % (name, value, name, _EXAMPLES[what]),
-            )
+        try:
+            if what in ("index-url", "extra-index-url"):
+                check_source_url(value, name)
+            elif what == "find-links":
+                check_find_links(value, name)
+        except SpecError as err:
+            raise self._error(lineno, error_reason(err)) from None
         if what == "index-url":
             # pip silently keeps the last one; two different primary indexes is a mistake
             if self._index_url and self._index_url[0] != value:
