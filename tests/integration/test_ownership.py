@@ -197,3 +197,28 @@ def test_stale_partials_are_removed_by_the_next_fetch_into_their_dir(sandbox):
     assert not dead.exists() and not ancient.exists()
     assert live.exists() and fresh_dead.exists()
     assert sorted(p.name for p in dest.parent.iterdir()) == sorted([dest.name, live.name, fresh_dead.name])
+
+
+def test_gc_removes_build_cache_entries_no_one_used_recently(sandbox):
+    from metaflow_extensions.envs.plugins.envs.environments import Environments
+    from metaflow_extensions.envs.plugins.envs.resolve.build import BuildCache
+
+    root = BuildCache().root
+    entries = {}
+    for name, record in (("old", True), ("fresh", True), ("foreign", False)):
+        entry = root / name
+        entry.mkdir(parents=True)
+        (entry / "pkg-1.0-py3-none-any.whl").write_bytes(b"wheel")
+        if record:
+            (entry / "build.json").write_text("{}")
+        entries[name] = entry
+    old = time.time() - 10 * 86400
+    for entry in (entries["old"], entries["foreign"]):
+        for path in [*entry.iterdir(), entry]:  # the folder last: listing it touches its access time
+            os.utime(path, (old, old))
+
+    report = collect(Environments(), 1, dry_run=True)
+    assert [item.path for item in report.builds] == [entries["old"]] and entries["old"].is_dir()
+    collect(Environments(), 1, dry_run=False)
+    assert not entries["old"].exists()
+    assert entries["fresh"].is_dir() and entries["foreign"].is_dir()  # recent, or not ours

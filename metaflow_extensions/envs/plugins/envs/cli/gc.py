@@ -18,6 +18,7 @@ marker (see hydrate/install.py) is reported as skipped, never deleted, however o
 and the locks are removed whatever their age; those of running processes never are.
 """
 import os
+import shutil
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -53,12 +54,13 @@ class GcReport:
     in_use: List[Path] = field(default_factory=list)  # prefixes locked by a running create
     skipped: List[Path] = field(default_factory=list)  # directories under envs/ we did not make
     partials: List[Item] = field(default_factory=list)  # stale temp files removed (or would be)
+    builds: List[Item] = field(default_factory=list)  # wheels built from sources, and their record
     kept_prefixes: int = 0
     kept_packages: int = 0
 
     @property
     def freed(self) -> int:
-        return sum(i.size for i in self.prefixes + self.packages + self.partials)
+        return sum(i.size for i in self.prefixes + self.packages + self.partials + self.builds)
 
 
 def _stamp(path: Path) -> float:
@@ -203,7 +205,36 @@ def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Opti
         if not keep_everything:
             _collect_packages(envs, report, keep_packages)
         _collect_partials(envs, report)
+        _collect_builds(report)
     return report
+
+
+def _folder_last_used(path: Path) -> float:
+    """The latest use of a flat folder and its files, listed without touching its access
+    time where the OS allows it (a dry run must not make it look used)."""
+    stamps = [_stamp(path)]
+    fd = _open_dir(str(path))
+    try:
+        for entry in os.scandir(fd):
+            st = entry.stat(follow_symlinks=False)
+            stamps.append(max(st.st_atime, st.st_mtime))
+    finally:
+        os.close(fd)
+    return max(stamps)
+
+
+def _collect_builds(report: GcReport) -> None:
+    """Build cache entries not used within the limit (a later resolution builds again);
+    the wheels that locks name stay in the package cache under the rules above."""
+    from ..resolve.build import BuildCache
+
+    for entry in BuildCache().entries():
+        last_used = _folder_last_used(entry)
+        if last_used >= report.cutoff:
+            continue
+        report.builds.append(Item(entry, last_used, _size(entry)))
+        if not report.dry_run:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _load(envs: Environments, env_id: Optional[EnvID]):
@@ -270,6 +301,9 @@ def render(report: GcReport) -> str:
             verb, item.path, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
     for item in report.packages:
         lines.append("%s cached package %s (last used %s, frees %s)" % (
+            verb, item.path.name, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
+    for item in report.builds:
+        lines.append("%s cached build %s (last used %s, frees %s)" % (
             verb, item.path.name, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
     for item in report.partials:
         lines.append("%s unfinished temp file %s (its writer stopped)" % (verb, item.path))

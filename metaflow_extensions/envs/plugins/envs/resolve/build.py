@@ -86,6 +86,13 @@ class BuildCache:
             pass
         return None
 
+    def entries(self) -> List[Path]:
+        """Every entry folder we wrote (one holding our record file), for gc."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                      and (p / _RECORD).is_file())
+
     def put(self, key: str, wheel: Path, built: BuiltWheel) -> Tuple[BuiltWheel, Path]:
         """Store a build; if another process stored one for the same key first, theirs wins
         (every resolution must lock the same wheel)."""
