@@ -9,6 +9,8 @@ from metaflow_extensions.envs.plugins.envs.errors import EnvError
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec import parse_file
 
+pytestmark = pytest.mark.network  # the PyPI packages come from pypi.org
+
 SPECS = Path(__file__).resolve().parents[1] / "data" / "specs"
 
 # file -> packages the lock must hold (name: kind; None: must not be there)
