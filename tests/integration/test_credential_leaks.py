@@ -1,0 +1,92 @@
+"""Credentials go only where they belong: to their own origin (not across redirects), never
+onto a command line, never into a file or output; and each environment has its own."""
+import hashlib
+import json
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
+
+from metaflow_extensions.envs.plugins.envs.auth import Credentials
+from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.hydrate.fetch import fetch_url
+from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
+from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
+from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
+from tests.fixtures.servers import StaticFileServer
+
+from .conftest_helpers import run_python
+
+ARCHIVES = (".conda", ".tar.bz2", ".whl")
+
+
+def _host(server: StaticFileServer) -> str:
+    return "127.0.0.1:%d" % server.port
+
+
+def _inline(server: StaticFileServer, path: str, password: str = "") -> str:
+    return "http://%s:%s@%s%s" % (server.username, password or server.password, _host(server), path)
+
+
+def _redirecting(root: Path, auth: Tuple[str, str], target: StaticFileServer) -> StaticFileServer:
+    """`root` behind basic auth, sending every package download on to `target` (a CDN)."""
+    return StaticFileServer(root, auth=auth, redirect=lambda path: target.url + path if path.endswith(ARCHIVES) else None)
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch, tmp_path) -> Path:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(cache))
+    monkeypatch.setenv("METAFLOW_CONDA_PYTHON_SOURCE", "conda")
+    monkeypatch.setenv("METAFLOW_CONDA_CHANNELS", "conda-forge")
+    monkeypatch.delenv("METAFLOW_CONDA_SRCS_AUTH_INFO", raising=False)
+    return cache
+
+
+# ---- redirects -------------------------------------------------------------------------
+def test_redirect_to_another_origin_gets_no_credentials(fresh_cache, monkeypatch, tmp_path, conda_channels_dir,
+                                                        pypi_index):
+    with ExitStack() as stack:
+        conda_cdn = stack.enter_context(StaticFileServer(conda_channels_dir))
+        pypi_cdn = stack.enter_context(StaticFileServer(pypi_index.root))
+        channel = stack.enter_context(_redirecting(conda_channels_dir, ("cu", "conda-redirect-pw"), conda_cdn))
+        index = stack.enter_context(_redirecting(pypi_index.root, ("pu", "pypi-redirect-pw"), pypi_cdn))
+        monkeypatch.setenv("METAFLOW_CONDA_CHANNEL_ALIAS", channel.url + "/")
+        monkeypatch.setenv("METAFLOW_CONDA_SRCS_AUTH_INFO", json.dumps({_host(channel): list(channel.auth)}))
+        spec = EnvSpec(conda_deps=(CondaDep.parse("tinyutil"),), pypi_deps=(PypiDep.parse("mfenvs-alpha==1.0.0"),),
+                       pypi_sources=PypiSources(extra_index_urls=(_inline(index, "/simple"),)))
+        credentials = Credentials.from_environment([_inline(index, "/simple")])
+        env = resolve_environment(spec, credentials, PackageCache(tmp_path / "resolve-cache"))
+        seen = {server: server.mark() for server in (conda_cdn, pypi_cdn)}  # from here on, only our downloads
+
+        prefix = create_prefix(env, tmp_path / "prefix", credentials)
+
+        assert run_python(python_in(prefix), "import tinyutil, mfenvs_alpha; print('ok')") == "ok"
+        for cdn in (conda_cdn, pypi_cdn):
+            downloads = [r for r in cdn.requests_since(seen[cdn]) if r.path.endswith(ARCHIVES)]
+            assert downloads and all(r.status == 200 for r in downloads)
+            assert not any(r.has_auth for r in downloads), "credentials were forwarded to %s" % cdn.url
+
+
+def _wheel(pypi_index) -> Tuple[str, str]:
+    """Path (on the index server) and sha256 of one wheel of the test index."""
+    path = next(Path(pypi_index.root, "files").glob("*.whl"))
+    return "/files/" + path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_redirect_within_the_origin_keeps_credentials(tmp_path, pypi_index):
+    path, sha256 = _wheel(pypi_index)
+    moved = lambda p: p[len("/moved"):] if p.startswith("/moved/") else None  # noqa: E731
+    with StaticFileServer(pypi_index.root, auth=("u", "same-origin-pw"), redirect=moved) as server:
+        fetch_url(_inline(server, "/moved" + path), tmp_path / "a.whl", Credentials(), expected_sha256=sha256)
+        assert [r.status for r in server.requests] == [302, 200]
+
+
+def test_redirect_target_gets_its_own_credentials(tmp_path, pypi_index):
+    path, sha256 = _wheel(pypi_index)
+    with StaticFileServer(pypi_index.root, auth=("cdn-user", "cdn-pw")) as cdn, \
+            _redirecting(pypi_index.root, ("index-user", "index-pw"), cdn) as index:
+        credentials = Credentials({_host(index): ("index-user", "index-pw"), _host(cdn): ("cdn-user", "cdn-pw")})
+        fetch_url(index.url + path, tmp_path / "a.whl", credentials, expected_sha256=sha256)
+        assert [(r.status, r.user) for r in cdn.requests] == [(200, "cdn-user")]
