@@ -2,6 +2,9 @@
 onto a command line, never into a file or output; and each environment has its own."""
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterator, Tuple
@@ -90,3 +93,65 @@ def test_redirect_target_gets_its_own_credentials(tmp_path, pypi_index):
         credentials = Credentials({_host(index): ("index-user", "index-pw"), _host(cdn): ("cdn-user", "cdn-pw")})
         fetch_url(index.url + path, tmp_path / "a.whl", credentials, expected_sha256=sha256)
         assert [(r.status, r.user) for r in cdn.requests] == [(200, "cdn-user")]
+
+
+# ---- command lines ---------------------------------------------------------------------
+@pytest.fixture
+def plain_channel(fresh_cache, monkeypatch, channel_server) -> Path:
+    monkeypatch.setenv("METAFLOW_CONDA_CHANNEL_ALIAS", channel_server.url + "/")
+    return fresh_cache
+
+
+def _recording(path: Path, real: str, log: Path) -> str:
+    """A stand-in for `real` that appends its command line to `log`, then runs `real`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> "%s"\nexec "%s" "$@"\n' % (log, real))
+    path.chmod(0o755)
+    return str(path)
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+
+
+def _git_repo_over_http(project: Path, served: Path) -> Path:
+    """`project` committed and published as `served/repo.git` for git's dumb HTTP protocol
+    (plain files: a static server with basic auth is a private git host)."""
+    _git("init", "-q", cwd=project)
+    _git("add", "-A", cwd=project)
+    _git("commit", "-qm", "v0.2.0", cwd=project)
+    served.mkdir()
+    _git("clone", "-q", "--bare", str(project), str(served / "repo.git"), cwd=served)
+    _git("update-server-info", cwd=served / "repo.git")
+    return served
+
+
+def test_no_credential_on_any_command_line(plain_channel, monkeypatch, tmp_path, pypi_index, local_project_dir):
+    from uv import find_uv_bin
+
+    log = tmp_path / "argv.log"
+    monkeypatch.setenv("METAFLOW_ENVS_UV", _recording(tmp_path / "uv-wrapper", find_uv_bin(), log))
+    # uv runs git for git requirements too: every git command, ours and uv's, is recorded.
+    _recording(tmp_path / "bin" / "git", shutil.which("git"), log)
+    monkeypatch.setenv("PATH", "%s:%s" % (tmp_path / "bin", os.environ["PATH"]))
+    served = _git_repo_over_http(local_project_dir, tmp_path / "git")
+    with StaticFileServer(pypi_index.root, auth=("links-user", "links-pw")) as links, \
+            StaticFileServer(served, auth=("git-user", "git-pw")) as git_host:
+        found = resolve_environment(EnvSpec(
+            pypi_deps=(PypiDep.parse("mfenvs-alpha==1.0.0"),),
+            pypi_sources=PypiSources(find_links=(_inline(links, "/simple/mfenvs-alpha/"),), no_index=True),
+        ))
+        built = resolve_environment(EnvSpec(pypi_deps=(
+            PypiDep.parse("mfenvs-localdir @ git+%s" % _inline(git_host, "/repo.git")),)))
+
+        # Resolved through the authenticated sources: credentials were honoured.
+        assert [p.version for p in found.pypi_packages()] == ["1.0.0"]
+        assert any(r.user == "links-user" and r.status == 200 for r in links.requests)
+        assert next(p for p in built.pypi_packages() if p.name == "mfenvs-localdir").built_from
+        assert any(r.user == "git-user" and r.status == 200 for r in git_host.requests)
+    lines = log.read_text().splitlines()
+    assert any("pip compile" in line for line in lines) and any(line.startswith("clone ") for line in lines)
+    for line in lines:
+        assert "links-pw" not in line and "git-pw" not in line, "a password on a command line: %s" % line

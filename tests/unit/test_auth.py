@@ -81,3 +81,14 @@ def test_netrc_passwords_are_redacted(monkeypatch, tmp_path):
     rc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(rc))
     assert Credentials.from_environment().redact("denied: net-pw") == "denied: ****"
+
+
+def test_git_gets_credentials_in_its_environment_scoped_to_their_origin(monkeypatch):
+    from metaflow_extensions.envs.plugins.envs.auth import git_auth_env
+
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")  # the caller's own entry 0 stays
+    creds = Credentials.from_environment(["https://bob:p%40ss@git.example:8443/org/repo.git"])
+    env = git_auth_env(["https://bob:p%40ss@git.example:8443/org/repo.git", "ssh://git@other/x.git"], creds)
+    assert env == {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_1": "http.https://git.example:8443/.extraHeader",
+                   "GIT_CONFIG_VALUE_1": "Authorization: Basic Ym9iOnBAc3M="}
+    assert git_auth_env(["https://nobody.example/r.git"], creds) == {}

@@ -177,6 +177,27 @@ class Credentials:
         return text
 
 
+def git_auth_env(urls: Iterable[str], credentials: Credentials) -> Dict[str, str]:
+    """Git configuration, through the environment (GIT_CONFIG_COUNT, git >= 2.31), sending
+    the credentials of each HTTP(S) URL's origin as an Authorization header to that origin
+    only. Git would otherwise need them in the URL, on its command line, where every user of
+    the machine can read them (/proc/*/cmdline). Entries the caller set are kept."""
+    given = os.environ.get("GIT_CONFIG_COUNT", "")
+    count = int(given) if given.isdigit() else 0
+    env: Dict[str, str] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        header = credentials.headers_for(url).get("Authorization")
+        if header and parts.scheme.lower() in ("http", "https"):
+            origin = "%s://%s/" % (parts.scheme, parts.netloc.rsplit("@", 1)[-1])
+            env["GIT_CONFIG_KEY_%d" % count] = "http.%s.extraHeader" % origin
+            env["GIT_CONFIG_VALUE_%d" % count] = "Authorization: " + header
+            count += 1
+    if env:
+        env["GIT_CONFIG_COUNT"] = str(count)
+    return env
+
+
 def _any_spelling(password: str) -> "re.Pattern[str]":
     """Matches `password` with any of its characters written raw or percent-encoded (either
     case of hex), as the same password may appear in URLs and tool output."""

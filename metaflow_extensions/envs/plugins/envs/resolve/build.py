@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Dict, Tuple
 
-from ..auth import Credentials
+from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
 from ..hydrate.cache import PackageCache
 from ..hydrate.fetch import fetch_url
@@ -70,13 +70,22 @@ def _git_checkout(source: SourceToBuild, work: Path, credentials: Credentials) -
         last, ref = last.split("@", 1)
         url = "%s/%s" % (head, last)
     dest = work / "checkout"
+    clone_url, env = _git_auth(url, credentials)
     for cmd in (
-        [git, "clone", "--quiet", credentials.with_userinfo(url), str(dest)],
+        [git, "clone", "--quiet", clone_url, str(dest)],
         [git, "-C", str(dest), "checkout", "--quiet", source.commit or ref or "HEAD"],
     ):
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              stdin=subprocess.DEVNULL, env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+                              stdin=subprocess.DEVNULL, env=env)
         if proc.returncode != 0:
             raise ResolveError("Could not fetch git requirement '%s' from %s:\n%s" % (
                 source.name, credentials.redact(url), credentials.redact(proc.stderr.strip())))
     return dest
+
+
+def _git_auth(url: str, credentials: Credentials) -> Tuple[str, Dict[str, str]]:
+    """The URL to clone and git's environment: over HTTP(S), credentials go in a header set
+    through the environment, never in the URL on git's command line. Other schemes (ssh's
+    `git@host`) are left as written."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", **git_auth_env([url], credentials))
+    return (strip_credentials(url) if url.lower().startswith(("http://", "https://")) else url), env
