@@ -12,11 +12,13 @@ from typing import Iterator, Tuple
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
+from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.fetch import fetch_url
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
+from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 from tests.fixtures.servers import StaticFileServer
 
 from .conftest_helpers import run_python
@@ -155,3 +157,27 @@ def test_no_credential_on_any_command_line(plain_channel, monkeypatch, tmp_path,
     assert any("pip compile" in line for line in lines) and any(line.startswith("clone ") for line in lines)
     for line in lines:
         assert "links-pw" not in line and "git-pw" not in line, "a password on a command line: %s" % line
+
+
+# ---- per-environment credentials -------------------------------------------------------
+def test_each_environment_uses_its_own_credentials(plain_channel, tmp_path, pypi_index, pypi_index_server):
+    """As in a flow: one Environments object resolves, publishes and creates environments
+    on two private indexes, each with its own inline credentials."""
+    with StaticFileServer(pypi_index.root, auth=("second-user", "second-pw")) as second:
+        specs = {
+            "mfenvs_alpha": EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-alpha==1.0.0"),), pypi_sources=PypiSources(
+                extra_index_urls=(_inline(pypi_index_server.server, "/simple"),))),
+            "mfenvs_beta": EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-beta"),), pypi_sources=PypiSources(
+                extra_index_urls=(_inline(second, "/simple"),))),
+        }
+        envs = Environments(store=EnvStore("local", str(tmp_path / "store")))
+        resolved = {module: envs.resolve(spec) for module, spec in specs.items()}
+        for module, env in resolved.items():
+            # Without the wheels in the cache (as after `gc`), publishing fetches them again.
+            shutil.rmtree(plain_channel / "pkgs" / "pypi", ignore_errors=True)
+            envs.publish(env)
+        for module, env in resolved.items():
+            shutil.rmtree(plain_channel / "pkgs" / "pypi", ignore_errors=True)
+            python = python_in(Environments().create(env, tmp_path / module))  # no store: from the index
+            assert run_python(python, "import %s; print('ok')" % module) == "ok"
+        assert {r.user for r in second.requests if r.path.endswith(".whl") and r.status == 200} == {"second-user"}

@@ -35,6 +35,13 @@ def spec_urls(spec: EnvSpec) -> List[str]:
     return list(spec.channels) + [u for u in [src.index_url, *src.extra_index_urls, *src.find_links] if u] + requirement_urls
 
 
+def credentials_for(spec: EnvSpec) -> Credentials:
+    """The credentials of one request: those inline in its own URLs, then configuration.
+    Derived anew for each environment, never shared: two environments of one flow may use
+    two private indexes."""
+    return Credentials.from_environment(spec_urls(spec))
+
+
 def resolve_environment(
     spec: EnvSpec,
     credentials: Optional[Credentials] = None,
@@ -42,7 +49,7 @@ def resolve_environment(
 ) -> ResolvedEnvironment:
     """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes."""
     spec = with_defaults(spec)
-    credentials = credentials or Credentials.from_environment(spec_urls(spec))
+    credentials = credentials or credentials_for(spec)
     cache = cache or PackageCache()
     target = platform_info(spec.platform)
     channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
