@@ -6,6 +6,7 @@ except ImportError:  # Python < 3.11
     import tomli as tomllib
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
+from metaflow_extensions.envs.plugins.envs.errors import SpecError
 from metaflow_extensions.envs.plugins.envs.resolve.pypi import source_options
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiSources
 
@@ -51,5 +52,17 @@ def test_max_age_zero_bypasses_uv_cache_and_no_index_names_none(tmp_path, monkey
     args, _, _ = _options(tmp_path, PypiSources())
     assert "--no-cache" in args
     args, env, config = _options(tmp_path, PypiSources(no_index=True, find_links=("/wheels",)))
-    assert config == {} and env == {}
-    assert args[2:] == ["--find-links", "/wheels", "--no-index", "--no-cache"]
+    assert config == {} and env == {"UV_FIND_LINKS": "/wheels"}  # never a flag: see below
+    assert args[2:] == ["--no-index", "--no-cache"]
+
+
+def test_find_links_go_through_the_environment_with_their_credentials(tmp_path):
+    credentials = Credentials({"links.example": ("bob", "p@ss,w")})
+    args, env, _ = _options(tmp_path, PypiSources(find_links=("/wheels", "https://links.example/w/")), credentials)
+    assert "p@ss" not in " ".join(args)
+    assert env["UV_FIND_LINKS"] == "/wheels,https://bob:p%40ss%2Cw@links.example/w/"
+
+
+def test_a_comma_in_a_find_links_location_is_refused(tmp_path):
+    with pytest.raises(SpecError, match="find-links location /my,wheels contains a comma"):
+        _options(tmp_path, PypiSources(find_links=("/my,wheels",)))

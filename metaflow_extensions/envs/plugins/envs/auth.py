@@ -13,11 +13,12 @@ import netrc
 import os
 import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .errors import SpecError
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s\"']+@")
+# Userinfo runs up to the LAST '@' before the path: a raw password may itself contain '@'.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s\"']+@")
 
 UserPass = Tuple[str, str]
 
@@ -153,8 +154,6 @@ class Credentials:
         parts = urlsplit(url)
         if not pair or parts.username is not None:
             return url
-        from urllib.parse import quote
-
         netloc = "%s:%s@%s" % (quote(pair[0], safe=""), quote(pair[1], safe=""), parts.netloc)
         return urlunsplit(parts._replace(netloc=netloc))
 
@@ -163,11 +162,47 @@ class Credentials:
         self._netrc_lookup("")
         return bool(self._by_host) or bool(self._netrc and self._netrc.hosts)
 
-    def secrets(self) -> List[str]:
-        return [p for _, p in self._by_host.values() if p]
+    def _passwords(self) -> List[str]:
+        self._netrc_lookup("")
+        passwords = [p for _, p in self._by_host.values()]
+        passwords += [entry[2] for entry in (self._netrc.hosts.values() if self._netrc else ())]
+        return [p for p in passwords if p]
 
     def redact(self, text: str) -> str:
+        """`text` without URL userinfo nor any known password, raw or percent-encoded."""
         text = strip_credentials(text)
-        for secret in self.secrets():
-            text = text.replace(secret, "****")
+        # Longest first, so no shorter password leaves part of a longer one behind.
+        for password in sorted(self._passwords(), key=len, reverse=True):
+            text = _any_spelling(password).sub("****", text)
         return text
+
+
+def git_auth_env(urls: Iterable[str], credentials: Credentials) -> Dict[str, str]:
+    """Git configuration, through the environment (GIT_CONFIG_COUNT, git >= 2.31), sending
+    the credentials of each HTTP(S) URL's origin as an Authorization header to that origin
+    only. Git would otherwise need them in the URL, on its command line, where every user of
+    the machine can read them (/proc/*/cmdline). Entries the caller set are kept."""
+    given = os.environ.get("GIT_CONFIG_COUNT", "")
+    count = int(given) if given.isdigit() else 0
+    env: Dict[str, str] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        header = credentials.headers_for(url).get("Authorization")
+        if header and parts.scheme.lower() in ("http", "https"):
+            origin = "%s://%s/" % (parts.scheme, parts.netloc.rsplit("@", 1)[-1])
+            env["GIT_CONFIG_KEY_%d" % count] = "http.%s.extraHeader" % origin
+            env["GIT_CONFIG_VALUE_%d" % count] = "Authorization: " + header
+            count += 1
+    if env:
+        env["GIT_CONFIG_COUNT"] = str(count)
+    return env
+
+
+def _any_spelling(password: str) -> "re.Pattern[str]":
+    """Matches `password` with any of its characters written raw or percent-encoded (either
+    case of hex), as the same password may appear in URLs and tool output."""
+    parts = []
+    for char in password:
+        encoded = "".join("%%(?i:%02x)" % byte for byte in char.encode("utf-8"))
+        parts.append("(?:%s|%s)" % (re.escape(char), encoded))
+    return re.compile("".join(parts))

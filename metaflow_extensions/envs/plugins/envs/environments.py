@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Optional
 
 from . import settings
-from .auth import Credentials
 from .errors import EnvError, ResolveError
 from .hydrate.cache import PackageCache
-from .hydrate.fetch import fetch_packages
+from .hydrate.fetch import configured_local_sources, fetch_packages
 from .hydrate.install import create_prefix
 from .lock import ResolvedEnvironment, current_user
-from .resolve.resolver import resolve_environment, spec_urls, with_defaults
+from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
 from .store.aliases import parse_alias, read_alias, write_alias
 from .ids import EnvID
@@ -29,12 +28,10 @@ class Environments:
         store: Optional[EnvStore] = None,
         index: Optional[LocalIndex] = None,
         cache: Optional[PackageCache] = None,
-        credentials: Optional[Credentials] = None,
     ) -> None:
         self.store = store
         self.index = index or LocalIndex()
         self.cache = cache or PackageCache()
-        self._credentials = credentials
 
     @classmethod
     def for_datastore(cls, datastore_type: Optional[str], local_only: bool = False) -> "Environments":
@@ -43,15 +40,13 @@ class Environments:
         kind = datastore_type or settings.get("DEFAULT_DATASTORE") or "local"
         return cls(store=None if local_only or kind == "local" else EnvStore(kind))
 
-    def credentials(self, spec: Optional[EnvSpec] = None) -> Credentials:
-        if self._credentials is None or spec is not None:
-            self._credentials = Credentials.from_environment(spec_urls(spec) if spec else [])
-        return self._credentials
-
     # ---- resolve ------------------------------------------------------------------------
     def resolve(self, spec: EnvSpec, force: bool = False, local_only: bool = False,
                 dry_run: bool = False, set_default: bool = True) -> ResolvedEnvironment:
-        """The default environment for `spec`, resolving only when none is known (or `force`)."""
+        """The default environment for `spec`, resolving only when none is known (or `force`).
+        Unless a dry run, a new resolution's packages are all fetched into the local cache
+        (with the request's credentials) before it is recorded: later steps, processes and
+        nodes then need no credentials for them."""
         spec = with_defaults(spec)
         if not force:
             known = self.index.default(spec.platform, spec.req_id)
@@ -62,8 +57,12 @@ class Environments:
                     self.index.add(env, make_default=set_default)
             if env is not None:
                 return env
-        env = resolve_environment(spec, self.credentials(spec), self.cache, keep_builds=not dry_run)
+        credentials = credentials_for(spec)
+        env = resolve_environment(spec, credentials, self.cache, keep_builds=not dry_run)
         if not dry_run:
+            # Now, with this request's credentials: later steps (create, other processes, nodes) need none.
+            fetch_packages(env.packages, self.cache, credentials,
+                           local_sources=configured_local_sources(env.local_source_urls()))
             self.index.add(env, make_default=set_default)
         return env
 
@@ -127,15 +126,16 @@ class Environments:
         store = self._require_store()
         if store.has_env(EnvID.of(env)):
             return
+        credentials = credentials_for(env.spec)
         fmt = settings.preferred_format()
         if fmt:
-            fetch_packages([p for p in env.packages if not self.cache.has(p)], self.cache, self.credentials())
+            fetch_packages(env.packages, self.cache, credentials)
             env = with_alternates(env, self.cache, fmt)
             self.index.add(env, make_default=False, replace_lock=True)  # the lock now lists them
         wanted = list(env.packages) + extra_archives(env)
         present = store.present_packages(wanted)
         missing = [p for p in wanted if store.package_key(p) not in present]
-        fetch_packages([p for p in missing if not self.cache.has(p)], self.cache, self.credentials())
+        fetch_packages(missing, self.cache, credentials)
         store.upload_packages(missing, self.cache)
         store.save_env(env)
 
@@ -188,7 +188,7 @@ class Environments:
 
     def create(self, env: ResolvedEnvironment, prefix: Optional[Path] = None, force: bool = False) -> Path:
         prefix = Path(prefix) if prefix else self.prefix_for(env)
-        return create_prefix(env, prefix, self.credentials(), self.cache, force=force, store=self.store)
+        return create_prefix(env, prefix, credentials_for(env.spec), self.cache, force=force, store=self.store)
 
     def _require_store(self) -> EnvStore:
         if self.store is None:

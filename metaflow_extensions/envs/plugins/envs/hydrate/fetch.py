@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlsplit
 
 from .. import settings
@@ -103,12 +103,48 @@ def _download(url: str, tmp: Path, credentials: Credentials) -> str:
                 digest.update(block)
                 out.write(block)
         return digest.hexdigest()
-    request = urllib.request.Request(strip_credentials(url), headers=credentials.headers_for(url))
-    with urllib.request.urlopen(request, timeout=_TIMEOUT) as response, open(tmp, "wb") as out:
+    request = _Download(url, credentials)
+    with _OPENER.open(request, timeout=_TIMEOUT) as response, open(tmp, "wb") as out:
         for block in iter(lambda: response.read(_CHUNK), b""):
             digest.update(block)
             out.write(block)
     return digest.hexdigest()
+
+
+class _Download(urllib.request.Request):
+    """A GET carrying the credentials of its URL's origin (in a header, never in the URL),
+    and the means to find those of any origin it is redirected to."""
+
+    def __init__(self, url: str, credentials: Credentials) -> None:
+        super().__init__(strip_credentials(url), headers=credentials.headers_for(url))
+        self.credentials = credentials
+
+
+class _OriginBoundRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib copies every header to a redirect's target, so a channel or index redirecting
+    to a CDN would hand it our password: on a change of origin, the target gets only the
+    credentials configured for it, if any."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is None or not isinstance(req, _Download):
+            return new
+        follow = _Download(new.full_url, req.credentials)
+        if _origin(new.full_url) == _origin(req.full_url):
+            follow.headers = dict(new.headers)  # same origin: what was sent stays valid
+        return follow
+
+
+def _origin(url: str) -> Optional[Tuple[str, str, Optional[int]]]:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a malformed port: an origin matching nothing
+        return None
+
+
+_OPENER = urllib.request.build_opener(_OriginBoundRedirects)
 
 
 def _discard(path: Path) -> None:

@@ -47,6 +47,7 @@ def publish_tools(manager: Any, arch: str) -> None:
     """Make sure `tools/<arch>/` holds the node tools at our versions (no-op when it does)."""
     from ..resolve import pypi
     from ..resolve.platforms import platform_info
+    from ..resolve.resolver import credentials_for
 
     store = manager.store
     wanted = tool_requirements()
@@ -55,12 +56,13 @@ def publish_tools(manager: Any, arch: str) -> None:
     if current and json.loads(current).get("requirements") == wanted and json.loads(current).get("python") == python:
         return
     spec = EnvSpec(pypi_deps=tuple(PypiDep.parse(r) for r in wanted), platform=arch)
-    wheels = pypi.resolve(spec, python, platform_info(arch), manager.credentials())
+    credentials = credentials_for(spec)
+    wheels = pypi.resolve(spec, python, platform_info(arch), credentials)
     present = store.present_packages(wheels)
     missing = [w for w in wheels if store.package_key(w) not in present]
     from ..hydrate.fetch import fetch_packages
 
-    fetch_packages([w for w in missing if not manager.cache.has(w)], manager.cache, manager.credentials())
+    fetch_packages(missing, manager.cache, credentials)
     store.upload_packages(missing, manager.cache)
     store.write_text(manifest_key(arch), json.dumps(
         {"requirements": wanted, "python": python, "wheels": [w.to_dict() for w in wheels]},

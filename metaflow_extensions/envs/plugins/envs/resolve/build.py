@@ -14,10 +14,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from .. import settings
-from ..auth import Credentials, strip_credentials
+from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
 from ..hydrate.cache import PackageCache, safe_filename, sha256_of
 from ..hydrate.fetch import fetch_url
@@ -205,17 +205,27 @@ def _git_checkout(source: SourceToBuild, work: Path, credentials: Credentials) -
         last, ref = last.split("@", 1)
         url = "%s/%s" % (head, last)
     dest = work / "checkout"
-    _git(["clone", "--quiet", credentials.with_userinfo(url), str(dest)], work, source, credentials)
-    _git(["checkout", "--quiet", source.commit or ref or "HEAD"], dest, source, credentials)
+    clone_url, env = _git_auth(url, credentials)
+    _git(["clone", "--quiet", clone_url, str(dest)], work, source, credentials, env)
+    _git(["checkout", "--quiet", source.commit or ref or "HEAD"], dest, source, credentials, env)
     return dest
 
 
-def _git(args: List[str], cwd: Path, source: SourceToBuild, credentials: Credentials) -> str:
+def _git_auth(url: str, credentials: Credentials) -> Tuple[str, Dict[str, str]]:
+    """The URL to clone and git's environment: over HTTP(S), credentials go in a header set
+    through the environment, never in the URL on git's command line. Other schemes (ssh's
+    `git@host`) are left as written."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", **git_auth_env([url], credentials))
+    return (strip_credentials(url) if url.lower().startswith(("http://", "https://")) else url), env
+
+
+def _git(args: List[str], cwd: Path, source: SourceToBuild, credentials: Credentials,
+         env: Optional[Dict[str, str]] = None) -> str:
     git = shutil.which("git")
     if not git:
         raise ResolveError("'%s' is a git requirement but git is not installed." % source.name)
     proc = subprocess.run([git, *args], cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+                          stdin=subprocess.DEVNULL, env=env or dict(os.environ, GIT_TERMINAL_PROMPT="0"))
     if proc.returncode != 0:
         raise ResolveError("Could not fetch git requirement '%s' from %s:\n%s" % (
             source.name, strip_credentials(source.location), credentials.redact(proc.stderr.strip())))

@@ -12,6 +12,7 @@ conflict) and they are never installed twice.
 import base64
 import hashlib
 import json
+import re
 import sys
 import tempfile
 import zipfile
@@ -22,8 +23,8 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .. import settings
-from ..auth import Credentials, strip_credentials
-from ..errors import ResolveError
+from ..auth import Credentials, git_auth_env, strip_credentials
+from ..errors import ResolveError, SpecError
 from ..lock import KIND_PYPI, LockedPackage
 from ..spec.model import DEFAULT_INDEX, EnvSpec
 from .platforms import PlatformInfo, host_platform
@@ -33,6 +34,8 @@ try:  # Python 3.11+
     import tomllib
 except ImportError:  # pragma: no cover - exercised on 3.9/3.10
     import tomli as tomllib  # type: ignore[no-redef]
+
+_GIT_HTTP = re.compile(r"git\+(https?://\S+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,10 @@ def resolve(
     requirements = _requirements_not_provided(spec, provided)
     if not requirements:
         return []
+    lines, git_env = _git_credentials_apart(requirements, credentials)
     with tempfile.TemporaryDirectory(prefix="mfenvs-uv-") as tmp:
         work = Path(tmp)
-        (work / "requirements.in").write_text("\n".join(requirements) + "\n")
+        (work / "requirements.in").write_text("\n".join(lines) + "\n")
         args = [
             "pip", "compile", "requirements.in",
             "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
@@ -96,17 +100,17 @@ def resolve(
             (work / "constraints.txt").write_text(
                 "".join("%s==%s\n" % item for item in sorted(provided.items()))
             )
-            args += ["--constraint", "constraints.txt", "--find-links", str(stubs)]
+            args += ["--constraint", "constraints.txt"]
             for name in sorted(provided):
                 args += ["--no-emit-package", name]
-        source_args, source_env = source_options(spec, credentials, work)
+        source_args, source_env = source_options(spec, credentials, work, [str(stubs)] if provided else [])
         run_uv(
             args + source_args,
             credentials,
             ResolveError,
             "PyPI cannot resolve %s for Python %s on %s"
             % (", ".join(strip_credentials(r) for r in requirements), python_version, target.subdir),
-            env={**target.uv_environment(), **source_env},
+            env={**target.uv_environment(), **source_env, **git_env},
             cwd=str(work),
         )
         entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
@@ -163,12 +167,25 @@ def _requirements_not_provided(spec: EnvSpec, provided: Dict[str, str]) -> List[
     return out
 
 
-def source_options(spec: EnvSpec, credentials: Credentials, work: Path) -> Tuple[List[str], Dict[str, str]]:
-    """uv arguments and environment for the spec's sources; writes `work/uv.toml`."""
+def _git_credentials_apart(requirements: List[str], credentials: Credentials) -> Tuple[List[str], Dict[str, str]]:
+    """Requirements for uv without the credentials of their git URLs, and the environment
+    that gives them to git instead: uv would pass a git URL's `user:pass@` to git on its
+    command line."""
+    urls = [m.group(1) for r in requirements for m in _GIT_HTTP.finditer(r)]
+    lines = [strip_credentials(r) if _GIT_HTTP.search(r) else r for r in requirements]
+    return lines, git_auth_env(urls, credentials)
+
+
+def source_options(
+    spec: EnvSpec, credentials: Credentials, work: Path, local_links: Sequence[str] = ()
+) -> Tuple[List[str], Dict[str, str]]:
+    """uv arguments and environment for the spec's sources (plus `local_links`, directories
+    of our own to find wheels in); writes `work/uv.toml`."""
     max_age = settings.pypi_index_max_age()
     config, env = _index_config(spec, credentials, max_age)
+    env.update(_find_links_env(spec, credentials, local_links))
     (work / "uv.toml").write_text(config)
-    args = ["--config-file", str(work / "uv.toml"), *_source_args(spec, credentials)]
+    args = ["--config-file", str(work / "uv.toml"), *_source_args(spec)]
     if not max_age:
         args.append("--no-cache")  # a cached page keeps the lifetime it was stored with
     return args, env
@@ -203,12 +220,23 @@ def _index_config(spec: EnvSpec, credentials: Credentials, max_age: int) -> Tupl
     return "\n".join(config), env
 
 
-def _source_args(spec: EnvSpec, credentials: Credentials) -> List[str]:
-    """Sources other than indexes (see `_index_config`)."""
+def _find_links_env(spec: EnvSpec, credentials: Credentials, local_links: Sequence[str]) -> Dict[str, str]:
+    """`UV_FIND_LINKS` for every find-links location. Through the environment, as uv has no
+    per-location credential variables and a URL with `user:pass@` on uv's command line is
+    visible to every user of the machine (/proc/*/cmdline). A `--find-links` flag would
+    override the variable: all locations, ours included, go here."""
+    links = list(local_links) + [credentials.with_userinfo(u) if "://" in u else u for u in spec.pypi_sources.find_links]
+    for link in links:
+        if "," in link:  # uv splits the variable on commas
+            raise SpecError("The find-links location %s contains a comma: percent-encode it as %%2C."
+                            % strip_credentials(link))
+    return {"UV_FIND_LINKS": ",".join(links)} if links else {}
+
+
+def _source_args(spec: EnvSpec) -> List[str]:
+    """Sources other than indexes and find-links (see `_index_config`, `_find_links_env`)."""
     src = spec.pypi_sources
     args: List[str] = []
-    for url in src.find_links:
-        args += ["--find-links", credentials.with_userinfo(url) if "://" in url else url]
     for host in src.trusted_hosts:
         args += ["--allow-insecure-host", host]
     if src.pre:

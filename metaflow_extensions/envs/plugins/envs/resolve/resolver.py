@@ -1,6 +1,7 @@
 """Resolution entry point: EnvSpec -> ResolvedEnvironment (Conda first, then PyPI on top)."""
 import hashlib
 import platform as _platform
+import re
 from dataclasses import replace
 from typing import List, Optional
 
@@ -15,6 +16,8 @@ from .mixed import pypi_provided_by
 from .platforms import host_platform, platform_info
 from .system_python import find_interpreter, version_of
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
+
 
 def with_defaults(spec: EnvSpec) -> EnvSpec:
     """Fill what the user left open, before hashing: the Python of the running interpreter
@@ -26,8 +29,18 @@ def with_defaults(spec: EnvSpec) -> EnvSpec:
 
 
 def spec_urls(spec: EnvSpec) -> List[str]:
+    """Every URL of the request, direct-URL requirements included (whose credentials are
+    needed again to build them, after uv has resolved them)."""
     src = spec.pypi_sources
-    return list(spec.channels) + [u for u in [src.index_url, *src.extra_index_urls, *src.find_links] if u]
+    requirement_urls = [m.group(0) for dep in spec.pypi_deps for m in _URL.finditer(dep.requirement)]
+    return list(spec.channels) + [u for u in [src.index_url, *src.extra_index_urls, *src.find_links] if u] + requirement_urls
+
+
+def credentials_for(spec: EnvSpec) -> Credentials:
+    """The credentials of one request: those inline in its own URLs, then configuration.
+    Derived anew for each environment, never shared: two environments of one flow may use
+    two private indexes."""
+    return Credentials.from_environment(spec_urls(spec))
 
 
 def resolve_environment(
@@ -39,7 +52,7 @@ def resolve_environment(
     """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes. Without
     `keep_builds` (a dry run) wheels built from sources are not kept."""
     spec = with_defaults(spec)
-    credentials = credentials or Credentials.from_environment(spec_urls(spec))
+    credentials = credentials or credentials_for(spec)
     cache = cache or PackageCache()
     target = platform_info(spec.platform)
     channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
