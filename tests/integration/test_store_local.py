@@ -188,3 +188,28 @@ def test_preferred_format_transmutes_and_keeps_both(engine_settings, own_channel
     meta = json.loads(next((prefix / "conda-meta").glob("tinyutil-1.0.0-*.json")).read_text())
     assert meta["fn"] == alt.filename
     assert run_python(python_in(prefix), "import tinyutil; print(tinyutil.__version__)") == "1.0.0"
+
+
+def test_locks_planted_in_the_datastore_are_never_trusted(engine_settings, tmp_path, store_root, monkeypatch):
+    """Someone with write access to the datastore plants an `../` folder and a lock edited to
+    install something else: neither is used, the genuine lock still is."""
+    alice, bob = _machine(tmp_path, "alice", store_root), _machine(tmp_path, "bob", store_root)
+    env = alice.resolve(_spec())
+    alice.publish(env)
+    req_dir = store_root / "envs" / env.arch / env.req_id
+    planted = req_dir / "not-a-full-id"
+    planted.mkdir()
+    (planted / "env.json").write_text(env.to_json())
+    assert EnvStore("local", str(store_root)).full_ids(env.arch, env.req_id) == [env.full_id]
+
+    monkeypatch.setenv("METAFLOW_CONDA_USE_REMOTE_LATEST", ":any:")
+    assert bob.resolve(_spec()).full_id == env.full_id
+
+    lock = req_dir / env.full_id / "env.json"
+    data = json.loads(lock.read_text())
+    data["packages"][0]["version"] = "9.9.9"
+    lock.write_text(json.dumps(data))
+    carol = _machine(tmp_path, "carol", store_root)
+    with pytest.raises(EnvError, match="lock envs/linux-64/%s/%s/env.json in the local datastore .* does not "
+                                       "match its content" % (env.req_id, env.full_id)):
+        carol.get(EnvID.of(env))

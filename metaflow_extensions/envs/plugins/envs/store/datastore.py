@@ -19,7 +19,7 @@ from .. import settings
 from .roots import default_root, storage_class
 from ..errors import EnvError, SpecError, StoreError
 from ..hydrate.cache import PackageCache, safe_filename, sha256_of
-from ..ids import EnvID
+from ..ids import EnvID, is_hex_id
 from ..lock import LockedPackage, ResolvedEnvironment
 
 
@@ -122,7 +122,8 @@ class EnvStore:
     def full_ids(self, arch: str, req_id: str) -> List[str]:
         prefix = "/".join((self.envs_dir, arch, req_id))
         listed = self._call("list", [prefix], self.storage.list_content, [prefix])
-        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if not entry.is_file)
+        names = (entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if not entry.is_file)
+        return sorted(name for name in names if is_hex_id(name))  # anything else is not a lock of ours
 
     # ---- small objects ------------------------------------------------------------------
     def read_text(self, key: str) -> Optional[str]:
