@@ -103,8 +103,7 @@ def test_a_tampered_build_is_not_trusted(fresh, pypi_index_server):
 
 def test_a_dry_run_keeps_no_build_but_reuses_kept_ones(fresh, pypi_index_server, tmp_path):
     cache, uv = fresh
-    envs = Environments(index=LocalIndex(tmp_path / "index"),
-                        credentials=Credentials.from_environment([pypi_index_server.index_url_with_credentials]))
+    envs = Environments(index=LocalIndex(tmp_path / "index"))  # credentials: inline in the spec's index URL
     spec = _spec(pypi_index_server, "mfenvs-sdistonly")
     dry = envs.resolve(spec, dry_run=True)
     assert uv.builds() == 1

@@ -71,8 +71,7 @@ def test_extending_a_hashed_environment_keeps_checking(hashed_resolve, pypi_inde
 
     alpha = _sha256_of(pypi_index_server, "mfenvs_alpha-1.0.0-py3-none-any.whl")
     base = hashed_resolve("mfenvs-alpha==1.0.0 --hash=sha256:%s\n" % alpha)
-    envs = Environments(index=LocalIndex(tmp_path / "index"), credentials=Credentials.from_environment(
-        [pypi_index_server.index_url_with_credentials]))
+    envs = Environments(index=LocalIndex(tmp_path / "index"))  # credentials: inline in the addition's index URL
     addition = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-sdistonly"),),
                        pypi_sources=PypiSources(extra_index_urls=(pypi_index_server.index_url_with_credentials,)))
     with pytest.raises(ResolveError, match=r"these packages have none: mfenvs-sdistonly==0\.1\.0"):
