@@ -210,3 +210,17 @@ def test_python_option_may_narrow_but_not_contradict_the_file(cli):
     (cli.root / "pyproject.toml").write_text(PYPROJECT)
     doc = cli.json("resolve", "-p", "pyproject.toml", "--python", "3.11", "--json", "-q")[0]
     assert doc["python"] == PYTHON_VERSION
+
+
+def test_nested_requirements_and_constraints_reach_the_resolver(cli, pypi_index_server):
+    (cli.root / "reqs").mkdir()
+    (cli.root / "reqs" / "index.txt").write_text("--extra-index-url %s\n" % pypi_index_server.index_url_with_credentials)
+    (cli.root / "constraints.txt").write_text("mfenvs-alpha<2\n")
+    (cli.root / "requirements.txt").write_text("-r reqs/index.txt\nmfenvs-beta\n")
+    free = _packages(cli.json("resolve", "-r", "requirements.txt", "--json", "-q", "--dry-run")[0])
+    assert free[("pypi", "mfenvs-alpha")]["version"] == "2.0.0"
+
+    (cli.root / "requirements.txt").write_text("-r reqs/index.txt\nmfenvs-beta\n-c constraints.txt\n")
+    bound = cli.json("resolve", "-r", "requirements.txt", "--json", "-q", "--dry-run")[0]
+    assert _packages(bound)[("pypi", "mfenvs-alpha")]["version"] == "1.0.0"
+    assert bound["requested"]["pypi_constraints"] == ["mfenvs-alpha<2"]

@@ -174,7 +174,7 @@ def test_empty_lists_are_fine():
         ("dependencies:\n  - pandas\n  - numpy=1.26=py_0\n", r"line 3: Build strings are not supported for Conda package 'numpy'"),
         ("dependencies:\n  - numpy[x]\n", r"line 2: Malformed Conda dependency 'numpy\[x\]'"),
         ("dependencies:\n  - pip:\n    - a\n    - numpy>=1 foo\n", r"line 4: Malformed PyPI requirement 'numpy>=1 foo'"),
-        ("dependencies:\n  - pip:\n    - -r requirements.txt\n", r"line 3: option '-r': including another requirements file"),
+        ("dependencies:\n  - pip:\n    - -r requirements.txt\n", r"line 3: '-r requirements.txt': Environment file .*requirements\.txt' does not exist"),
         ("dependencies:\n  - pip:\n    - -e .\n", r"line 3: option '-e': editable installs"),
         ("dependencies:\n  - pip:\n    - --no-deps\n", r"line 3: option '--no-deps' is not supported"),
         ("dependencies:\n  - pip:\n    - --conda-pkg ffmpeg\n", r"line 3: '--conda-pkg ffmpeg' is not allowed here: list 'ffmpeg' under 'dependencies:'"),

@@ -152,7 +152,7 @@ def test_conda_pkg():
         """
     )
     assert conda(spec) == ["ffmpeg", "libsndfile ==1.2.2", "cuda-nvcc >=12", "conda-forge::sox 14.4.*", "pip"]
-    # python becomes the python constraint, pip is dropped (we install with uv)
+    # python becomes the python constraint; pip is kept as written
     assert spec.python == ">=3.10"
     assert pypi(spec) == ["ffmpeg-python"]
     assert spec.env_type == "mixed"
@@ -161,10 +161,6 @@ def test_conda_pkg():
 @pytest.mark.parametrize(
     "text, match",
     [
-        ("-r other.txt", r"requirements\.txt, line 1: option '-r': including another requirements file"),
-        ("pandas\n--requirement=other.txt", r"line 2: option '--requirement'.*copy its lines"),
-        ("-c constraints.txt", r"line 1: option '-c': constraints files are not supported"),
-        ("--constraint c.txt", r"option '--constraint'"),
         ("-e ./mypkg", r"option '-e': editable installs are not supported.*'\./mypkg'"),
         ("--editable=git+https://h/r.git", r"option '--editable'"),
         ("--no-binary :all:", r"line 1: option '--no-binary' is not supported.*--conda-pkg"),
@@ -238,5 +234,40 @@ def test_parse_file_errors_name_the_path(tmp_path):
         parse_file(str(bad))
     broken = tmp_path / "broken.txt"
     broken.write_text("pandas\n-r base.txt\n")
-    with pytest.raises(SpecError, match=r"broken\.txt, line 2: option '-r'"):
+    with pytest.raises(SpecError, match=r"broken\.txt, line 2: '-r base.txt': Environment file .*base\.txt' does "
+                                         r"not exist"):
         parse_file(str(broken))
+
+
+def test_nested_requirements_and_constraints_files(tmp_path):
+    """`-r` and `-c` as pip and uv read them: relative to the including file, at any depth."""
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "base.txt").write_text("requests>=2\n-c ../constraints/pins.txt\n-r dev.txt\n")
+    (tmp_path / "reqs" / "dev.txt").write_text("--extra-index-url https://idx.example/simple\nrich\n")
+    (tmp_path / "constraints").mkdir()
+    (tmp_path / "constraints" / "pins.txt").write_text("# pins\nurllib3<2\n-c more.txt\n")
+    (tmp_path / "constraints" / "more.txt").write_text("idna==3.7\n")
+    top = tmp_path / "requirements.txt"
+    top.write_text("six==1.16.0\n--requirement=reqs/base.txt\n")
+    spec = parse_file(str(top))
+    assert pypi(spec) == ["six==1.16.0", "requests>=2", "rich"]
+    assert spec.pypi_sources.extra_index_urls == ("https://idx.example/simple",)
+    assert spec.pypi_constraints == ("urllib3<2", "idna==3.7")
+    (tmp_path / "reqs" / "base.txt").write_text("requests>=2\n")
+    assert parse_file(str(top)).req_id != spec.req_id  # constraints are part of the request
+
+
+@pytest.mark.parametrize("files, match", [
+    ({"a.txt": "-r b.txt", "b.txt": "-r a.txt"}, r"b\.txt, line 1: '-r a\.txt' includes a file that is already "
+                                                  r"being read \(.*a\.txt -> .*b\.txt -> .*a\.txt\)"),
+    ({"a.txt": "-r a.txt"}, r"a\.txt, line 1: '-r a\.txt' includes a file that is already being read"),
+    ({"a.txt": "-r environment.yml"}, r"names an environment\.yml: give it with -f \(--file\)"),
+    ({"a.txt": "-c c.txt", "c.txt": "requests[socks]<3"}, r"c\.txt, line 1: 'requests\[socks\]<3' is not a constraint"),
+    ({"a.txt": "-c c.txt", "c.txt": "--pre"}, r"c\.txt, line 1: option '--pre' is not allowed in a constraints file"),
+    ({"a.txt": "six\n-r b.txt", "b.txt": "\nnot a requirement!"}, r"b\.txt, line 2: Malformed PyPI requirement"),
+])
+def test_nested_file_errors_name_the_file_and_line(tmp_path, files, match):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text + "\n")
+    with pytest.raises(SpecError, match=match):
+        parse_file(str(tmp_path / "a.txt"))

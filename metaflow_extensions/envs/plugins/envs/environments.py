@@ -112,6 +112,7 @@ class Environments:
                 channels=tuple(dict.fromkeys(additions.channels + first.channels)),
                 pypi_sources=first.pypi_sources.merged(additions.pypi_sources),
                 python=additions.python or first.python, platform=additions.platform,
+                pypi_constraints=tuple(dict.fromkeys(first.pypi_constraints + additions.pypi_constraints)),
             )
 
         try:

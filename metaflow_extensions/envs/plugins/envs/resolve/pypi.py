@@ -92,15 +92,16 @@ def resolve(
             "--python-platform", target.uv_python_platform(),
             "--python", sys.executable,
         ]
+        # The user's constraints (-c FILE), and Conda's Python packages as exact pins.
+        constraints = list(spec.pypi_constraints) + ["%s==%s" % item for item in sorted(provided.items())]
+        if constraints:
+            (work / "constraints.txt").write_text("".join(c + "\n" for c in constraints))
+            args += ["--constraint", "constraints.txt"]
         if provided:
             stubs = work / "provided"
             stubs.mkdir()
             for name, version in provided.items():
                 _write_stub_wheel(stubs, name, version)
-            (work / "constraints.txt").write_text(
-                "".join("%s==%s\n" % item for item in sorted(provided.items()))
-            )
-            args += ["--constraint", "constraints.txt"]
             for name in sorted(provided):
                 args += ["--no-emit-package", name]
         source_args, source_env = source_options(spec, credentials, work, [str(stubs)] if provided else [])

@@ -279,6 +279,8 @@ class EnvSpec:
     # Where the Python comes from ("conda" or "system", filled in from the settings before
     # hashing): part of the request, so an environment made one way never answers the other.
     python_source: Optional[str] = None
+    # PEP 508 requirements that only bound versions (requirements.txt's `-c FILE`).
+    pypi_constraints: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.platform not in CONDA_PLATFORMS:
@@ -287,6 +289,13 @@ class EnvSpec:
             )
         if self.python:
             _check_conda_version(self.python, "python")
+        for constraint in self.pypi_constraints:
+            try:
+                bad = bool(Requirement(constraint).url)
+            except (InvalidRequirement, TypeError):
+                bad = True
+            if bad:
+                raise SpecError("Invalid PyPI constraint %r: write a name with versions, e.g. 'numpy<2'." % (constraint,))
         if self.python_source not in (None, "conda", "system"):
             raise SpecError("Unknown Python source '%s': use 'conda' or 'system'." % self.python_source)
 
@@ -322,6 +331,8 @@ class EnvSpec:
         hashes = {str(d): sorted(d.hashes) for d in self.pypi_deps if d.hashes}
         if hashes:  # only then: every request without hashes keeps its req_id
             out["pypi_hashes"] = hashes
+        if self.pypi_constraints:
+            out["pypi_constraints"] = sorted(self.pypi_constraints)
         return out
 
     @property
@@ -359,4 +370,5 @@ class EnvSpec:
             python=data.get("python"),
             platform=data.get("platform", "linux-64"),
             python_source=data.get("python_source"),
+            pypi_constraints=tuple(data.get("pypi_constraints", ())),
         )

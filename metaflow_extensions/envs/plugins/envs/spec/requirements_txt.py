@@ -5,9 +5,11 @@ The supported subset of pip's format:
 - blank lines, full-line `#` comments and trailing ` # comments`, `\\` line continuations;
 - options, as `--opt value`, `--opt=value` or (short forms) `-i value`:
   `-i/--index-url URL`, `--extra-index-url URL`, `-f/--find-links URL`,
-  `--trusted-host HOST`, `--pre`, `--no-index`, and our own `--conda-pkg SPEC`, which adds a
-  non-Python Conda package (`ffmpeg`, `ffmpeg==6.1` exact, `ffmpeg>=6`, `conda-forge::ffmpeg`)
-  to a PyPI environment;
+  `--trusted-host HOST`, `--pre`, `--no-index`, `-r/--requirement FILE` (its lines join
+  this file's), `-c/--constraint FILE` (named requirements that only bound versions, given
+  to uv as constraints), both relative to the including file, cycles refused; and our own
+  `--conda-pkg SPEC`, which adds a non-Python Conda package (`ffmpeg`, `ffmpeg==6.1` exact,
+  `ffmpeg>=6`, `conda-forge::ffmpeg`) to a PyPI environment;
 - requirement lines: PEP 508 (`name[extra]>=1; python_version >= "3.8"`, `name @ URL`), bare
   VCS/archive URLs (`git+https://...#egg=name`), local paths (`./dir`, `/abs/dir`,
   `file:///abs/dir`), each optionally followed by `--hash=sha256:HEX` (several allowed).
@@ -17,23 +19,30 @@ given), every requirement must be pinned (`==` or `name @ URL`) and hashed, and 
 refuses a file whose sha256 is not listed. Only sha256 can be checked (indexes publish it):
 a line whose hashes are all sha384/sha512 is refused; next to a sha256 they are ignored.
 
-Everything else (`-r`, `-c`, `-e`, `--no-binary`, ...) is an error naming the option: silently
+Everything else (`-e`, `--no-binary`, ...) is an error naming the option: silently
 dropping it would change what gets installed.
 
 The line-level rules live in `RequirementLines` so that environment.yml's `pip:` section
 follows exactly the same rules. This module also holds the two helpers every parser shares:
 `read_spec_text` and `located_error`.
 """
+import os
 import re
 import shlex
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Tuple
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from ..errors import SpecError
 from .model import CondaDep, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
 
 # Options taking a value, by every spelling, mapped to what they set.
 _VALUE_OPTIONS: Dict[str, str] = {
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
     "-i": "index-url",
     "--index-url": "index-url",
     "--extra-index-url": "extra-index-url",
@@ -46,13 +55,6 @@ _FLAG_OPTIONS = ("--pre", "--no-index", "--require-hashes")
 
 # Options pip knows that we refuse, with what to do instead.
 _REFUSED: Dict[str, str] = {
-    "-r": "including another requirements file is not supported: copy its lines into this file",
-    "--requirement": "including another requirements file is not supported: copy its lines "
-    "into this file",
-    "-c": "constraints files are not supported: write the constraints as requirements "
-    "(e.g. 'numpy<2') in this file",
-    "--constraint": "constraints files are not supported: write the constraints as "
-    "requirements (e.g. 'numpy<2') in this file",
     "-e": "editable installs are not supported (environments are built once and shared): "
     "write the path or URL without '-e', e.g. './mypkg' or 'name @ git+https://...'",
     "--editable": "editable installs are not supported (environments are built once and "
@@ -60,8 +62,8 @@ _REFUSED: Dict[str, str] = {
 }
 
 _SUPPORTED_TEXT = (
-    "-i/--index-url, --extra-index-url, -f/--find-links, --trusted-host, --pre, --no-index, "
-    "--require-hashes, --conda-pkg"
+    "-r/--requirement, -c/--constraint, -i/--index-url, --extra-index-url, -f/--find-links, "
+    "--trusted-host, --pre, --no-index, --require-hashes, --conda-pkg"
 )
 # Algorithms pip accepts in `--hash`; only sha256 can be checked against what indexes publish.
 _OTHER_HASHES = ("sha384", "sha512")
@@ -125,6 +127,9 @@ class RequirementLines:
 
     def __init__(self, source: str, loose_pins: bool = False, allow_conda_pkg: bool = True) -> None:
         self.source = source
+        self._top = source
+        self._including: List[str] = [_real(source)]  # files being read, for cycles
+        self.constraints: List[str] = []
         self.loose_pins = loose_pins
         self.allow_conda_pkg = allow_conda_pkg
         self.conda_deps: List[CondaDep] = []
@@ -138,7 +143,7 @@ class RequirementLines:
         self._pre = False
         self._no_index = False
         self._require_hashes = False
-        self._dep_lines: Dict[PypiDep, int] = {}
+        self._dep_lines: Dict[PypiDep, Tuple[str, int]] = {}  # where each was written
 
     # -- results --------------------------------------------------------------------------
     def sources(self) -> PypiSources:
@@ -158,6 +163,7 @@ class RequirementLines:
             pypi_deps=tuple(dict.fromkeys(self.pypi_deps)),
             pypi_sources=self.sources(),
             python=self.python,
+            pypi_constraints=tuple(dict.fromkeys(self.constraints)),
         )
 
     # -- input ----------------------------------------------------------------------------
@@ -198,7 +204,7 @@ class RequirementLines:
         except SpecError as err:
             raise self._error(lineno, error_reason(err)) from None
         self.pypi_deps.append(dep)
-        self._dep_lines.setdefault(dep, lineno)
+        self._dep_lines.setdefault(dep, (self.source, lineno))
 
     def _hashes(self, options: List[str], lineno: int) -> Tuple[str, ...]:
         """The sha256 digests of a requirement's `--hash` options (its only allowed ones)."""
@@ -247,13 +253,19 @@ class RequirementLines:
             return
         bad = [d for d in self.pypi_deps if not (d.hashes and d.name and d.pinned)]
         if bad:
-            why = "--require-hashes" if self._require_hashes else "line %d has a '--hash'" % self._dep_lines[hashed[0]]
-            raise self._error(
-                self._dep_lines[bad[0]],
+            why = "--require-hashes" if self._require_hashes else "%s has a '--hash'" % self._where(hashed[0])
+            source, lineno = self._dep_lines[bad[0]]
+            raise located_error(
+                source, lineno,
                 "hash-checking mode (%s): every requirement must be 'name==version' or "
                 "'name @ URL' followed by '--hash=sha256:...', as pip requires; not so: %s."
-                % (why, ", ".join("'%s' (line %d)" % (d, self._dep_lines[d]) for d in bad)),
+                % (why, ", ".join("'%s' (%s)" % (d, self._where(d)) for d in bad)),
             )
+
+    def _where(self, dep: PypiDep) -> str:
+        """`line 3` in the file being parsed, `other.txt, line 3` in one it includes."""
+        source, lineno = self._dep_lines[dep]
+        return "line %d" % lineno if source == self._top else "%s, line %d" % (source, lineno)
 
     def _split_options(self, text: str, lineno: int) -> List[str]:
         try:
@@ -321,7 +333,9 @@ class RequirementLines:
                 check_find_links(value, name)
         except SpecError as err:
             raise self._error(lineno, error_reason(err)) from None
-        if what == "index-url":
+        if what in ("requirement", "constraint"):
+            self._include(what, name, value, lineno)
+        elif what == "index-url":
             # pip silently keeps the last one; two different primary indexes is a mistake
             if self._index_url and self._index_url[0] != value:
                 raise self._error(
@@ -338,6 +352,55 @@ class RequirementLines:
             self._trusted_hosts.append(value)
         else:
             self._add_conda_pkg(name, value, lineno)
+
+    def _include(self, what: str, name: str, value: str, lineno: int) -> None:
+        """`-r FILE` (its lines join this request) or `-c FILE` (its lines bound versions
+        only), FILE relative to the including file, as pip and uv read them."""
+        path = os.path.join(os.path.dirname(self.source), os.path.expanduser(value))
+        if value.endswith((".yml", ".yaml")):
+            raise self._error(lineno, "'%s %s' names an environment.yml: give it with -f (--file) instead, "
+                              "not from a requirements file." % (name, value))
+        if _real(path) in self._including:
+            chain = " -> ".join(self._including[self._including.index(_real(path)):] + [_real(path)])
+            raise self._error(lineno, "'%s %s' includes a file that is already being read (%s): remove "
+                              "the cycle." % (name, value, chain))
+        try:
+            text = read_spec_text(path)
+        except SpecError as err:
+            raise self._error(lineno, "'%s %s': %s" % (name, value, err)) from None
+        outer, self.source = self.source, path
+        self._including.append(_real(path))
+        try:
+            for number, line in logical_lines(text):
+                if what == "requirement":
+                    self.add(line, number)
+                else:
+                    self._add_constraint(line, number)
+        finally:
+            self._including.pop()
+            self.source = outer
+
+    def _add_constraint(self, line: str, lineno: int) -> None:
+        """A constraints file holds named requirements (no extras, no URLs) and more `-c`."""
+        text = line.strip()
+        if not text:
+            return
+        if text.startswith("-"):
+            name, value = _split_option(text.split()[0])
+            if name not in ("-c", "--constraint"):
+                raise self._error(lineno, "option '%s' is not allowed in a constraints file: only "
+                                  "requirements such as 'numpy<2' (and '-c FILE')." % name)
+            self._add_options(text, lineno)
+            return
+        try:
+            dep = PypiDep.parse(text)
+            requirement = Requirement(dep.requirement) if dep.name else None
+        except (SpecError, InvalidRequirement):
+            requirement = None
+        if requirement is None or requirement.url or requirement.extras:
+            raise self._error(lineno, "'%s' is not a constraint: write a name with versions, e.g. "
+                              "'numpy<2' or 'requests==2.32.3' (no extras, no URL)." % text)
+        self.constraints.append(str(requirement))
 
     def _add_conda_pkg(self, name: str, value: str, lineno: int) -> None:
         if not self.allow_conda_pkg:
@@ -371,12 +434,18 @@ class RequirementLines:
 
 
 _EXAMPLES = {
+    "requirement": "other-requirements.txt",
+    "constraint": "constraints.txt",
     "index-url": "https://pypi.org/simple",
     "extra-index-url": "https://download.pytorch.org/whl/cpu",
     "find-links": "https://download.pytorch.org/whl/torch_stable.html",
     "trusted-host": "pypi.example.com",
     "conda-pkg": "ffmpeg",
 }
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
 
 
 def _split_option(token: str) -> Tuple[str, Optional[str]]:
