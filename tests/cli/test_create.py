@@ -1,14 +1,15 @@
 """`metaflow environment create`."""
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-from tests.fixtures.channel import host_can_run_real_python
-
 import pytest
+
+from tests.fixtures.channel import host_can_run_real_python
 
 pytestmark = pytest.mark.skipif(not host_can_run_real_python(), reason="the test python only runs on linux-64")
 
@@ -165,3 +166,19 @@ def test_create_arch_and_local_only(seeded):
     python = seeded.run("create", "team/tiny:v1", "--arch", "linux-64", "--local-only", "-q").stdout.strip()
     assert python.endswith("/bin/python")
     assert "is for linux-64, not osx-arm64" in seeded.fails("create", "team/tiny:v1", "--arch", "osx-arm64")
+
+
+def test_into_dir_python_runs_inside_the_environment_whatever_its_python_source(cli, tmp_path):
+    """With the machine's Python the prefix is a virtualenv: `__conda_python` must still see
+    its packages (a symlink to bin/python started the bare interpreter)."""
+    (cli.root / "six.txt").write_text("six==1.16.0\n")
+    system = {"METAFLOW_CONDA_PYTHON_SOURCE": "system"}
+    cli.run("resolve", "-r", "six.txt", "--alias", "team/six-system:v1", "-q", env=system)
+    into = tmp_path / "work"
+    cli.run("create", "team/six-system:v1", "--into-dir", str(into), "-q", env=system)
+    proc = subprocess.run([str(into / "__conda_python"), "-c", "import six, sys; print(six.__version__, sys.prefix)"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    version, prefix = proc.stdout.split()
+    assert version == "1.16.0" and prefix != sys.base_prefix
+

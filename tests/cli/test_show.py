@@ -130,3 +130,14 @@ def test_remaining_options(seeded):
     assert "@EXPLICIT" in text
     assert "is for linux-64, not osx-64" in seeded.fails("export", "team/tiny:v1", "--format", "explicit",
                                                          "--arch", "osx-64")
+
+
+def test_diff_shows_a_change_of_python(cli):
+    (cli.root / "six.txt").write_text("six==1.16.0\n")
+    conda = cli.json("resolve", "-r", "six.txt", "--json", "-q")[0]["env_id"]
+    system = cli.json("resolve", "-r", "six.txt", "--json", "-q", env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})[0]
+    ids = ["%s:%s" % (e["req_id"], e["full_id"]) for e in (conda, system["env_id"])]
+    out = cli.run("diff", *ids).stdout
+    assert "~ Python %s (conda) -> %s (system)" % (PYTHON_VERSION, system["python"]) in out
+    assert cli.json("diff", "--json", *ids)["python"] == {
+        "from": "%s (conda)" % PYTHON_VERSION, "to": "%s (system)" % system["python"]}

@@ -6,6 +6,7 @@ made by an earlier `create --into-dir` (it carries the ownership marker); only t
 --force replace its content. Anything else is refused, whatever the flags.
 """
 import os
+import shlex
 import shutil
 import tarfile
 from pathlib import Path
@@ -70,11 +71,15 @@ def extract(code: Any, into_dir: Path) -> None:
 
 
 def link_python(into_dir: Path, python: Path) -> Path:
+    """`DIR/__conda_python`, running the environment's Python. A script, not a symlink: a
+    virtualenv's Python (METAFLOW_CONDA_PYTHON_SOURCE=system) finds its environment only when
+    started by its own path, and a symlink elsewhere would start the bare interpreter."""
     into_dir.mkdir(parents=True, exist_ok=True)
     link = into_dir / PYTHON_LINK
     if link.is_symlink() or link.exists():
         link.unlink()
-    link.symlink_to(python)
+    link.write_text("#!/bin/sh\nexec %s \"$@\"\n" % shlex.quote(str(python)))
+    link.chmod(0o755)
     return link
 
 

@@ -14,6 +14,10 @@ def _brief(pkg: LockedPackage) -> Dict[str, Any]:
             "filename": pkg.filename, "sha256": pkg.sha256}
 
 
+def _python(env: ResolvedEnvironment) -> str:
+    return "%s (%s)" % (env.python_version, env.python_source)
+
+
 def diff(a: ResolvedEnvironment, b: ResolvedEnvironment) -> Dict[str, Any]:
     old = {_key(p): p for p in a.packages}
     new = {_key(p): p for p in b.packages}
@@ -30,6 +34,8 @@ def diff(a: ResolvedEnvironment, b: ResolvedEnvironment) -> Dict[str, Any]:
     return {
         "a": {"req_id": a.req_id, "full_id": a.full_id, "arch": a.arch},
         "b": {"req_id": b.req_id, "full_id": b.full_id, "arch": b.arch},
+        # Not always a package: a Python from the machine (METAFLOW_CONDA_PYTHON_SOURCE=system).
+        "python": {"from": _python(a), "to": _python(b)},
         "added": [_brief(new[k]) for k in sorted(new.keys() - old.keys())],
         "removed": [_brief(old[k]) for k in sorted(old.keys() - new.keys())],
         "changed": changed,
@@ -42,6 +48,9 @@ def render(result: Dict[str, Any], label_a: str, label_b: str) -> str:
         return "%s:%s (%s)" % (side["req_id"], side["full_id"], side["arch"])
 
     lines = ["--- %s  %s" % (label_a, ident(result["a"])), "+++ %s  %s" % (label_b, ident(result["b"]))]
+    python = result["python"]
+    if python["from"] != python["to"]:
+        lines.append("~ Python %s -> %s" % (python["from"], python["to"]))
     for pkg in result["removed"]:
         lines.append("- %-5s %s %s" % (pkg["kind"], pkg["name"], pkg["version"]))
     for pkg in result["added"]:
@@ -58,8 +67,4 @@ def render(result: Dict[str, Any], label_a: str, label_b: str) -> str:
     lines.append("%d added, %d removed, %d changed, %d unchanged" % (
         len(result["added"]), len(result["removed"]), len(result["changed"]), result["unchanged"]))
     return "\n".join(lines)
-
-
-def is_empty(result: Dict[str, Any]) -> bool:
-    return not (result["added"] or result["removed"] or result["changed"])
 
