@@ -57,3 +57,10 @@ def test_rich_progress_on_a_terminal(cli):
     assert "done in" not in terminal  # the plain form is for non-terminals
     assert proc.stdout.lstrip().startswith(b"[")  # stdout stays a clean JSON document
 
+
+
+def test_a_mistyped_command_gets_a_did_you_mean(cli):
+    assert "No such command 'shwo': did you mean 'show'?" in cli.fails("shwo", "team/x", status=2)
+    assert "did you mean 'resolve'?" in cli.fails("resovle", status=2)
+    error = cli.fails("frobnicate", status=2)
+    assert "No such command 'frobnicate'" in error and "did you mean" not in error

@@ -50,6 +50,17 @@ class _Group(click.Group):
         except click.UsageError as err:
             _usage_failure(err)
 
+    def resolve_command(self, ctx, args):
+        """An unknown command names the closest ones (`shwo` -> `show`)."""
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            import difflib
+
+            close = difflib.get_close_matches(args[0], self.list_commands(ctx), n=2, cutoff=0.6)
+            if close:
+                raise click.UsageError("No such command '%s': did you mean %s?" % (
+                    args[0], " or ".join("'%s'" % c for c in close)), ctx)
+        return super().resolve_command(ctx, args)
+
 
 def _usage_failure(err) -> None:
     from metaflow_extensions.envs.plugins.envs.cli.errors import EXIT_USAGE, fail
