@@ -77,6 +77,7 @@ def test_cyclonedx(seeded):
     assert "channel=conda-forge" in purls["tinyutil"] and "subdir=noarch" in purls["tinyutil"]
     six = next(c for c in bom["components"] if c["name"] == "six")
     assert six["hashes"][0] == {"alg": "SHA-256", "content": _lock(seeded, "team/tiny:v2")[("pypi", "six")]["sha256"]}
+    assert six["licenses"] == [{"license": {"name": "MIT"}}]  # from the wheel's own metadata
     assert bom["metadata"]["component"]["version"] == seeded.seed.ids["team/tiny:v2"]["full_id"]
     # Deterministic: the same environment gives the same document.
     assert json.loads(seeded.run("export", "team/tiny:v2", "--format", "cyclonedx").stdout) == bom

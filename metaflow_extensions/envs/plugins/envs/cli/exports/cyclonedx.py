@@ -1,9 +1,14 @@
 """A CycloneDX 1.5 JSON SBOM: one component per package with its purl (`pkg:pypi/...`,
 `pkg:conda/...`), sha256 (and md5 for Conda), license when known and download URL.
-Deterministic: the serial number derives from the environment's full_id."""
+Deterministic: the serial number derives from the environment's full_id.
+
+Licenses: a Conda record carries one; a wheel's is read from its own metadata (PEP 639
+`License-Expression`, else `License`, else the `License ::` classifiers) when the wheel is in
+the local package cache (nothing is downloaded to export)."""
 import datetime
 import json
 import uuid
+import zipfile
 from typing import Any, Dict, List
 from urllib.parse import quote
 
@@ -42,7 +47,30 @@ def _component(pkg: LockedPackage) -> Dict[str, Any]:
     }
     if pkg.conda is not None and pkg.conda.license:
         out["licenses"] = [{"license": {"name": pkg.conda.license}}]
+    elif pkg.kind == "pypi":
+        out.update(_wheel_licenses(pkg))
     return out
+
+
+def _wheel_licenses(pkg: LockedPackage) -> Dict[str, Any]:
+    from email.parser import HeaderParser
+
+    from ...hydrate.cache import PackageCache
+
+    wheel = PackageCache().path_for(pkg)
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            name = next(n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+            metadata = HeaderParser().parsestr(archive.read(name).decode("utf-8", "replace"))
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        return {}  # not cached here, or not a wheel we can read: the license stays unknown
+    if metadata.get("License-Expression"):
+        return {"licenses": [{"expression": metadata["License-Expression"].strip()}]}
+    text = (metadata.get("License") or "").strip()
+    if text and "\n" not in text and len(text) <= 100:
+        return {"licenses": [{"license": {"name": text}}]}
+    names = [c.split("::")[-1].strip() for c in metadata.get_all("Classifier") or [] if c.startswith("License ::")]
+    return {"licenses": [{"license": {"name": n}} for n in names]} if names else {}
 
 
 def render(env: ResolvedEnvironment, name: str = "") -> Export:
