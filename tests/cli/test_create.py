@@ -65,7 +65,9 @@ def test_install_notebook(seeded, tmp_path):
     python = next((seeded.cache / "envs" / "linux-64").glob("*/*/bin/python"))
     assert spec["argv"] == [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert spec["display_name"] == "Metaflow: team/tiny:v1" and spec["language"] == "python"
-    assert "has no ipykernel" in proc.stderr  # a warning: the environment lacks it
+    # team/tiny:v1 has no ipykernel: the kernel runs in its extension with it, which starts.
+    assert "Adding ipykernel to team/tiny:v1" in proc.stderr
+    assert _run(python, "import ipykernel_launcher, tinyutil; print(tinyutil.__version__)") == "1.1.0"
     assert "Jupyter kernel:" in proc.stdout and str(kernel) in proc.stdout
     # --name names the kernel; the default location is Jupyter's user data dir.
     seeded.run("create", "team/tiny:v1", "--name", "nb", "--install-notebook", "-q",

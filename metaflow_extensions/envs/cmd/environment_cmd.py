@@ -249,7 +249,7 @@ def show(obj, as_json, arch, local_only, quiet, envs_):
                      help="Create (hydrate) an environment on this machine and print how to use it. "
                      + ENV_HELP + " With a pathspec, --into-dir also downloads that step's code package so "
                      "the step's code runs in its environment. --install-notebook writes a Jupyter kernel "
-                     "(the environment must contain ipykernel).\n\nExamples:\n\n\b\n"
+                     "(an environment without ipykernel is extended with it).\n\nExamples:\n\n\b\n"
                      "    metaflow environment create team/serving:v1\n"
                      "    metaflow environment create MyFlow/12/train --into-dir ./train-code\n"
                      "    metaflow environment create team/nb:v1 --name nb --install-notebook")
@@ -292,8 +292,8 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
         envs = obj.environments(local_only=local_only)
         found = refs.find(envs, ref, wanted)
         if install_notebook and not notebook.has_ipykernel(found):
-            progress.warn("%s has no ipykernel: the kernel will not start until you add ipykernel to its "
-                          "requirements and resolve again." % ref)
+            with progress.task("Adding ipykernel to %s, which its Jupyter kernel needs" % ref):
+                found = notebook.with_ipykernel(envs, found)
         code = code_package.code_of(ref.alias.name) if into is not None and ref.is_pathspec else None
         prefix = creating.create(envs, found, target, force, progress)
         python = python_in(prefix)

@@ -1,9 +1,9 @@
 """`create --install-notebook`: a Jupyter kernel running an environment's Python.
 
 The kernel spec is written as `<jupyter data dir>/kernels/<name>/kernel.json` (no Jupyter
-needed to write it). The kernel starts `python -m ipykernel_launcher`, so ipykernel must be
-one of the environment's packages: add it to the requirements the environment is resolved
-from.
+needed to write it). The kernel starts `python -m ipykernel_launcher`, so an environment
+without ipykernel is extended with it first (as the reference does): the kernel runs in that
+extension, which keeps every version the environment locked.
 """
 import json
 import os
@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from ..environments import Environments
 from ..lock import ResolvedEnvironment
+from ..spec.model import EnvSpec, PypiDep
 
 _KERNEL_NAME_BAD = re.compile(r"[^a-z0-9._-]+")
 
@@ -61,3 +63,10 @@ def install_kernel(python: Path, name: str, display_name: str, prefix: Optional[
     tmp.write_text(json.dumps(spec, indent=1) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def with_ipykernel(envs: Environments, env: ResolvedEnvironment) -> ResolvedEnvironment:
+    """`env` itself if it has ipykernel, else `env` extended with it."""
+    if has_ipykernel(env):
+        return env
+    return envs.extend(env, EnvSpec(pypi_deps=(PypiDep.parse("ipykernel"),), platform=env.arch))
