@@ -184,3 +184,15 @@ def test_into_dir_python_runs_inside_the_environment_whatever_its_python_source(
     version, prefix = proc.stdout.split()
     assert version == "1.16.0" and prefix != sys.base_prefix
 
+
+
+def test_unloadable_ca_certificates_name_the_settings_to_fix(seeded, tmp_path):
+    """An empty SSL_CERT_FILE and SSL_CERT_DIR made rattler say only "builder error" (resolve)
+    or panic (create)."""
+    (tmp_path / "empty.pem").write_text("")
+    (tmp_path / "no-certs").mkdir()
+    bad_tls = {"SSL_CERT_FILE": str(tmp_path / "empty.pem"), "SSL_CERT_DIR": str(tmp_path / "no-certs")}
+    (seeded.root / "env.yml").write_text("dependencies:\n  - tinyutil\n")
+    for args in (("resolve", "-f", "env.yml", "--force", "--dry-run"), ("create", "team/tiny:v1")):
+        error = seeded.fails(*args, env=bad_tls)
+        assert "Could not set up HTTPS for Conda" in error and "SSL_CERT_FILE (%s)" % (tmp_path / "empty.pem") in error

@@ -297,6 +297,7 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
         check_conda_archive(pkg, cache.path_for(pkg))
     records = [_repodata_record(p, cache) for p in packages]
     extracted = settings.cache_dir("rattler")
+    client = rattler_bridge.client([], HydrateError)  # (the packages are local files by now)
     try:
         rattler_bridge.run(
             rattler.install(
@@ -305,6 +306,7 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
                 cache_dir=extracted,
                 show_progress=False,
                 execute_link_scripts=False,
+                client=client,
                 # Every extracted file is checked against its package's paths.json before it is
                 # linked: a file edited in the cache (or through a prefix hard-linked to it) is
                 # extracted again instead of reaching a new environment.

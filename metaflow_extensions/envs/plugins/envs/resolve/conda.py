@@ -18,7 +18,7 @@ from .platforms import PlatformInfo
 
 def make_client(credentials: Credentials, channel_urls: Sequence[str]):
     """One rattler Client carrying per-host Basic auth, for repodata and downloads alike."""
-    from rattler.networking import AddHeadersMiddleware, Client, RetryMiddleware
+    from rattler.networking import AddHeadersMiddleware, RetryMiddleware
 
     # rattler hands the callback only host and path; match credentials on the channel
     # whose host and path prefix the request falls under, then on the host alone.
@@ -32,7 +32,7 @@ def make_client(credentials: Credentials, channel_urls: Sequence[str]):
     if not scoped and not credentials.any_known():
         # No Python callback at all: rattler's threads never call into the interpreter (which
         # can abort a process that is shutting down while a request is still in flight).
-        return Client([RetryMiddleware(max_retries=3)])
+        return rattler_bridge.client([RetryMiddleware(max_retries=3)], ResolveError)
 
     def add_auth(host: str, path: str):
         for chost, cpath, headers in scoped:
@@ -40,7 +40,8 @@ def make_client(credentials: Credentials, channel_urls: Sequence[str]):
                 return headers
         return credentials.headers_for("https://%s/" % host) or None
 
-    return Client([RetryMiddleware(max_retries=3), AddHeadersMiddleware(add_auth)])
+    return rattler_bridge.client([RetryMiddleware(max_retries=3), AddHeadersMiddleware(add_auth)], ResolveError)
+
 
 
 def match_spec(dep: CondaDep) -> str:
