@@ -85,3 +85,12 @@ def test_entry_point_prints_one_line_without_traceback(tmp_path):
 
 def test_every_error_is_an_env_error():
     assert issubclass(SpecError, EnvError) and issubclass(ResolveError, EnvError)
+
+
+def test_a_pypi_failure_leads_with_its_cause_not_the_requirement_list(engine_settings):
+    many = ["six==1.16.0", "idna==3.7", "certifi", "charset-normalizer", "urllib3<3", "no-such-package-mfenvs-x"]
+    with pytest.raises(ResolveError) as err:
+        resolve_environment(EnvSpec(pypi_deps=tuple(PypiDep.parse(r) for r in many)))
+    text = str(err.value)
+    assert text.startswith("PyPI cannot resolve the 6 requirements for Python")
+    assert "no-such-package-mfenvs-x" in text and "charset-normalizer" not in text.splitlines()[0]

@@ -109,8 +109,9 @@ def resolve(
             args + source_args,
             credentials,
             ResolveError,
-            "PyPI cannot resolve %s for Python %s on %s"
-            % (", ".join(strip_credentials(r) for r in requirements), python_version, target.subdir),
+            # uv's explanation names the packages involved: the whole list would bury it.
+            "PyPI cannot resolve %s for Python %s on %s" % (_requirements_summary(requirements), python_version,
+                                                            target.subdir),
             env={**target.uv_environment(), **source_env, **git_env},
             cwd=str(work),
         )
@@ -139,6 +140,13 @@ def resolve(
             )
         locked.append(_locked_built(source, build_wheel(source)))
     return sorted(locked, key=lambda p: p.name)
+
+
+def _requirements_summary(requirements: Sequence[str]) -> str:
+    """`a, b, c` for a few requirements, `the 42 requirements` for many."""
+    if len(requirements) <= 3:
+        return ", ".join(strip_credentials(r) for r in requirements)
+    return "the %d requirements" % len(requirements)
 
 
 def _requirements_not_provided(spec: EnvSpec, provided: Dict[str, str]) -> List[str]:
