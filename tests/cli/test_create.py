@@ -165,3 +165,34 @@ def test_create_arch_and_local_only(seeded):
     python = seeded.run("create", "team/tiny:v1", "--arch", "linux-64", "--local-only", "-q").stdout.strip()
     assert python.endswith("/bin/python")
     assert "is for linux-64, not osx-arm64" in seeded.fails("create", "team/tiny:v1", "--arch", "osx-arm64")
+
+
+def test_dry_run_prints_the_plan_that_create_then_follows(seeded, channel_server, tmp_path):
+    pkgs = seeded.cache / "pkgs"
+    for entry in pkgs.glob("*/*/*"):
+        if entry.name.startswith(("tinyutil-2.0.0", "six-1.16.0")):
+            shutil.rmtree(entry.parent)
+    before = sorted(pkgs.rglob("*"))
+    prefix = tmp_path / "env"
+
+    plan = seeded.json("create", "team/tiny:v2", "--prefix", str(prefix), "--dry-run", "--json")
+    assert (plan["prefix"], plan["action"], plan["why"]) == (str(prefix), "create", "it does not exist")
+    assert plan["env_id"] == seeded.seed.ids["team/tiny:v2"]
+    origin = {p["filename"] for p in plan["packages"] if p["source"] == "origin"}
+    assert {p["name"] for p in plan["packages"] if p["source"] == "origin"} == {"tinyutil", "six"}
+    assert {p["reason"] for p in plan["packages"]} == {"in the local cache", "missing locally (no datastore)"}
+    assert not prefix.exists() and not Path(str(prefix) + ".lock").exists() and sorted(pkgs.rglob("*")) == before
+    text = seeded.run("create", "team/tiny:v2", "--prefix", str(prefix), "--dry-run").stdout
+    assert text.startswith("Would create %s (it does not exist):\n" % prefix)
+    assert re.search(r"\n  origin +tinyutil +2\.0\.0 +conda +missing locally \(no datastore\)\n", text)
+    assert "%d packages: %d from the local cache, 0 from the datastore, 2 from their origin." % (
+        len(plan["packages"]), len(plan["packages"]) - 2) in text
+
+    cached = {p.name for p in pkgs.glob("*/*/*")}
+    mark = channel_server.mark()
+    seeded.run("create", "team/tiny:v2", "--prefix", str(prefix), "-q")
+    fetched = {r.path.rsplit("/", 1)[-1] for r in channel_server.requests_since(mark) if r.method == "GET"}
+    assert fetched == {name for name in origin if not name.endswith(".whl")}  # six comes from pypi.org
+    assert {p.name for p in pkgs.glob("*/*/*")} == cached | origin
+    done = seeded.json("create", "team/tiny:v2", "--prefix", str(prefix), "--dry-run", "--json")
+    assert (done["action"], done["packages"]) == ("nothing", [])
