@@ -6,8 +6,9 @@ is ours and complete: hydrate/prefix.py.
 """
 import datetime
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from filelock import FileLock, Timeout
 
@@ -19,7 +20,6 @@ from ..resolve.system_python import find_interpreter
 from ..resolve.uv import run_uv
 from .archive_check import check_conda_archive
 from .cache import PackageCache
-from .fetch import configured_local_sources, fetch_packages
 from .plan import STORE, HydrationPlan, PackageStore, plan
 from .prefix import check_target, claim, clear, is_complete, mark_complete, python_in, remove_owned
 
@@ -40,9 +40,8 @@ def create_prefix(
     cache = cache or PackageCache()
     credentials = credentials or Credentials.from_environment()
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(prefix) + ".lock", timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
     try:
-        with lock:
+        with _locked(Path(str(prefix) + ".lock")):
             if is_complete(prefix, env) and not force:
                 return prefix  # made by another process while we waited, or planned so
             if planned is None or planned.already_complete:
@@ -63,6 +62,21 @@ def create_prefix(
             "Timed out waiting for another process creating %s (METAFLOW_CONDA_LOCK_TIMEOUT)." % prefix
         ) from None
     return prefix
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold `path`'s lock. The timeout setting is read only when another process holds it:
+    reading settings may import Metaflow's configuration, a large part of a warm create."""
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        lock.acquire(timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _install_or_refetch(
@@ -93,8 +107,11 @@ def _gather(env: ResolvedEnvironment, planned: HydrationPlan, cache: PackageCach
     failed = {p.identity() for p in store.download_packages(from_store, cache)} if store and from_store else set()
     chosen = [s.locked if s.archive.identity() in failed else s.archive for s in planned.steps]
     # The plan's origin packages, and any cache entry removed since the plan was made.
-    fetch_packages([p for p in chosen if not cache.has(p)], cache, credentials,
-                   local_sources=configured_local_sources(env.local_source_urls()))
+    missing = [p for p in chosen if not cache.has(p)]
+    if missing:
+        from .fetch import configured_local_sources, fetch_packages  # here: a warm create never downloads
+
+        fetch_packages(missing, cache, credentials, local_sources=configured_local_sources(env.local_source_urls()))
     return chosen
 
 

@@ -97,7 +97,8 @@ def _prefix_action(prefix: Path, env: ResolvedEnvironment, force: bool) -> Tuple
 
 def package_steps(env: ResolvedEnvironment, cache: PackageCache, store: Optional[PackageStore]) -> List[PackageStep]:
     """Per package: the local cache, else the store, else its origin."""
-    fmt = settings.preferred_format()
+    # Read only when it matters: settings may import Metaflow's configuration (~0.15 s).
+    fmt = settings.preferred_format() if env.conda_packages() else None
     options = [_archives(p, fmt) for p in env.packages]
     local = {a.identity() for archives in options for a in archives if cache.has(a)}
     wanted = [a for archives in options for a in archives if a.identity() not in local]
