@@ -13,7 +13,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
-from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
+from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
+from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec import parse_file

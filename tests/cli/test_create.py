@@ -82,7 +82,7 @@ def test_into_dir_with_a_pathspec(seeded, tmp_path):
                       "--notebook-prefix", str(tmp_path / "jupyter"))
     assert (into / "code_flow.py").is_file()
     link = into / "__conda_python"
-    assert link.is_symlink()
+    assert link.is_file() and os.access(link, os.X_OK)  # a script running the environment's Python
     assert "Run the step's code: cd %s && PYTHONPATH=" % into in proc.stdout and "code_flow.py" in proc.stdout
     # The step's code and its packaged Metaflow import with the step's environment.
     pythonpath = "%s:%s" % (into / ".mf_code", into) if (into / ".mf_code").is_dir() else str(into)
@@ -185,7 +185,6 @@ def test_into_dir_python_runs_inside_the_environment_whatever_its_python_source(
     assert version == "1.16.0" and prefix != sys.base_prefix
 
 
-
 def test_unloadable_ca_certificates_name_the_settings_to_fix(seeded, tmp_path):
     """An empty SSL_CERT_FILE and SSL_CERT_DIR made rattler say only "builder error" (resolve)
     or panic (create)."""
@@ -196,3 +195,34 @@ def test_unloadable_ca_certificates_name_the_settings_to_fix(seeded, tmp_path):
     for args in (("resolve", "-f", "env.yml", "--force", "--dry-run"), ("create", "team/tiny:v1")):
         error = seeded.fails(*args, env=bad_tls)
         assert "Could not set up HTTPS for Conda" in error and "SSL_CERT_FILE (%s)" % (tmp_path / "empty.pem") in error
+
+
+def test_dry_run_prints_the_plan_that_create_then_follows(seeded, channel_server, tmp_path):
+    pkgs = seeded.cache / "pkgs"
+    for entry in pkgs.glob("*/*/*"):
+        if entry.name.startswith(("tinyutil-2.0.0", "six-1.16.0")):
+            shutil.rmtree(entry.parent)
+    before = sorted(pkgs.rglob("*"))
+    prefix = tmp_path / "env"
+
+    plan = seeded.json("create", "team/tiny:v2", "--prefix", str(prefix), "--dry-run", "--json")
+    assert (plan["prefix"], plan["action"], plan["why"]) == (str(prefix), "create", "it does not exist")
+    assert plan["env_id"] == seeded.seed.ids["team/tiny:v2"]
+    origin = {p["filename"] for p in plan["packages"] if p["source"] == "origin"}
+    assert {p["name"] for p in plan["packages"] if p["source"] == "origin"} == {"tinyutil", "six"}
+    assert {p["reason"] for p in plan["packages"]} == {"in the local cache", "missing locally (no datastore)"}
+    assert not prefix.exists() and not Path(str(prefix) + ".lock").exists() and sorted(pkgs.rglob("*")) == before
+    text = seeded.run("create", "team/tiny:v2", "--prefix", str(prefix), "--dry-run").stdout
+    assert text.startswith("Would create %s (it does not exist):\n" % prefix)
+    assert re.search(r"\n  origin +tinyutil +2\.0\.0 +conda +missing locally \(no datastore\)\n", text)
+    assert "%d packages: %d from the local cache, 0 from the datastore, 2 from their origin." % (
+        len(plan["packages"]), len(plan["packages"]) - 2) in text
+
+    cached = {p.name for p in pkgs.glob("*/*/*")}
+    mark = channel_server.mark()
+    seeded.run("create", "team/tiny:v2", "--prefix", str(prefix), "-q")
+    fetched = {r.path.rsplit("/", 1)[-1] for r in channel_server.requests_since(mark) if r.method == "GET"}
+    assert fetched == {name for name in origin if not name.endswith(".whl")}  # six comes from pypi.org
+    assert {p.name for p in pkgs.glob("*/*/*")} == cached | origin
+    done = seeded.json("create", "team/tiny:v2", "--prefix", str(prefix), "--dry-run", "--json")
+    assert (done["action"], done["packages"]) == ("nothing", [])

@@ -7,7 +7,8 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
 from metaflow_extensions.envs.plugins.envs.errors import ResolveError
-from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
+from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
+from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 

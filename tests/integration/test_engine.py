@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
-from metaflow_extensions.envs.plugins.envs.hydrate.install import MARKER, create_prefix, plan, python_in
+from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
+from metaflow_extensions.envs.plugins.envs.hydrate.plan import plan
+from metaflow_extensions.envs.plugins.envs.hydrate.prefix import MARKER, python_in
 from metaflow_extensions.envs.plugins.envs.lock import ResolvedEnvironment
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep

@@ -3,7 +3,8 @@ import subprocess
 import sys
 import platform
 
-from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
+from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
+from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.lock import PYTHON_FROM_SYSTEM
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.resolve.system_python import installed_interpreters

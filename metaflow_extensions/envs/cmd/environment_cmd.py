@@ -265,24 +265,29 @@ def show(obj, as_json, arch, local_only, quiet, envs_):
               "[default: Jupyter's user data dir].")
 @click.option("--force", is_flag=True, default=False,
               help="Re-create the prefix and replace --into-dir's content (only if metaflow-envs made them).")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="Only print the plan: whether the prefix would be created, and where each package would "
+              "come from (the local cache, the datastore or its origin) and why. Changes nothing.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="With --dry-run: print the plan as JSON.")
 @_arch_option("Architecture of the environment (default: whatever ENV names).")
 @_local_only_option
 @_quiet_option
 @click.argument("env", metavar="ENV")
 @click.pass_obj
-def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, arch, local_only, quiet,
-           env):
+def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, dry_run, as_json, arch,
+           local_only, quiet, env):
     @_one_line
     def run():
-        from metaflow_extensions.envs.plugins.envs.cli import args, code_package, creating, notebook, refs
-        from metaflow_extensions.envs.plugins.envs.cli.prefixes import named_prefix
+        from metaflow_extensions.envs.plugins.envs.cli import args, code_package, creating, document, notebook, refs
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
-        from metaflow_extensions.envs.plugins.envs.hydrate.install import check_target, python_in
+        from metaflow_extensions.envs.plugins.envs.hydrate.prefix import check_target, named_prefix, python_in
 
         wanted = _check_arch(arch)
         ref = refs.parse_ref(env)
         if name and prefix_path:
             raise SpecError("Give only one of --name and --prefix.")
+        if as_json and not dry_run:
+            raise SpecError("--json prints the plan of --dry-run: add --dry-run, or drop --json.")
         target = named_prefix(args.check_prefix_name(name)) if name else (
             check_target(Path(prefix_path).expanduser()) if prefix_path else None)
         into = Path(into_dir).expanduser().absolute() if into_dir else None
@@ -291,6 +296,10 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
         progress = obj.progress(quiet)
         envs = obj.environments(local_only=local_only)
         found = refs.find(envs, ref, wanted)
+        if dry_run:
+            steps = envs.plan(found, target, force)
+            _emit(document.dumps(creating.plan_document(steps, found)) if as_json else creating.render_plan(steps))
+            return
         if install_notebook and not notebook.has_ipykernel(found):
             with progress.task("Adding ipykernel to %s, which its Jupyter kernel needs" % ref):
                 found = notebook.with_ipykernel(envs, found)

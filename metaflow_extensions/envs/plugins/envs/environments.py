@@ -12,6 +12,8 @@ from .errors import EnvError, ResolveError
 from .hydrate.cache import PackageCache
 from .hydrate.fetch import configured_local_sources, fetch_packages
 from .hydrate.install import create_prefix
+from .hydrate.plan import HydrationPlan, plan as make_plan
+from .hydrate.prefix import own_prefix
 from .lock import ResolvedEnvironment, current_user
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
@@ -183,13 +185,16 @@ class Environments:
         return env
 
     # ---- hydrate ------------------------------------------------------------------------
-    def prefix_for(self, env: ResolvedEnvironment) -> Path:
-        """Where `create` puts `env` when given no prefix."""
-        return settings.cache_dir("envs") / env.arch / env.req_id[:16] / env.full_id[:16]
+    def plan(self, env: ResolvedEnvironment, prefix: Optional[Path] = None, force: bool = False) -> HydrationPlan:
+        """What `create` would do now (its own prefix when `prefix` is None); changes nothing."""
+        return make_plan(env, Path(prefix) if prefix else own_prefix(env), self.cache, self.store, force)
 
-    def create(self, env: ResolvedEnvironment, prefix: Optional[Path] = None, force: bool = False) -> Path:
-        prefix = Path(prefix) if prefix else self.prefix_for(env)
-        return create_prefix(env, prefix, credentials_for(env.spec), self.cache, force=force, store=self.store)
+    def create(self, env: ResolvedEnvironment, prefix: Optional[Path] = None, force: bool = False,
+               planned: Optional[HydrationPlan] = None) -> Path:
+        """Create `env` (at its own prefix when `prefix` is None), executing `planned` if given."""
+        prefix = Path(prefix) if prefix else own_prefix(env)
+        return create_prefix(env, prefix, credentials_for(env.spec), self.cache, force=force, store=self.store,
+                             planned=planned)
 
     def _require_store(self) -> EnvStore:
         if self.store is None:

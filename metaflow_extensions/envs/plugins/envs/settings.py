@@ -83,7 +83,8 @@ def python_source() -> str:
 def cache_root() -> Path:
     """Local caches (packages, repodata, uv, rattler) live here; one filesystem, so
     prefixes can hard-link from them."""
-    explicit = get("CONDA_CACHE_DIR")
+    # The process environment only (see config/mfextinit_envs.py): a path of this machine.
+    explicit = os.environ.get("METAFLOW_CONDA_CACHE_DIR")
     if explicit:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

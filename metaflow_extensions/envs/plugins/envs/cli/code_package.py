@@ -1,7 +1,7 @@
 """`create --into-dir DIR` with a pathspec: the step's code package, extracted into DIR, so
 the step's code runs in its environment (`DIR/__conda_python` links to its Python).
 
-DIR follows the prefixes' ownership rule (hydrate/install.py): it must be new, empty, or
+DIR follows the prefixes' ownership rule (hydrate/prefix.py): it must be new, empty, or
 made by an earlier `create --into-dir` (it carries the ownership marker); only then may
 --force replace its content. Anything else is refused, whatever the flags.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import EnvError, SpecError
 from ..hydrate.cache import partial_name
-from ..hydrate.install import OWNER_MARKER, claim_dir, owns, refusal, remove_owned
+from ..hydrate.prefix import OWNER_MARKER, claim_dir, owns, refusal, remove_owned
 
 PYTHON_LINK = "__conda_python"
 

@@ -1,10 +1,12 @@
-"""`metaflow environment create`: hydrate an environment into a local prefix, with a
-progress bar following the downloads."""
+"""`metaflow environment create`: hydrate an environment into a local prefix by executing its
+plan (hydrate/plan.py), with a progress bar following the downloads; `--dry-run` prints the
+plan instead."""
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..environments import Environments
-from ..hydrate.install import plan, python_in
+from ..hydrate.plan import CACHE, CREATE, NOTHING, ORIGIN, RECREATE, STORE, HydrationPlan
+from ..hydrate.prefix import python_in
 from ..lock import ResolvedEnvironment
 from .progress import Progress
 
@@ -12,9 +14,9 @@ from .progress import Progress
 def create(envs: Environments, env: ResolvedEnvironment, prefix: Optional[Path], force: bool,
            progress: Progress) -> Path:
     """Create `env` at `prefix` (its own prefix when None); returns the prefix."""
-    target = Path(prefix) if prefix else envs.prefix_for(env)
-    steps = plan(env, target, envs.cache)
-    if steps.already_complete and not force:
+    steps = envs.plan(env, prefix, force)
+    target = steps.prefix
+    if steps.already_complete:
         progress.note("%s already exists and is complete." % target)
         return target
     missing = steps.to_fetch
@@ -27,7 +29,29 @@ def create(envs: Environments, env: ResolvedEnvironment, prefix: Optional[Path],
         description = "%s into %s" % (after, target) if not progress.fancy else after
     with progress.task(description, total=len(missing) or None,
                        poll=lambda: sum(1 for p in missing if envs.cache.has(p)), after=after):
-        return envs.create(env, target, force=force)
+        return envs.create(env, target, force=force, planned=steps)
+
+
+def plan_document(steps: HydrationPlan, env: ResolvedEnvironment) -> Dict[str, Any]:
+    """`create --dry-run --json`: the plan, with the environment it is for."""
+    return dict(steps.to_dict(), env_id={"req_id": env.req_id, "full_id": env.full_id, "arch": env.arch})
+
+
+_HEADINGS = {NOTHING: "Nothing to do at %s: %s.", CREATE: "Would create %s (%s):", RECREATE: "Would re-create %s (%s):"}
+_SOURCES = ((CACHE, "from the local cache"), (STORE, "from the datastore"), (ORIGIN, "from their origin"))
+
+
+def render_plan(steps: HydrationPlan) -> str:
+    """`create --dry-run`: per package, where it would come from and why."""
+    lines = [_HEADINGS[steps.action] % (steps.prefix, steps.why)]
+    if not steps.steps:
+        return lines[0]
+    rows = [(s.source, s.locked.name, s.locked.version, s.locked.kind, s.reason) for s in steps.steps]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths + [0])).rstrip() for row in rows]
+    counts = ["%d %s" % (sum(1 for s in steps.steps if s.source == source), words) for source, words in _SOURCES]
+    lines.append("%d packages: %s." % (len(steps.steps), ", ".join(counts)))
+    return "\n".join(lines)
 
 
 def field(label: str, value: object) -> str:

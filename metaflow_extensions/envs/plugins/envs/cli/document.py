@@ -29,7 +29,7 @@ def env_document(envs: Environments, env: ResolvedEnvironment) -> Dict[str, Any]
         "packages": base["packages"],
         "aliases": envs.index.aliases_of(env_id),
         "is_default": envs.index.default(env.arch, env.req_id) == env_id,
-        "local_prefixes": present_as(envs, env),
+        "local_prefixes": present_as(env),
     }
 
 

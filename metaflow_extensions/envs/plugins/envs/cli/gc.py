@@ -13,7 +13,7 @@ Locks and the local index are never removed (they are small and they are the rec
 On file systems mounted `noatime`, only modification times count.
 
 Only what metaflow-envs made is removed: a directory under envs/ without its ownership
-marker (see hydrate/install.py) is reported as skipped, never deleted, however old. Stale
+marker (see hydrate/prefix.py) is reported as skipped, never deleted, however old. Stale
 `.partial-*` temp files (see hydrate/cache.py) in the package cache, the index's directory
 and the locks are removed whatever their age; those of running processes never are.
 """
@@ -30,10 +30,9 @@ from filelock import FileLock, Timeout
 from ..environments import Environments
 from ..errors import EnvError
 from ..hydrate.cache import PARTIAL, stale_partials
-from ..hydrate.install import MARKER, OWNER_MARKER, owns, read_marker, remove_owned
+from ..hydrate.prefix import MARKER, NAMED_DIR, OWNER_MARKER, envs_root, owns, read_marker, remove_owned
 from ..ids import EnvID
 from .args import check_days
-from .prefixes import NAMED_DIR, envs_root
 
 DAY = 86400.0
 
@@ -127,6 +126,8 @@ def local_prefixes() -> Iterator[Tuple[Path, Optional[Tuple[str, str, str]]]]:
     before its directory does), with (arch, req_id[:16], full_id[:16]) for an environment's
     own prefix, None for a named one."""
     root = envs_root()
+    if not root.is_dir():
+        return
 
     def children(directory: Path) -> List[Path]:
         names = {p.name[: -len(".lock")] if p.name.endswith(".lock") and not p.is_dir() else p.name

@@ -35,7 +35,7 @@ def known(envs: Environments, arch: Optional[str] = None) -> Dict[str, Any]:
                     env = None
                 if env is not None:
                     item.update(type=env.env_type, python=env.python_version, packages=len(env.packages),
-                                resolved_by=env.resolved_by, local_prefixes=present_as(envs, env))
+                                resolved_by=env.resolved_by, local_prefixes=present_as(env))
                 environments.append(item)
     return {"environments": environments, "aliases": aliases}
 

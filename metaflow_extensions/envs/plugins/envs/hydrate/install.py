@@ -1,24 +1,14 @@
-"""Turn a Lock into a working prefix: plan, fetch, link Conda packages, install wheels.
+"""Turn a Lock into a working prefix by executing its hydration plan (hydrate/plan.py):
+fetch what the plan says from where it says, link Conda packages, install wheels.
 
-No re-resolution happens here: the lock is the whole truth. A prefix is complete only when
-its marker file (holding the full_id) exists; the marker is written last, so an interrupted
-creation is detected and redone by the next run.
-
-Never destroy what we did not create: a prefix is ours when it carries OWNER_MARKER, written
-before anything else goes into it (or, from earlier versions, a completion marker). Only a
-new path or an empty directory becomes ours; anything else (a non-empty directory without
-the marker, a file, a symbolic link, the filesystem root, HOME, the cache or a parent of
-it) is refused before anything is touched, whatever the flags. `remove_owned` is the only
-way a prefix is ever deleted, and it proves ownership first.
+No re-resolution happens here: the lock is the whole truth. Where a prefix is, whether it
+is ours and complete: hydrate/prefix.py.
 """
 import datetime
-import os
-import re
 import shutil
-import sys
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional, Protocol, Sequence
+from typing import Iterator, List, Optional
 
 from filelock import FileLock, Timeout
 
@@ -30,50 +20,8 @@ from ..resolve.system_python import find_interpreter
 from ..resolve.uv import run_uv
 from .archive_check import check_conda_archive
 from .cache import PackageCache
-from .fetch import configured_local_sources, fetch_packages
-
-MARKER = ".metaflow-envs-complete"
-OWNER_MARKER = ".metaflow-envs-prefix"
-_OWNER_TEXT = "Made by metaflow-envs, which may delete or re-create this directory.\n"
-_FULL_ID = re.compile(r"^[0-9a-f]{40}$")
-
-
-class PackageSource(Protocol):
-    """Where packages missing from the local cache are looked for before their origin."""
-
-    def download_packages(self, packages: Sequence[LockedPackage], cache: PackageCache) -> List[LockedPackage]:
-        """Fetch into `cache`; return the packages it could not provide."""
-
-
-@dataclass(frozen=True)
-class HydrationPlan:
-    """What creating a prefix involves, decided before anything is done."""
-
-    prefix: Path
-    cached: List[LockedPackage]
-    to_fetch: List[LockedPackage]
-    already_complete: bool
-
-    def describe(self) -> str:
-        if self.already_complete:
-            return "%s is complete: nothing to do." % self.prefix
-        lines = ["Create %s: %d packages cached, %d to download." % (
-            self.prefix, len(self.cached), len(self.to_fetch))]
-        lines += ["  download %s (%s)" % (p.filename, p.kind) for p in self.to_fetch]
-        return "\n".join(lines)
-
-
-def is_complete(prefix: Path, env: ResolvedEnvironment) -> bool:
-    marker = prefix / MARKER
-    return marker.is_file() and marker.read_text().strip() == env.full_id
-
-
-def plan(env: ResolvedEnvironment, prefix: Path, cache: Optional[PackageCache] = None) -> HydrationPlan:
-    cache = cache or PackageCache()
-    cached, missing = [], []
-    for pkg in env.packages:
-        (cached if cache.has(pkg) else missing).append(pkg)
-    return HydrationPlan(Path(prefix), cached, missing, is_complete(Path(prefix), env))
+from .plan import STORE, HydrationPlan, PackageStore, plan
+from .prefix import check_target, claim, clear, is_complete, mark_complete, python_in, remove_owned
 
 
 def create_prefix(
@@ -82,21 +30,24 @@ def create_prefix(
     credentials: Optional[Credentials] = None,
     cache: Optional[PackageCache] = None,
     force: bool = False,
-    store: Optional["PackageSource"] = None,
+    store: Optional[PackageStore] = None,
+    planned: Optional[HydrationPlan] = None,
 ) -> Path:
     """Hydrate `env` into `prefix` (idempotent; safe when several processes race).
-    Packages come from the local cache, then `store` (the datastore), then their origin URL."""
+    Executes `planned` (a plan of `env` at `prefix` made with the same cache and store), or
+    the plan made now: packages come from the local cache, `store` or their origin URL."""
     prefix = check_target(prefix)
     cache = cache or PackageCache()
     credentials = credentials or Credentials.from_environment()
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(prefix) + ".lock", timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
     try:
-        with lock:
+        with _locked(Path(str(prefix) + ".lock")):
             if is_complete(prefix, env) and not force:
-                return prefix
-            packages = _gather(env, cache, credentials, store)
-            adopted = _claim(prefix)
+                return prefix  # made by another process while we waited, or planned so
+            if planned is None or planned.already_complete:
+                planned = plan(env, prefix, cache, store, force)
+            packages = _gather(env, planned, cache, credentials, store)
+            adopted = claim(prefix)
             try:
                 _install_or_refetch(env, packages, prefix, cache, credentials, store)
             except BaseException:
@@ -105,7 +56,7 @@ def create_prefix(
                 except OSError:  # the original failure is the one to report
                     pass
                 raise
-            (prefix / MARKER).write_text(env.full_id + "\n")
+            mark_complete(prefix, env)
     except Timeout:
         raise HydrateError(
             "Timed out waiting for another process creating %s (METAFLOW_CONDA_LOCK_TIMEOUT)." % prefix
@@ -113,152 +64,54 @@ def create_prefix(
     return prefix
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold `path`'s lock. The timeout setting is read only when another process holds it:
+    reading settings may import Metaflow's configuration, a large part of a warm create."""
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        lock.acquire(timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _install_or_refetch(
     env: ResolvedEnvironment, packages: List[LockedPackage], prefix: Path, cache: PackageCache,
-    credentials: Credentials, store: Optional[PackageSource],
+    credentials: Credentials, store: Optional[PackageStore],
 ) -> None:
     """A cached archive damaged without changing size passes `has` and fails only at install:
-    those found damaged are fetched again for one more try."""
+    those found damaged are fetched again (by a new plan) for one more try."""
     try:
         _install(env, packages, prefix, cache, credentials)
     except HydrateError:
         if not [p for p in packages if cache.discard_if_corrupt(p)]:
             raise
-        _clear(prefix)
+        clear(prefix)
         # The failed link may have left rattler's extraction of other packages half done.
         for pkg in env.conda_packages():
             shutil.rmtree(settings.cache_dir("rattler") / conda_archive_stem(pkg.filename), ignore_errors=True)
-        _install(env, _gather(env, cache, credentials, store), prefix, cache, credentials)
+        _install(env, _gather(env, plan(env, prefix, cache, store), cache, credentials, store),
+                 prefix, cache, credentials)
 
 
-def check_target(prefix: Path) -> Path:
-    """`prefix` as an absolute path, if an environment may be created there; else one
-    HydrateError naming it and what to do. Touches nothing."""
-    prefix = Path(prefix).absolute()
-    why = refusal(prefix)
-    if why:
-        raise HydrateError("Refusing to create an environment at %s: %s" % (prefix, why))
-    return prefix
-
-
-def refusal(path: Path) -> Optional[str]:
-    """Why metaflow-envs may not fill (and later delete) directory `path`, as the end of a
-    message; None when it may: it does not exist, is empty, or is ours."""
-    real = Path(os.path.realpath(path))
-    cache = Path(os.path.realpath(settings.cache_root()))
-    home = os.path.expanduser("~")
-    if real == Path(real.anchor):
-        why = "it is the filesystem root"
-    elif home != "~" and real == Path(os.path.realpath(home)):
-        why = "it is your home directory"
-    elif real == cache or real in cache.parents:
-        why = "it holds the metaflow-envs cache (%s)" % cache
-    elif os.path.islink(path):
-        why = "it is a symbolic link"
-    elif os.path.lexists(path) and not os.path.isdir(path):
-        why = "it is a file"
-    else:
-        if os.path.isdir(path) and not owns(path) and _has_entries(path):
-            return ("it is a non-empty directory that metaflow-envs did not create. Choose an empty or new "
-                    "directory, or remove it yourself.")
-        return None
-    return why + ". Choose an empty or new directory."
-
-
-def owns(path: Path) -> bool:
-    """Whether metaflow-envs made directory `path` (it carries OWNER_MARKER, or a completion
-    marker holding a full_id from an earlier version). Reads without touching access times."""
-    if os.path.islink(path) or not os.path.isdir(path):
-        return False
-    if _regular_file(Path(path) / OWNER_MARKER):
-        return True
-    legacy = Path(path) / MARKER
-    return _regular_file(legacy) and bool(_FULL_ID.match(read_marker(legacy)))
-
-
-def read_marker(path: Path) -> str:
-    """A marker's stripped content ("" if unreadable), read without touching its access
-    time where the OS allows it (gc's dry run must not make a prefix look used)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
-    try:
-        fd = os.open(path, flags)
-    except PermissionError:  # O_NOATIME needs ownership
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return ""
-    with os.fdopen(fd) as handle:
-        return handle.read(4096).strip()
-
-
-def _has_entries(path: Path) -> bool:
-    with os.scandir(path) as entries:
-        return any(True for _ in entries)
-
-
-def _regular_file(path: Path) -> bool:
-    return path.is_file() and not path.is_symlink()
-
-
-def claim_dir(path: Path) -> None:
-    """Mark directory `path` (new, empty or ours) as ours before anything goes into it."""
-    path.mkdir(parents=True, exist_ok=True)
-    (path / OWNER_MARKER).write_text(_OWNER_TEXT)
-
-
-def _claim(prefix: Path) -> bool:
-    """Make `prefix` ours and empty (but for the marker), checking again under the lock;
-    returns whether it was an empty directory we were handed (kept if creation fails)."""
-    check_target(prefix)
-    if owns(prefix):
-        _clear(prefix)
-        return False
-    adopted = prefix.is_dir()
-    claim_dir(prefix)
-    return adopted
-
-
-def _clear(path: Path) -> None:
-    """Empty an owned directory but for its owner marker, written first: a crash midway
-    leaves a directory still marked as ours."""
-    claim_dir(path)
-    for entry in list(os.scandir(path)):
-        if entry.name == OWNER_MARKER:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)
-        else:
-            os.unlink(entry.path)
-
-
-def remove_owned(path: Path, keep_dir: bool = False) -> None:
-    """The one way a prefix (or another directory we fill) is deleted: only when `owns`
-    proves metaflow-envs made it. `keep_dir` leaves the emptied directory (one we were
-    handed empty)."""
-    if not owns(path):
-        raise HydrateError("Refusing to remove %s: metaflow-envs did not create it (it has no %s file); remove "
-                           "it yourself if you no longer need it." % (path, OWNER_MARKER))
-    _clear(path)
-    os.unlink(Path(path) / OWNER_MARKER)
-    if not keep_dir:
-        os.rmdir(path)
-
-
-def _gather(
-    env: ResolvedEnvironment, cache: PackageCache, credentials: Credentials, store: Optional[PackageSource]
-) -> List[LockedPackage]:
-    """Make every package present in the cache (cache, then store, then origin) and return
-    the archives to install: the preferred format's where the store has it."""
-    fmt = settings.preferred_format()
-    chosen = [(p.in_format(fmt) or p) if fmt and p.kind == KIND_CONDA else p for p in env.packages]
+def _gather(env: ResolvedEnvironment, planned: HydrationPlan, cache: PackageCache, credentials: Credentials,
+            store: Optional[PackageStore]) -> List[LockedPackage]:
+    """Bring every archive of the plan into the cache from the source it names; returns the
+    archives to install. One the store fails to give (gone, or corrupted there) comes from
+    its origin instead: the lock's own archive (an alternate exists only in the store)."""
+    from_store = [s.archive for s in planned.steps if s.source == STORE]
+    failed = {p.identity() for p in store.download_packages(from_store, cache)} if store and from_store else set()
+    chosen = [s.locked if s.archive.identity() in failed else s.archive for s in planned.steps]
+    # The plan's origin packages, and any cache entry removed since the plan was made.
     missing = [p for p in chosen if not cache.has(p)]
-    if store is not None and missing:
-        missing = store.download_packages(missing, cache)
-    unavailable = {p.identity() for p in missing}
-    # A transmuted archive exists only in the store; without it, install the original.
-    chosen = [orig if pick is not orig and pick.identity() in unavailable else pick
-              for orig, pick in zip(env.packages, chosen)]
-    fetch_packages([p for p in chosen if not cache.has(p)], cache, credentials,
-                   local_sources=configured_local_sources(env.local_source_urls()))
+    if missing:
+        from .fetch import configured_local_sources, fetch_packages  # here: a warm create never downloads
+
+        fetch_packages(missing, cache, credentials, local_sources=configured_local_sources(env.local_source_urls()))
     return chosen
 
 
@@ -282,12 +135,6 @@ def _install(
              "--break-system-packages", "--python", str(python), *paths],
             credentials, HydrateError, "Could not install the PyPI packages into %s" % prefix,
         )
-
-
-def python_in(prefix: Path) -> Path:
-    if sys.platform == "win32":  # pragma: no cover - not a supported host
-        return prefix / "python.exe"
-    return prefix / "bin" / "python"
 
 
 def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache) -> None:

@@ -167,7 +167,7 @@ class CondaEnvironment(MetaflowEnvironment):
 
     @_as_metaflow_error
     def hydrate(self, env: Any) -> str:
-        from ..hydrate.install import python_in
+        from ..hydrate.prefix import python_in
 
         return str(python_in(self.manager().create(env)))
 

@@ -109,7 +109,8 @@ def _build_prefix_python(
     cache: PackageCache, credentials: Credentials,
 ) -> str:
     """A prefix with only the Conda part, whose interpreter builds wheels from sources."""
-    from ..hydrate.install import create_prefix, python_in
+    from ..hydrate.install import create_prefix
+    from ..hydrate.prefix import python_in
 
     conda_only = ResolvedEnvironment(
         spec=replace(spec, pypi_deps=()), packages=tuple(conda_pkgs), python_version=python_version

@@ -116,15 +116,20 @@ def _could_match(major_minor: str, matches: Callable[[str], bool]) -> bool:
 
 
 _SERIES = re.compile(r"^(\d+(?:\.\d+)*)\.\*$")
+_EXACT = re.compile(r"^==(\d+\.\d+\.\d+)$")
 
 
 def _matcher(constraint: str) -> Callable[[str], bool]:
     """Whether a Python version satisfies a Conda version spec. The usual `3.11.*` is a
-    prefix test; other specs go to rattler's parser (loading it costs ~0.04 s)."""
+    prefix test, a lock's `==3.11.7` an equality; other specs go to rattler's parser
+    (loading it costs ~0.04 s)."""
     series = _SERIES.match(constraint)
     if series:
         prefix = series.group(1) + "."
         return lambda version: version.startswith(prefix)
+    exact = _EXACT.match(constraint)
+    if exact:  # the pinned version a lock's hydration asks for
+        return lambda version: version == exact.group(1)
     from rattler import Version, VersionSpec
 
     spec = VersionSpec(constraint)
