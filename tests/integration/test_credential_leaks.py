@@ -13,9 +13,9 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
 from metaflow_extensions.envs.plugins.envs.environments import Environments
-from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
-from metaflow_extensions.envs.plugins.envs.hydrate.fetch import fetch_url
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
+from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.plumbing.download import fetch_url
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore

@@ -6,7 +6,7 @@ import platform
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
 from metaflow_extensions.envs.plugins.envs.lock import PYTHON_FROM_SYSTEM
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
-from metaflow_extensions.envs.plugins.envs.resolve.system_python import installed_interpreters
+from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import installed_interpreters
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep
 
 import pytest
@@ -64,7 +64,7 @@ def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatc
     """Each interpreter is started once to learn its version; a changed binary is asked again."""
     import os
 
-    from metaflow_extensions.envs.plugins.envs.resolve import system_python
+    from metaflow_extensions.envs.plugins.envs.plumbing import interpreters
 
     monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(tmp_path / "cache"))
     calls = tmp_path / "calls"
@@ -76,9 +76,9 @@ def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatc
         fake.chmod(0o755)
 
     def lookup() -> str:
-        system_python._version_of.cache_clear()  # a new process would start with empty memory
-        system_python._known_versions.cache_clear()
-        return system_python.version_of(str(fake))
+        interpreters._version_of.cache_clear()  # a new process would start with empty memory
+        interpreters._known_versions.cache_clear()
+        return interpreters.version_of(str(fake))
 
     install("3.99.1")
     assert lookup() == "3.99.1"
@@ -95,7 +95,7 @@ def test_series_constraints_match_as_rattler_does():
     """`3.11.*` is matched by prefix without loading rattler; it must agree with rattler."""
     from rattler import Version, VersionSpec
 
-    from metaflow_extensions.envs.plugins.envs.resolve.system_python import _matcher
+    from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import _matcher
 
     versions = ["3.1.2", "3.11.0", "3.11.7", "3.110.1", "3.12.0rc1", "3.12.4", "2.7.18"]
     for constraint in ("3.11.*", "3.1.*", "3.*", "3.12.*", ">=3.11,<3.12", "3.11.7"):

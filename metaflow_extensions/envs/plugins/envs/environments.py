@@ -9,10 +9,10 @@ from typing import Optional
 
 from . import settings
 from .errors import EnvError, ResolveError
-from .hydrate.cache import PackageCache
-from .hydrate.fetch import configured_local_sources, fetch_packages
 from .hydrate.install import create_prefix
 from .lock import ResolvedEnvironment, current_user
+from .plumbing.cache import PackageCache
+from .plumbing.download import configured_local_sources, fetch_packages
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
 from .store.aliases import parse_alias, read_alias, write_alias

@@ -22,15 +22,16 @@ from typing import List, Optional, Protocol, Sequence
 
 from filelock import FileLock, Timeout
 
-from .. import rattler_bridge, settings
+from .. import settings
 from ..auth import Credentials
 from ..errors import HydrateError
 from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment, conda_archive_stem
-from ..resolve.system_python import find_interpreter
-from ..resolve.uv import run_uv
+from ..plumbing.cache import PackageCache
+from ..plumbing.download import configured_local_sources, fetch_packages
+from ..plumbing.interpreters import find_interpreter
+from ..plumbing.rattler import run_rattler
+from ..plumbing.uv import run_uv
 from .archive_check import check_conda_archive
-from .cache import PackageCache
-from .fetch import configured_local_sources, fetch_packages
 
 MARKER = ".metaflow-envs-complete"
 OWNER_MARKER = ".metaflow-envs-prefix"
@@ -298,7 +299,7 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
     records = [_repodata_record(p, cache) for p in packages]
     extracted = settings.cache_dir("rattler")
     try:
-        rattler_bridge.run(
+        run_rattler(
             rattler.install(
                 records,
                 target_prefix=str(prefix),

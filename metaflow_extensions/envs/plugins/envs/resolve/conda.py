@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
+from ..plumbing.rattler import run_rattler
 from ..spec.model import CondaDep
-from .. import rattler_bridge, settings
+from .. import settings
 from .platforms import PlatformInfo
 
 
@@ -77,7 +78,7 @@ def solve(
     ]
     sources = [Channel(strip_credentials(u), config) for u in urls]
     try:
-        records = rattler_bridge.run(
+        records = run_rattler(
             rattler.solve(
                 sources=sources,
                 specs=list(specs),

@@ -8,13 +8,13 @@ from typing import List, Optional
 from .. import settings
 from ..auth import Credentials
 from ..errors import ResolveError
-from ..hydrate.cache import PackageCache
 from ..lock import PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..plumbing.cache import PackageCache
+from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
 from . import conda, pypi
 from .mixed import pypi_provided_by
 from .platforms import host_platform, platform_info
-from .system_python import find_interpreter, version_of
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
 

@@ -13,7 +13,7 @@ _GRACE_SECONDS = 0.2
 _registered = False
 
 
-def run(awaitable: Awaitable[Any]) -> Any:
+def run_rattler(awaitable: Awaitable[Any]) -> Any:
     import asyncio  # here, not at the top: PyPI-only resolutions never pay for loading it
 
     global _registered
