@@ -3,6 +3,7 @@ import subprocess
 import sys
 import platform
 
+from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix, python_in
 from metaflow_extensions.envs.plugins.envs.lock import PYTHON_FROM_SYSTEM
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
@@ -53,11 +54,25 @@ def test_git_requirement_is_built_into_a_locked_wheel(engine_settings, tmp_path,
     _git("commit", "-qm", "v0.2.0", cwd=repo)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-localdir @ git+%s@%s" % (repo.as_uri(), commit)),))
-    env = resolve_environment(spec)
+    env = resolve_environment(spec, build_python=build_prefix_python)
     wheel = next(p for p in env.pypi_packages() if p.name == "mfenvs-localdir")
     assert wheel.filename.endswith(".whl") and commit in wheel.built_from
     prefix = create_prefix(env, tmp_path / "env")
     assert run_python(python_in(prefix), "import mfenvs_localdir; print(mfenvs_localdir.__version__)") == "0.2.0"
+
+
+def test_bare_resolver_with_conda_python_needs_build_python_to_build(engine_settings, local_project_dir):
+    """Making a Conda Python to build with is hydration's work: the resolver does it only
+    through the `build_python` its caller hands in, and without one says what to use."""
+    from metaflow_extensions.envs.plugins.envs.errors import ResolveError
+
+    (local_project_dir / "UNIQUE").write_text(str(local_project_dir))  # no earlier build of it is cached
+    build_envs = engine_settings / "build-envs"
+    before = sorted(build_envs.iterdir()) if build_envs.exists() else []
+    spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-localdir @ %s" % local_project_dir.as_uri()),))
+    with pytest.raises(ResolveError, match=r"resolve with `Environments\(\)\.resolve\(spec\)`.*build_python"):
+        resolve_environment(spec)
+    assert (sorted(build_envs.iterdir()) if build_envs.exists() else []) == before
 
 
 def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatch, tmp_path):
