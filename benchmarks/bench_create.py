@@ -29,8 +29,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from metaflow_extensions.envs.plugins.envs.lock import ResolvedEnvironment
-    from metaflow_extensions.envs.plugins.envs.resolve.system_python import find_interpreter, version_of
-    from metaflow_extensions.envs.plugins.envs.resolve.uv import uv_binary
+    from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import find_interpreter, version_of
+    from metaflow_extensions.envs.plugins.envs.plumbing.uv import uv_binary
 
     tmp = Path(tempfile.mkdtemp(prefix="mfenvs-bench-create-"))
     cache = (args.cache_dir or tmp / "cache").absolute()

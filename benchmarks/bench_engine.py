@@ -159,7 +159,7 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     sets = {"A": SET_A} if args.quick else {"A": SET_A, "B": SET_B}
 
-    from metaflow_extensions.envs.plugins.envs.resolve.system_python import find_interpreter, version_of
+    from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import find_interpreter, version_of
 
     tmp = Path(tempfile.mkdtemp(prefix="mfenvs-bench-"))
     cache = (args.cache_dir or tmp / "cache").absolute()

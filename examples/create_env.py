@@ -12,6 +12,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python
 from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
@@ -33,7 +34,7 @@ def main() -> None:
     spec = parse_file(args.requirements)
     with ExitStack() as cleanup:
         for platform in [host_platform()] + [p for p in args.platform if p != host_platform()]:
-            env = resolve_environment(spec.for_platform(platform))
+            env = resolve_environment(spec.for_platform(platform), build_python=build_prefix_python)
             print("%s  req_id=%s full_id=%s python=%s  %d packages (%s)" % (
                 platform, env.req_id[:12], env.full_id[:12], env.python_version,
                 len(env.packages), env.env_type))

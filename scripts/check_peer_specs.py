@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python  # noqa: E402
 from metaflow_extensions.envs.plugins.envs.errors import EnvError  # noqa: E402
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment  # noqa: E402
 from metaflow_extensions.envs.plugins.envs.spec import parse_file  # noqa: E402
@@ -33,7 +34,7 @@ def check(path: Path) -> str:
     except EnvError as err:
         return "parse error: %s" % err
     try:
-        kinds = [p.kind for p in resolve_environment(spec).packages]
+        kinds = [p.kind for p in resolve_environment(spec, build_python=build_prefix_python).packages]
     except EnvError as err:
         return "%-10s  resolve error: %s" % (spec.env_type, err)
     return "%-10s  ok: %d conda + %d pypi" % (spec.env_type, kinds.count("conda"), kinds.count("pypi"))

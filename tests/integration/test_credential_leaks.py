@@ -12,9 +12,9 @@ from typing import Iterator, Tuple
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
-from metaflow_extensions.envs.plugins.envs.environments import Environments
-from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
-from metaflow_extensions.envs.plugins.envs.hydrate.fetch import fetch_url
+from metaflow_extensions.envs.plugins.envs.environments import Environments, build_prefix_python
+from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.plumbing.download import fetch_url
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
@@ -147,7 +147,8 @@ def test_no_credential_on_any_command_line(plain_channel, monkeypatch, tmp_path,
             pypi_sources=PypiSources(find_links=(_inline(links, "/simple/mfenvs-alpha/"),), no_index=True),
         ))
         built = resolve_environment(EnvSpec(pypi_deps=(
-            PypiDep.parse("mfenvs-localdir @ git+%s" % _inline(git_host, "/repo.git")),)))
+            PypiDep.parse("mfenvs-localdir @ git+%s" % _inline(git_host, "/repo.git")),)),
+            build_python=build_prefix_python)
 
         # Resolved through the authenticated sources: credentials were honoured.
         assert [p.version for p in found.pypi_packages()] == ["1.0.0"]

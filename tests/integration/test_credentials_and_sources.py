@@ -7,6 +7,7 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
 from metaflow_extensions.envs.plugins.envs.errors import ResolveError
+from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
@@ -62,7 +63,7 @@ def test_private_channel_and_index_and_no_password_anywhere(
     # Inline credentials live only in the request, never in the lock: hydration gets them from
     # the same in-memory Credentials (a later process would use AUTH_INFO, netrc or pip.conf).
     credentials = Credentials.from_environment([index])
-    env = resolve_environment(spec, credentials)
+    env = resolve_environment(spec, credentials, build_python=build_prefix_python)
     names = {p.name: p for p in env.packages}
     assert {"tinyutil", "mfenvs-alpha", "mfenvs-beta", "mfenvs-sdistonly", "mfenvs-localdir"} <= set(names)
     built = names["mfenvs-sdistonly"]

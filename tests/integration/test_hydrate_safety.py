@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import HydrateError
-from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.lock import CondaRecordInfo, LockedPackage, ResolvedEnvironment

@@ -17,8 +17,8 @@ import pytest
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
 from metaflow_extensions.envs.plugins.envs.cli.gc import collect
 from metaflow_extensions.envs.plugins.envs.errors import HydrateError, SpecError
-from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
-from metaflow_extensions.envs.plugins.envs.hydrate.fetch import fetch_url
+from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.plumbing.download import fetch_url
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import (
     MARKER, OWNER_MARKER, check_target, owns, refusal, remove_owned)

@@ -9,7 +9,7 @@ from filelock import FileLock
 
 from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.errors import HydrateError
-from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.plan import CACHE, CREATE, NOTHING, ORIGIN, RECREATE, STORE
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import MARKER, python_in

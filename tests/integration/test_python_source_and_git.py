@@ -3,11 +3,12 @@ import subprocess
 import sys
 import platform
 
+from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.lock import PYTHON_FROM_SYSTEM
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
-from metaflow_extensions.envs.plugins.envs.resolve.system_python import installed_interpreters
+from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import installed_interpreters
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep
 
 import pytest
@@ -54,18 +55,32 @@ def test_git_requirement_is_built_into_a_locked_wheel(engine_settings, tmp_path,
     _git("commit", "-qm", "v0.2.0", cwd=repo)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-localdir @ git+%s@%s" % (repo.as_uri(), commit)),))
-    env = resolve_environment(spec)
+    env = resolve_environment(spec, build_python=build_prefix_python)
     wheel = next(p for p in env.pypi_packages() if p.name == "mfenvs-localdir")
     assert wheel.filename.endswith(".whl") and commit in wheel.built_from
     prefix = create_prefix(env, tmp_path / "env")
     assert run_python(python_in(prefix), "import mfenvs_localdir; print(mfenvs_localdir.__version__)") == "0.2.0"
 
 
+def test_bare_resolver_with_conda_python_needs_build_python_to_build(engine_settings, local_project_dir):
+    """Making a Conda Python to build with is hydration's work: the resolver does it only
+    through the `build_python` its caller hands in, and without one says what to use."""
+    from metaflow_extensions.envs.plugins.envs.errors import ResolveError
+
+    (local_project_dir / "UNIQUE").write_text(str(local_project_dir))  # no earlier build of it is cached
+    build_envs = engine_settings / "build-envs"
+    before = sorted(build_envs.iterdir()) if build_envs.exists() else []
+    spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-localdir @ %s" % local_project_dir.as_uri()),))
+    with pytest.raises(ResolveError, match=r"resolve with `Environments\(\)\.resolve\(spec\)`.*build_python"):
+        resolve_environment(spec)
+    assert (sorted(build_envs.iterdir()) if build_envs.exists() else []) == before
+
+
 def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatch, tmp_path):
     """Each interpreter is started once to learn its version; a changed binary is asked again."""
     import os
 
-    from metaflow_extensions.envs.plugins.envs.resolve import system_python
+    from metaflow_extensions.envs.plugins.envs.plumbing import interpreters
 
     monkeypatch.setenv("METAFLOW_CONDA_CACHE_DIR", str(tmp_path / "cache"))
     calls = tmp_path / "calls"
@@ -77,9 +92,9 @@ def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatc
         fake.chmod(0o755)
 
     def lookup() -> str:
-        system_python._version_of.cache_clear()  # a new process would start with empty memory
-        system_python._known_versions.cache_clear()
-        return system_python.version_of(str(fake))
+        interpreters._version_of.cache_clear()  # a new process would start with empty memory
+        interpreters._known_versions.cache_clear()
+        return interpreters.version_of(str(fake))
 
     install("3.99.1")
     assert lookup() == "3.99.1"
@@ -96,7 +111,7 @@ def test_series_constraints_match_as_rattler_does():
     """`3.11.*` is matched by prefix without loading rattler; it must agree with rattler."""
     from rattler import Version, VersionSpec
 
-    from metaflow_extensions.envs.plugins.envs.resolve.system_python import _matcher
+    from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import _matcher
 
     versions = ["3.1.2", "3.11.0", "3.11.7", "3.110.1", "3.12.0rc1", "3.12.4", "2.7.18"]
     for constraint in ("3.11.*", "3.1.*", "3.*", "3.12.*", ">=3.11,<3.12", "3.11.7"):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import EnvError
+from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec import parse_file
 
@@ -57,7 +58,7 @@ def test_every_spec_file_is_covered():
 
 @pytest.mark.parametrize("name", sorted(RESOLVE))
 def test_spec_file_resolves(engine_settings, name):
-    env = resolve_environment(parse_file(str(SPECS / name)))
+    env = resolve_environment(parse_file(str(SPECS / name)), build_python=build_prefix_python)
     locked = {p.name: p for p in env.packages}
     for pkg, kind in RESOLVE[name].items():
         got = locked[pkg].kind if pkg in locked else None

@@ -8,7 +8,7 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
-from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
+from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
 from metaflow_extensions.envs.plugins.envs.ids import EnvID

@@ -436,7 +436,7 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
 
         from metaflow_extensions.envs.plugins.envs.cli import exports, refs
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
-        from metaflow_extensions.envs.plugins.envs.hydrate.cache import partial_file
+        from metaflow_extensions.envs.plugins.envs.plumbing.cache import partial_file
 
         if fmt not in exports.FORMATS:
             raise SpecError("Unknown --format '%s': use one of %s." % (fmt, ", ".join(exports.FORMATS)))

@@ -2,26 +2,36 @@
 name, look up and hydrate environments. Each step is a call into spec/resolve/store/hydrate;
 nothing here knows about flows or decorators.
 """
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from . import settings
+from .auth import Credentials
 from .errors import EnvError, ResolveError
-from .hydrate.cache import PackageCache
-from .hydrate.fetch import configured_local_sources, fetch_packages
 from .hydrate.install import create_prefix
 from .hydrate.plan import HydrationPlan, plan as make_plan
-from .hydrate.prefix import own_prefix
+from .hydrate.prefix import own_prefix, python_in
+from .ids import EnvID
 from .lock import ResolvedEnvironment, current_user
+from .plumbing.cache import PackageCache
+from .plumbing.download import configured_local_sources, fetch_packages
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
 from .store.aliases import parse_alias, read_alias, write_alias
-from .ids import EnvID
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
+
+
+def build_prefix_python(conda_only: ResolvedEnvironment, credentials: Credentials, cache: PackageCache) -> str:
+    """The resolver's `build_python`: what builds wheels from sources when Python comes from
+    Conda, the interpreter of a prefix of the Conda part alone, made once per its full_id."""
+    key = hashlib.sha1(conda_only.full_id.encode()).hexdigest()[:16]
+    prefix = create_prefix(conda_only, settings.cache_dir("build-envs") / key, credentials, cache)
+    return str(python_in(prefix))
 
 
 class Environments:
@@ -60,7 +70,8 @@ class Environments:
             if env is not None:
                 return env
         credentials = credentials_for(spec)
-        env = resolve_environment(spec, credentials, self.cache, keep_builds=not dry_run)
+        env = resolve_environment(spec, credentials, self.cache, keep_builds=not dry_run,
+                                  build_python=build_prefix_python)
         if not dry_run:
             # Now, with this request's credentials: later steps (create, other processes, nodes) need none.
             fetch_packages(env.packages, self.cache, credentials,

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .auth import strip_credentials
 from .errors import SpecError
 from .ids import EnvID
+from .plumbing.cache import is_safe_filename
 from .spec.model import CONDA_PLATFORMS, EnvSpec
 
 # 2: the full_id covers every field of every package, the Python version and its source.
@@ -45,12 +46,6 @@ def conda_archive_stem(filename: str) -> str:
         if filename.endswith(suffix):
             return filename[: -len(suffix)]
     raise SpecError("Not a Conda archive: %s" % filename)
-
-
-def is_safe_filename(filename: object) -> bool:
-    """A plain file name: package filenames become cache paths and datastore keys."""
-    return (isinstance(filename, str) and filename not in ("", ".", "..")
-            and not any(c in filename for c in "/\\\0"))
 
 
 class LockError(SpecError):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EnvError, SpecError
-from ..hydrate.cache import partial_name
+from ..plumbing.cache import partial_name
 from ..hydrate.prefix import OWNER_MARKER, claim_dir, owns, refusal, remove_owned
 
 PYTHON_LINK = "__conda_python"

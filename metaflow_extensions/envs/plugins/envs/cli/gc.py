@@ -14,7 +14,7 @@ On file systems mounted `noatime`, only modification times count.
 
 Only what metaflow-envs made is removed: a directory under envs/ without its ownership
 marker (see hydrate/prefix.py) is reported as skipped, never deleted, however old. Stale
-`.partial-*` temp files (see hydrate/cache.py) in the package cache, the index's directory
+`.partial-*` temp files (see plumbing/cache.py) in the package cache, the index's directory
 and the locks are removed whatever their age; those of running processes never are.
 """
 import os
@@ -29,7 +29,7 @@ from filelock import FileLock, Timeout
 
 from ..environments import Environments
 from ..errors import EnvError
-from ..hydrate.cache import PARTIAL, stale_partials
+from ..plumbing.cache import PARTIAL, stale_partials
 from ..hydrate.prefix import MARKER, NAMED_DIR, OWNER_MARKER, envs_root, owns, read_marker, remove_owned
 from ..ids import EnvID
 from .args import check_days

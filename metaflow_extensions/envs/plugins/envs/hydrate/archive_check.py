@@ -10,9 +10,10 @@ sha256 (its content: rattler re-checks the checksum whenever it extracts it).
 import posixpath
 from pathlib import Path
 
-from .. import rattler_bridge, settings
+from .. import settings
 from ..errors import HydrateError
 from ..lock import LockedPackage
+from ..plumbing.rattler import run_rattler
 
 
 def check_conda_archive(pkg: LockedPackage, archive: Path) -> None:
@@ -20,7 +21,7 @@ def check_conda_archive(pkg: LockedPackage, archive: Path) -> None:
     passed = settings.cache_dir("checked-archives") / pkg.sha256
     if passed.is_file():
         return
-    problem = rattler_bridge.run(_find_escape(archive))
+    problem = run_rattler(_find_escape(archive))
     if problem:
         raise HydrateError("Refusing Conda package %s: %s outside the environment." % (pkg.filename, problem))
     passed.parent.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,15 @@ from typing import Iterator, List, Optional
 
 from filelock import FileLock, Timeout
 
-from .. import rattler_bridge, settings
+from .. import settings
 from ..auth import Credentials
 from ..errors import HydrateError
 from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment, conda_archive_stem
-from ..resolve.system_python import find_interpreter
-from ..resolve.uv import run_uv
+from ..plumbing.cache import PackageCache
+from ..plumbing.interpreters import find_interpreter
+from ..plumbing.rattler import rattler_client, run_rattler
+from ..plumbing.uv import run_uv
 from .archive_check import check_conda_archive
-from .cache import PackageCache
 from .plan import STORE, HydrationPlan, PackageStore, plan
 from .prefix import check_target, claim, clear, is_complete, mark_complete, python_in, remove_owned
 
@@ -109,7 +110,7 @@ def _gather(env: ResolvedEnvironment, planned: HydrationPlan, cache: PackageCach
     # The plan's origin packages, and any cache entry removed since the plan was made.
     missing = [p for p in chosen if not cache.has(p)]
     if missing:
-        from .fetch import configured_local_sources, fetch_packages  # here: a warm create never downloads
+        from ..plumbing.download import configured_local_sources, fetch_packages  # here: a warm create never downloads
 
         fetch_packages(missing, cache, credentials, local_sources=configured_local_sources(env.local_source_urls()))
     return chosen
@@ -144,9 +145,9 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
         check_conda_archive(pkg, cache.path_for(pkg))
     records = [_repodata_record(p, cache) for p in packages]
     extracted = settings.cache_dir("rattler")
-    client = rattler_bridge.client([], HydrateError)  # (the packages are local files by now)
+    client = rattler_client([], HydrateError)  # (the packages are local files by now)
     try:
-        rattler_bridge.run(
+        run_rattler(
             rattler.install(
                 records,
                 target_prefix=str(prefix),

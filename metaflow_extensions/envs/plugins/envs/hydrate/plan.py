@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
 
 from .. import settings
 from ..lock import KIND_CONDA, LockedPackage, ResolvedEnvironment
-from .cache import PackageCache
+from ..plumbing.cache import PackageCache
 from .prefix import MARKER, has_entries, is_complete
 
 CACHE, STORE, ORIGIN = "cache", "store", "origin"

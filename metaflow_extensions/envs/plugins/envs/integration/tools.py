@@ -60,7 +60,7 @@ def publish_tools(manager: Any, arch: str) -> None:
     wheels = pypi.resolve(spec, python, platform_info(arch), credentials)
     present = store.present_packages(wheels)
     missing = [w for w in wheels if store.package_key(w) not in present]
-    from ..hydrate.fetch import fetch_packages
+    from ..plumbing.download import fetch_packages
 
     fetch_packages(missing, manager.cache, credentials)
     store.upload_packages(missing, manager.cache)

@@ -19,11 +19,11 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
-from ..hydrate.cache import PackageCache, safe_filename, sha256_of
-from ..hydrate.fetch import fetch_url
+from ..plumbing.cache import PackageCache, safe_filename, sha256_of
+from ..plumbing.download import fetch_url
+from ..plumbing.uv import run_uv
 from ..spec.model import EnvSpec
 from .pypi import BuiltWheel, SourceToBuild, WheelBuilder, source_options
-from .uv import run_uv
 
 # Not part of a local project's identity: VCS data, and what builds write into the tree.
 _SKIPPED_DIRS = frozenset((".git", ".hg", ".svn", ".bzr", "__pycache__", "build", "dist", ".eggs",

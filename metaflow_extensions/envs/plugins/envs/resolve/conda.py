@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
+from ..plumbing.rattler import rattler_client, run_rattler
 from ..spec.model import CondaDep
-from .. import rattler_bridge, settings
+from .. import settings
 from .platforms import PlatformInfo
 
 
@@ -32,7 +33,7 @@ def make_client(credentials: Credentials, channel_urls: Sequence[str]):
     if not scoped and not credentials.any_known():
         # No Python callback at all: rattler's threads never call into the interpreter (which
         # can abort a process that is shutting down while a request is still in flight).
-        return rattler_bridge.client([RetryMiddleware(max_retries=3)], ResolveError)
+        return rattler_client([RetryMiddleware(max_retries=3)], ResolveError)
 
     def add_auth(host: str, path: str):
         for chost, cpath, headers in scoped:
@@ -40,7 +41,7 @@ def make_client(credentials: Credentials, channel_urls: Sequence[str]):
                 return headers
         return credentials.headers_for("https://%s/" % host) or None
 
-    return rattler_bridge.client([RetryMiddleware(max_retries=3), AddHeadersMiddleware(add_auth)], ResolveError)
+    return rattler_client([RetryMiddleware(max_retries=3), AddHeadersMiddleware(add_auth)], ResolveError)
 
 
 
@@ -78,7 +79,7 @@ def solve(
     ]
     sources = [Channel(strip_credentials(u), config) for u in urls]
     try:
-        records = rattler_bridge.run(
+        records = run_rattler(
             rattler.solve(
                 sources=sources,
                 specs=list(specs),

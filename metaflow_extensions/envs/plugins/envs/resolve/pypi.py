@@ -26,9 +26,9 @@ from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError, SpecError
 from ..lock import KIND_PYPI, LockedPackage
+from ..plumbing.uv import run_uv
 from ..spec.model import DEFAULT_INDEX, EnvSpec
 from .platforms import PlatformInfo, host_platform
-from .uv import run_uv
 
 try:  # Python 3.11+
     import tomllib

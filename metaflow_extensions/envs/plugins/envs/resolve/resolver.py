@@ -1,22 +1,26 @@
 """Resolution entry point: EnvSpec -> ResolvedEnvironment (Conda first, then PyPI on top)."""
-import hashlib
 import platform as _platform
 import re
 from dataclasses import replace
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from .. import settings
 from ..auth import Credentials
 from ..errors import ResolveError
-from ..hydrate.cache import PackageCache
 from ..lock import PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..plumbing.cache import PackageCache
+from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
 from . import conda, pypi
 from .mixed import pypi_provided_by
 from .platforms import host_platform, platform_info
-from .system_python import find_interpreter, version_of
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
+
+# Given the Conda part of an environment alone (and the request's credentials and package
+# cache), the path of a Python of it to build wheels with: making one is hydration's work, so
+# whoever calls the resolver hands it in.
+BuildPython = Callable[[ResolvedEnvironment, Credentials, PackageCache], str]
 
 
 def with_defaults(spec: EnvSpec) -> EnvSpec:
@@ -48,9 +52,13 @@ def resolve_environment(
     credentials: Optional[Credentials] = None,
     cache: Optional[PackageCache] = None,
     keep_builds: bool = True,
+    build_python: Optional[BuildPython] = None,
 ) -> ResolvedEnvironment:
     """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes. Without
-    `keep_builds` (a dry run) wheels built from sources are not kept."""
+    `keep_builds` (a dry run) wheels built from sources are not kept. With Python from Conda,
+    wheels are built from sources (sdists, git, local directories) with the interpreter
+    `build_python` makes; `Environments.resolve` passes one, a bare call without it cannot
+    build from sources."""
     spec = with_defaults(spec)
     credentials = credentials or credentials_for(spec)
     cache = cache or PackageCache()
@@ -73,7 +81,7 @@ def resolve_environment(
                 "(%s do): use METAFLOW_CONDA_PYTHON_SOURCE=conda." % ", ".join(d.name for d in spec.conda_deps)
             )
         python_source = PYTHON_FROM_SYSTEM
-        build_python = lambda: interpreter  # noqa: E731
+        python_for_builds = lambda: interpreter  # noqa: E731
     else:
         try:
             conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials)
@@ -85,13 +93,14 @@ def resolve_environment(
                                "instead." % spec.python) from None
         python_version = conda.python_version_of(conda_pkgs) or ""
         python_source = PYTHON_FROM_CONDA
-        build_python = lambda: _build_prefix_python(spec, conda_pkgs, python_version, cache, credentials)  # noqa: E731
+        python_for_builds = lambda: _conda_python(  # noqa: E731
+            build_python, spec, conda_pkgs, python_version, credentials, cache)
 
     pypi_pkgs: List[LockedPackage] = []
     if spec.pypi_deps:
         from .build import make_builder  # here: loads the downloader, rarely needed to resolve
 
-        builder = make_builder(build_python, python_version, spec, credentials, cache, keep_builds) \
+        builder = make_builder(python_for_builds, python_version, spec, credentials, cache, keep_builds) \
             if spec.platform == host_platform() else None
         pypi_pkgs = pypi.resolve(
             spec, python_version, target, credentials, pypi_provided_by(conda_pkgs), builder
@@ -104,17 +113,18 @@ def resolve_environment(
     )
 
 
-def _build_prefix_python(
-    spec: EnvSpec, conda_pkgs: List[LockedPackage], python_version: str,
-    cache: PackageCache, credentials: Credentials,
+def _conda_python(
+    build_python: Optional[BuildPython], spec: EnvSpec, conda_pkgs: List[LockedPackage], python_version: str,
+    credentials: Credentials, cache: PackageCache,
 ) -> str:
-    """A prefix with only the Conda part, whose interpreter builds wheels from sources."""
-    from ..hydrate.install import create_prefix
-    from ..hydrate.prefix import python_in
-
+    """The interpreter `build_python` makes of the Conda part alone, to build wheels with."""
+    if build_python is None:
+        raise ResolveError(
+            "Building a wheel from sources needs the environment's Python from Conda, installed: "
+            "resolve with `Environments().resolve(spec)` (plugins/envs/environments.py), which installs "
+            "it, or pass `build_python` to resolve_environment, or use METAFLOW_CONDA_PYTHON_SOURCE=system."
+        )
     conda_only = ResolvedEnvironment(
         spec=replace(spec, pypi_deps=()), packages=tuple(conda_pkgs), python_version=python_version
     )
-    key = hashlib.sha1(conda_only.full_id.encode()).hexdigest()[:16]
-    prefix = create_prefix(conda_only, settings.cache_dir("build-envs") / key, credentials, cache)
-    return str(python_in(prefix))
+    return build_python(conda_only, credentials, cache)

@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set
 from .. import settings
 from .roots import default_root, storage_class
 from ..errors import EnvError, SpecError, StoreError
-from ..hydrate.cache import PackageCache, safe_filename, sha256_of
+from ..plumbing.cache import PackageCache, safe_filename, sha256_of
 from ..ids import EnvID, is_hex_id
 from ..lock import LockedPackage, ResolvedEnvironment
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import List
 
 from ..errors import StoreError
-from ..hydrate.cache import PackageCache, sha256_of
+from ..plumbing.cache import PackageCache, sha256_of
 from ..lock import KIND_CONDA, LockedPackage, PackageFile, ResolvedEnvironment, conda_archive_stem
 
 FORMATS = (".conda", ".tar.bz2")

@@ -13,7 +13,7 @@ from filelock import FileLock, Timeout
 
 from .. import settings
 from ..errors import EnvError, SpecError
-from ..hydrate.cache import partial_file
+from ..plumbing.cache import partial_file
 from ..lock import ResolvedEnvironment
 from .aliases import Alias
 from ..ids import EnvID

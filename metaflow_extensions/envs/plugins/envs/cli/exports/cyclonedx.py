@@ -55,7 +55,7 @@ def _component(pkg: LockedPackage) -> Dict[str, Any]:
 def _wheel_licenses(pkg: LockedPackage) -> Dict[str, Any]:
     from email.parser import HeaderParser
 
-    from ...hydrate.cache import PackageCache
+    from ...plumbing.cache import PackageCache
 
     wheel = PackageCache().path_for(pkg)
     try:

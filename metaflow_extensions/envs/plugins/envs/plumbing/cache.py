@@ -17,11 +17,13 @@ import shutil
 import stat
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from .. import settings
 from ..errors import HydrateError
-from ..lock import LockedPackage, is_safe_filename
+
+if TYPE_CHECKING:  # only its kind, sha256, filename and size are read
+    from ..lock import LockedPackage
 
 _CHUNK = 1 << 20
 PARTIAL = ".partial-"
@@ -35,6 +37,12 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def is_safe_filename(filename: object) -> bool:
+    """A plain file name: package filenames become cache paths and datastore keys."""
+    return (isinstance(filename, str) and filename not in ("", ".", "..")
+            and not any(c in filename for c in "/\\\0"))
 
 
 def safe_filename(filename: str) -> str:
@@ -53,10 +61,10 @@ class PackageCache:
             raise HydrateError("Invalid sha256 %r for %s." % (sha256, filename))
         return self.root / kind / sha256 / safe_filename(filename)
 
-    def path_for(self, pkg: LockedPackage) -> Path:
+    def path_for(self, pkg: "LockedPackage") -> Path:
         return self.path(pkg.kind, pkg.sha256, pkg.filename)
 
-    def has(self, pkg: LockedPackage) -> bool:
+    def has(self, pkg: "LockedPackage") -> bool:
         """Present and of the size the lock says (a truncated entry counts as missing, so it
         is fetched again; a same-size corruption is caught by `discard_if_corrupt`)."""
         try:
@@ -65,7 +73,7 @@ class PackageCache:
             return False
         return pkg.size is None or size == pkg.size
 
-    def discard_if_corrupt(self, pkg: LockedPackage) -> bool:
+    def discard_if_corrupt(self, pkg: "LockedPackage") -> bool:
         """Check an entry against its sha256; remove it (so it is fetched again) if it does
         not match. Returns whether it was removed."""
         path = self.path_for(pkg)

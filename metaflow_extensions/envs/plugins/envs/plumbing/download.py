@@ -6,14 +6,16 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlsplit
 
 from .. import settings
 from ..auth import Credentials, strip_credentials
 from ..errors import HydrateError
-from ..lock import LockedPackage
 from .cache import PackageCache, partial_file
+
+if TYPE_CHECKING:
+    from ..lock import LockedPackage
 
 _CHUNK = 1 << 20
 _RETRIES = 4
@@ -155,7 +157,7 @@ def _discard(path: Path) -> None:
 
 
 def fetch_packages(
-    packages: Iterable[LockedPackage],
+    packages: Iterable["LockedPackage"],
     cache: PackageCache,
     credentials: Credentials,
     workers: int = 8,
@@ -167,7 +169,7 @@ def fetch_packages(
     if local_sources is None:
         local_sources = configured_local_sources()
 
-    def one(pkg: LockedPackage) -> Path:
+    def one(pkg: "LockedPackage") -> Path:
         dest = cache.path_for(pkg)
         if cache.has(pkg):
             return dest

@@ -14,7 +14,7 @@ _GRACE_SECONDS = 0.2
 _registered = False
 
 
-def run(awaitable: Awaitable[Any]) -> Any:
+def run_rattler(awaitable: Awaitable[Any]) -> Any:
     import asyncio  # here, not at the top: PyPI-only resolutions never pay for loading it
 
     global _registered
@@ -24,7 +24,7 @@ def run(awaitable: Awaitable[Any]) -> Any:
     return asyncio.run(awaitable)
 
 
-def client(middlewares: Sequence[Any], error_class: type) -> Any:
+def rattler_client(middlewares: Sequence[Any], error_class: type) -> Any:
     """A rattler HTTP client, or one clear `error_class` when its TLS set-up fails (reqwest
     says only "builder error", and rattler panics if it has to build a default one itself)."""
     from rattler.networking import Client

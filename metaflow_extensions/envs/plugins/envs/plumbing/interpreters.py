@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import settings
 from ..errors import ResolveError
-from ..hydrate.cache import partial_file
+from .cache import partial_file
 
 
 def _candidates() -> List[str]:

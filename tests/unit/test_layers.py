@@ -1,0 +1,105 @@
+"""The package's layers: plumbing below the stages imports no stage, and no stage imports a
+later one. Read from the source with `ast` (nothing is imported), so an import hidden inside a
+function counts too; type-only imports under `if TYPE_CHECKING:` do not."""
+import ast
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+import metaflow_extensions.envs.plugins.envs as envs_package
+
+PACKAGE = "metaflow_extensions.envs"
+ROOT = Path(envs_package.__file__).resolve().parents[2]  # .../metaflow_extensions/envs
+ENVS = PACKAGE + ".plugins.envs"
+
+# Lowest first. A module may import its own layer and those below it, never one above.
+# lock.py (with ids.py, the identities it carries) is the data resolve produces, so it sits
+# below resolve/, which builds it, and below store/ and hydrate/, which read it.
+LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
+    ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", PACKAGE + ".config")),
+    ("spec", (ENVS + ".spec",)),
+    ("lock", (ENVS + ".lock", ENVS + ".ids")),
+    ("resolve", (ENVS + ".resolve",)),
+    ("store", (ENVS + ".store",)),
+    ("hydrate", (ENVS + ".hydrate",)),
+    ("environments", (ENVS + ".environments",)),
+    ("commands", (ENVS + ".integration", ENVS + ".cli", PACKAGE + ".cmd", PACKAGE + ".plugins.mfextinit_envs")),
+]
+# Package __init__ files that only mark a folder: importing `from .. import settings` names them.
+CONTAINERS = (PACKAGE, PACKAGE + ".plugins", ENVS)
+
+
+def _rank(module: str) -> Optional[int]:
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    return None
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join([PACKAGE] + parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(nodes: Iterable[ast.AST]) -> Iterator[ast.stmt]:
+    """Every import statement, at any depth, except those only for type checkers."""
+    for node in nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, ast.If) and _is_type_checking(node):
+            yield from _imports(node.orelse)
+        else:
+            yield from _imports(ast.iter_child_nodes(node))
+
+
+def _targets(module: str, is_package: bool, node: ast.stmt) -> Iterator[str]:
+    """The modules of ours an import statement loads."""
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names if alias.name.startswith(PACKAGE))
+        return
+    assert isinstance(node, ast.ImportFrom)
+    if node.level:
+        base = module.split(".")
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
+        source = ".".join(base + ([node.module] if node.module else []))
+    else:
+        source = node.module or ""
+    if not source.startswith(PACKAGE):
+        return
+    for alias in node.names:  # `from . import settings` loads the submodule `settings`
+        yield source + "." + alias.name if source in CONTAINERS or _rank(source) is None else source
+
+
+def _edges() -> Iterator[Tuple[str, str]]:
+    for path in sorted(ROOT.rglob("*.py")):
+        module = _module_name(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in _imports([tree]):
+            for target in _targets(module, path.name == "__init__.py", node):
+                yield module, target
+
+
+def test_every_module_has_a_layer():
+    modules = {_module_name(p) for p in ROOT.rglob("*.py")} - set(CONTAINERS)
+    assert [m for m in sorted(modules) if _rank(m) is None] == []
+
+
+def test_no_module_imports_a_higher_layer():
+    wrong = sorted({
+        "%s (%s) imports %s (%s)" % (source, LAYERS[_rank(source)][0], target, LAYERS[_rank(target)][0])
+        for source, target in _edges()
+        if _rank(source) is not None and _rank(target) is not None and _rank(target) > _rank(source)
+    })
+    assert wrong == []
+
+
+def test_plumbing_imports_no_stage():
+    assert (ROOT / "plugins" / "envs" / "plumbing").is_dir(), "the cache, downloads and tool runners live there"
+    assert ["%s imports %s" % (s, t) for s, t in _edges() if s.startswith(ENVS + ".plumbing") and _rank(t) != 0] == []
