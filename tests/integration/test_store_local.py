@@ -11,7 +11,7 @@ from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
 from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.install import python_in
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
-from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.ids import EnvID, parse_alias
 from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
 
@@ -103,19 +103,19 @@ def test_aliases_immutable_and_mutable(engine_settings, tmp_path, store_root):
     env1 = alice.resolve(_spec(conda=("tinyutil=1.1",), pypi=()))
     env2 = alice.resolve(_spec(conda=("tinyutil=2.0",), pypi=()))
 
-    alice.alias(env1, "team/tiny:v1")
-    alice.alias(env1, "team/tiny:v1")  # same target again: fine
+    alice.alias(env1, parse_alias("team/tiny:v1"))
+    alice.alias(env1, parse_alias("team/tiny:v1"))  # same target again: fine
     with pytest.raises(SpecError, match="team/tiny:v1' is immutable and already names .*%s" % env1.full_id):
-        alice.alias(env2, "team/tiny:v1")
+        alice.alias(env2, parse_alias("team/tiny:v1"))
     assert bob.lookup("team/tiny:v1").full_id == env1.full_id
 
-    alice.alias(env1, "team/tiny:stable")
+    alice.alias(env1, parse_alias("team/tiny:stable"))
     assert bob.lookup("team/tiny:stable").full_id == env1.full_id
-    alice.alias(env2, "team/tiny:stable")
+    alice.alias(env2, parse_alias("team/tiny:stable"))
     # Bob's index knows the old target; a mutable tag is re-read from the datastore anyway.
     assert bob.lookup("team/tiny:stable").full_id == env2.full_id
 
-    alice.alias(env2, "MyFlow/12/train", kind="pathspec")
+    alice.alias(env2, parse_alias("MyFlow/12/train", kind="pathspec"))
     assert bob.lookup("MyFlow/12/train/345").full_id == env2.full_id
     with pytest.raises(EnvError, match="Unknown environment 'team/nothere:latest'"):
         bob.lookup("team/nothere")
@@ -126,7 +126,7 @@ def test_alias_names_cannot_escape(engine_settings, tmp_path, store_root, bad):
     alice = _machine(tmp_path, "alice", store_root)
     env = alice.resolve(_spec(pypi=()))
     with pytest.raises(SpecError, match="Invalid"):
-        alice.alias(env, bad)
+        alice.alias(env, parse_alias(bad))
     assert not (tmp_path / "datastore" / "escape").exists()
 
 

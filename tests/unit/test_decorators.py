@@ -1,5 +1,5 @@
 """The decorator layer: attribute → EnvSpec conversion, the merge rules (merge_request and
-friends, pure), @{VAR} substitution, and the Metaflow decorator classes.
+friends, pure) and the Metaflow decorator classes.
 
 The decorator-class tests build decorators directly and call `step_init`/`flow_init` with a
 minimal fake flow object (only `_flow_decorators`) — the Flow is mocked there on purpose, to
@@ -30,9 +30,7 @@ from metaflow_extensions.envs.plugins.envs.integration.requests import (
     python_spec,
     request_for_step,
     spec_from_attributes,
-    substitute_vars,
     validate_flow_decorators,
-    variables_in,
 )
 from metaflow_extensions.envs.plugins.envs.spec import (
     ENV_TYPE_CONDA,
@@ -606,42 +604,6 @@ def test_request_for_step_uses_labels_in_messages():
     step = [DecoratorAttrs("@my_conda", FAMILY_CONDA, {"libraries": {"a": ""}}, frozenset({"libraries"}))]
     with pytest.raises(SpecError, match="Step 's' uses @my_conda but the flow uses @pip_base"):
         request_for_step("s", flow, step)
-
-
-# ------------------------------------------------------------------------------------------
-# @{VAR}
-
-
-def test_substitute_vars():
-    env = {"USER": "ann", "METAFLOW_RUN_ID": "42", "METAFLOW_INIT_ALPHA": "0.5"}
-    assert substitute_vars("team/@{USER}:r@{METAFLOW_RUN_ID}", env) == "team/ann:r42"
-    assert substitute_vars("@{USER}-@{USER}", env) == "ann-ann"
-    assert substitute_vars("plain/name", {}) == "plain/name"
-    assert substitute_vars("MyFlow/@{METAFLOW_RUN_ID}/start", env) == "MyFlow/42/start"
-
-
-def test_substitute_vars_unknown_variable():
-    env = {"PATH": "/bin", "METAFLOW_RUN_ID": "42", "METAFLOW_INIT_ALPHA": "1"}
-    with pytest.raises(SpecError) as err:
-        substitute_vars("team/@{NOPE}:@{METAFLOW_TASK_ID}", env)
-    msg = err.value.message
-    assert "Unknown variable 'NOPE', 'METAFLOW_TASK_ID' in 'team/@{NOPE}:@{METAFLOW_TASK_ID}'" in msg
-    for name in ("environment variable", "METAFLOW_RUN_ID", "METAFLOW_STEP_NAME", "METAFLOW_TASK_ID",
-                 "METAFLOW_INIT_<PARAM>"):
-        assert name in msg
-    assert "available now: METAFLOW_INIT_ALPHA, METAFLOW_RUN_ID" in msg
-    assert "/bin" not in msg  # values are never shown
-
-
-@pytest.mark.parametrize("text", ["@{}", "@{1A}", "@{A-B}", "@{A", "x@{"])
-def test_substitute_vars_malformed(text):
-    with pytest.raises(SpecError, match="@\\{NAME\\}"):
-        substitute_vars(text, {"A": "1"})
-
-
-def test_variables_in():
-    assert variables_in("a/@{X}:@{Y_1}/@{X}") == ["X", "Y_1", "X"]
-    assert variables_in("none") == []
 
 
 # ------------------------------------------------------------------------------------------

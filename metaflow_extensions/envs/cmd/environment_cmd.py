@@ -336,7 +336,7 @@ def alias(obj, local_only, quiet, env, new_alias):
         target = args.check_new_aliases([new_alias])[0]
         envs = obj.environments(local_only=local_only)
         found = refs.find(envs, ref)
-        envs.alias(found, str(target))
+        envs.alias(found, target)
         _emit("%s -> %s" % (target, refs.label(found)))
 
     run()

@@ -15,8 +15,8 @@ from .hydrate.install import create_prefix
 from .lock import ResolvedEnvironment, current_user
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
-from .store.aliases import parse_alias, read_alias, write_alias
-from .ids import EnvID
+from .ids import Alias, EnvID, parse_alias
+from .store.aliases import read_alias, write_alias
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
@@ -140,8 +140,9 @@ class Environments:
         store.save_env(env)
 
     # ---- names --------------------------------------------------------------------------
-    def alias(self, env: ResolvedEnvironment, name: str, kind: Optional[str] = None) -> None:
-        alias = parse_alias(name, kind)
+    def alias(self, env: ResolvedEnvironment, alias: Alias) -> None:
+        """Point `alias` at `env`, publishing `env` first: a name in the datastore never
+        points at a lock it lacks."""
         env_id = EnvID.of(env)
         if self.store is not None:
             self.publish(env)

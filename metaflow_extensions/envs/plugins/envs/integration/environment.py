@@ -158,7 +158,7 @@ class CondaEnvironment(MetaflowEnvironment):
         if not request.fetch_at_exec:
             self.init_environment(lambda *a, **k: None, only_steps=[step_name])
             return self._envs.get(step_name)
-        from .requests import substitute_vars
+        from ..ids import substitute_vars
 
         name = substitute_vars(request.base, variables)
         env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
@@ -173,7 +173,9 @@ class CondaEnvironment(MetaflowEnvironment):
 
     @_as_metaflow_error
     def record_pathspec(self, env: Any, flow_name: str, run_id: str, step_name: str) -> None:
-        self.manager().alias(env, "%s/%s/%s" % (flow_name, run_id, step_name), kind="pathspec")
+        from ..ids import pathspec_alias
+
+        self.manager().alias(env, pathspec_alias(flow_name, run_id, step_name))
 
     # ---- internals ----------------------------------------------------------------------
     def _request(self, step_name: str) -> Optional[Any]:
