@@ -15,7 +15,7 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
 from metaflow_extensions.envs.plugins.envs.integration import decorators as D
-from metaflow_extensions.envs.plugins.envs.integration.requests import (
+from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import (
     FAMILY_CONDA,
     FAMILY_NAMED,
     FAMILY_PYPI,
@@ -27,7 +27,7 @@ from metaflow_extensions.envs.plugins.envs.integration.requests import (
     defaults_for,
     merge_request,
     pypi_dep_from_item,
-    python_spec,
+    python_version_spec,
     request_for_step,
     spec_from_attributes,
     validate_flow_decorators,
@@ -131,8 +131,8 @@ def test_bad_dependency_items(func, key, version, message):
     [("3.10", "3.10.*"), ("3.10.4", "3.10.4.*"), (">=3.9,<3.12", ">=3.9,<3.12"),
      ("==3.10.4", "==3.10.4"), ("3.10.*", "3.10.*"), ("=3.11", "3.11.*"), (" 3.9 ", "3.9.*")],
 )
-def test_python_spec(text, spec):
-    assert python_spec(text) == spec
+def test_python_version_spec(text, spec):
+    assert python_version_spec(text) == spec
 
 
 def test_spec_from_conda_attributes():

@@ -169,7 +169,7 @@ def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_path
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
-        from metaflow_extensions.envs.plugins.envs.integration.requests import python_spec
+        from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import python_version_spec
         from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
 
         # Every argument is checked before any work starts.
@@ -186,7 +186,7 @@ def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_path
             base = refs.parse_ref(using_pathspec, kind="pathspec")
         request = resolving.ResolveRequest(
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
-            spec_kind=spec_file[1] if spec_file else None, python=python_spec(python) if python else None,
+            spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
             local_only=local_only)
         resolving.read_request(request)  # the file parses (or the error names it) before any work

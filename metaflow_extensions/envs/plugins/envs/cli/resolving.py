@@ -19,7 +19,7 @@ class ResolveRequest:
     archs: Sequence[str]
     spec_file: Optional[str] = None
     spec_kind: Optional[str] = None
-    python: Optional[str] = None  # a Conda version spec (see integration.requests.python_spec)
+    python: Optional[str] = None  # a Conda version spec (see integration.decorator_rules.python_version_spec)
     using: Optional[EnvRef] = None
     aliases: Sequence[Alias] = ()
     force: bool = False

@@ -1,7 +1,7 @@
 """The @conda / @pypi / @pip / @named_env decorators (and their flow-level `_base` forms).
 
 They only validate and merge attributes: each step decorator records `self.request` (a
-StepEnvRequest, computed by the pure rules in requests.py) in `step_init`. Resolving,
+StepEnvRequest, computed by the pure rules in decorator_rules.py) in `step_init`. Resolving,
 aliases and hydration belong to the environment object, which reads those requests. The
 families are told apart with isinstance, so decorators of other extensions that subclass
 these count as Conda-, PyPI- or named-env-like.
@@ -18,7 +18,7 @@ from ..errors import SpecError
 from .attributes import FAMILY_CONDA, FAMILY_NAMED, FAMILY_PYPI, DecoratorAttrs, defaults_for
 
 if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
-    from .requests import StepEnvRequest
+    from .decorator_rules import StepEnvRequest
 
 
 class InvalidEnvRequest(MetaflowException):
@@ -148,7 +148,7 @@ class EnvFlowDecoratorBase(FlowDecorator):
         # Flow-level mistakes are reported once, before any step is looked at.
         if in_task_process():
             return
-        from .requests import validate_flow_decorators
+        from .decorator_rules import validate_flow_decorators
 
         try:
             validate_flow_decorators(_flow_env_decorators(flow))
@@ -544,7 +544,7 @@ def step_request(flow: Any, step_name: str, step_decorators: Sequence[Any] = ()
     """The request of a step from the flow's decorators and the step's own (None when
     neither has an environment decorator). Also for steps without a step decorator, which
     get the flow-level request. Mistakes raise InvalidEnvRequest."""
-    from .requests import request_for_step
+    from .decorator_rules import request_for_step
 
     try:
         return request_for_step(step_name, _flow_env_decorators(flow), _env_decorators(step_decorators))

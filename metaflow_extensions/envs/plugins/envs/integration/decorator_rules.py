@@ -10,7 +10,7 @@ Families: "conda" (@conda, @conda_base), "pypi" (@pypi, @pip, @pypi_base, @pip_b
 """
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.utils import canonicalize_name
 
@@ -127,7 +127,7 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
         indices = _unique(_index_list(where, "extra_indices", get("extra_indices"))
                           + _index_list(where, "sources", get("sources")))
     if family != FAMILY_NAMED:
-        python = _python_spec(where, get("python"))
+        python = _python_attribute(where, get("python"))
 
     given = tuple(k for k in _CONTENT if k in attrs and attrs[k] not in (None, "", {}, []))
     part = _Part(where, label, family, conda, pypi, channels, indices, python, name, pathspec,
@@ -267,33 +267,27 @@ def pypi_dep_from_item(key: str, version: str) -> PypiDep:
     return PypiDep.parse(text)
 
 
-def _conda_deps(where: str, attr: str, value: Any) -> Dict[str, CondaDep]:
-    out: Dict[str, CondaDep] = {}
+def _deps(where: str, attr: str, value: Any, convert: Callable[[str, str], Any]) -> Iterator[Tuple[str, Any]]:
+    """(key, dependency) for each `name: version` item of a package attribute."""
     for key, version in _dict_attr(where, attr, value).items():
         if not isinstance(key, str):
             raise SpecError("%s: package names in %s must be strings (got %r)." % (where, attr, key))
         try:
-            dep = conda_dep_from_item(key, _version_text(where, attr, key, version))
+            dep = convert(key, _version_text(where, attr, key, version))
         except SpecError as err:
             raise _located(where, attr, err) from None
-        out[dep.name] = dep
-    return out
+        yield key, dep
+
+
+def _conda_deps(where: str, attr: str, value: Any) -> Dict[str, CondaDep]:
+    return {dep.name: dep for _, dep in _deps(where, attr, value, conda_dep_from_item)}
 
 
 def _pypi_deps(where: str, attr: str, value: Any) -> Dict[str, PypiDep]:
-    out: Dict[str, PypiDep] = {}
-    for key, version in _dict_attr(where, attr, value).items():
-        if not isinstance(key, str):
-            raise SpecError("%s: package names in %s must be strings (got %r)." % (where, attr, key))
-        try:
-            dep = pypi_dep_from_item(key, _version_text(where, attr, key, version))
-        except SpecError as err:
-            raise _located(where, attr, err) from None
-        out[dep.name or key.strip()] = dep
-    return out
+    return {dep.name or key.strip(): dep for key, dep in _deps(where, attr, value, pypi_dep_from_item)}
 
 
-def python_spec(value: str) -> str:
+def python_version_spec(value: str) -> str:
     """`python="3.10"` is the 3.10 series (`3.10.*`); operators pass through (`>=3.9,<3.12`)."""
     value = value.strip()
     starts_with_operator = value[:1] in ("<", ">", "=", "!", "~")
@@ -306,14 +300,14 @@ def python_spec(value: str) -> str:
     return dep.version or value
 
 
-def _python_spec(where: str, value: Any) -> Optional[str]:
+def _python_attribute(where: str, value: Any) -> Optional[str]:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise SpecError("%s: python must be a string such as '3.10' (got %r; a number would turn "
                         "3.10 into 3.1)." % (where, value))
     try:
-        return python_spec(value)
+        return python_version_spec(value)
     except SpecError as err:
         raise _located(where, "python", err) from None
 
