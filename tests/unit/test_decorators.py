@@ -840,3 +840,31 @@ def test_with_real_flowspec():
             requests[node.__name__] = deco.request
     assert conda_names(requests["start"].spec) == {"pandas": "==1.4.2", "numpy": ">=1.26"}
     assert requests["end"].base == "team/env" and requests["end"].spec is None
+
+
+class _FlowWithSteps(types.SimpleNamespace):
+    """A fake flow (mocked on purpose, as above) whose steps can be iterated, as the
+    environment does."""
+
+    def __iter__(self):
+        return iter(self.steps)
+
+
+def test_environment_reads_each_steps_request_computed_once():
+    from metaflow_extensions.envs.plugins.envs.integration.environment import CondaEnvironment
+
+    train = [D.PypiStepDecorator(attributes={"packages": {"a": ""}})]
+    # `end` gets only the bare @conda the environment attaches, and no step_init ran for it
+    # (as in a task-side command): the flow-level request, computed on first use.
+    attached = D.CondaStepDecorator()
+    attached.statically_defined = False
+    flow = _FlowWithSteps(_flow_decorators={"pypi_base": [D.PypiFlowDecorator(attributes={"packages": {"b": ""}})]},
+                          steps=[types.SimpleNamespace(name="train", decorators=train),
+                                 types.SimpleNamespace(name="end", decorators=[attached])])
+    [computed] = init_step(flow, train, "train")
+    env = CondaEnvironment(flow)
+    assert env.request_for("train") is computed  # step_init's, not computed again
+    end = env.request_for("end")
+    assert pypi_reqs(end.spec) == {"b": "b"} and env.request_for("end") is end
+    assert env.request_for("_parameters") is None  # not a step of the flow
+    assert env.resolved("train") is None  # nothing resolved yet
