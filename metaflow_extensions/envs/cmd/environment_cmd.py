@@ -52,7 +52,7 @@ class _Group(click.Group):
 
 
 def _usage_failure(err) -> None:
-    from metaflow_extensions.envs.plugins.envs.cli.errors import EXIT_USAGE, fail
+    from metaflow_extensions.envs.plugins.envs.errors import EXIT_USAGE, fail
 
     where = err.ctx.command_path if err.ctx is not None else "metaflow environment"
     fail("%s (see `%s --help`)." % (err.format_message().rstrip("."), where), EXIT_USAGE)
@@ -83,9 +83,9 @@ class _Obj:
         return Progress(quiet=quiet or self.quiet)
 
     def environments(self, local_only: bool = False):
-        from metaflow_extensions.envs.plugins.envs.cli.manager import make_environments
+        from metaflow_extensions.envs.plugins.envs.environments import Environments
 
-        return make_environments(self.datastore, local_only=local_only)
+        return Environments.for_datastore(self.datastore, local_only)
 
 
 def _emit(text: str) -> None:
@@ -100,9 +100,9 @@ def _check_arch(arch):
 
 
 def _one_line(func):
-    from metaflow_extensions.envs.plugins.envs.cli.errors import one_line_errors
+    from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
 
-    return one_line_errors(func)
+    return exit_on_user_error(func)
 
 
 @click.group()

@@ -5,14 +5,15 @@ nothing here knows about flows or decorators.
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from . import settings
+from .auth import Credentials
 from .errors import EnvError, ResolveError
 from .hydrate.cache import PackageCache
 from .hydrate.fetch import configured_local_sources, fetch_packages
 from .hydrate.install import create_prefix
-from .lock import ResolvedEnvironment, current_user
+from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
 from .ids import Alias, EnvID, parse_alias
@@ -132,12 +133,16 @@ class Environments:
             fetch_packages(env.packages, self.cache, credentials)
             env = with_alternates(env, self.cache, fmt)
             self.index.add(env, make_default=False, replace_lock=True)  # the lock now lists them
-        wanted = list(env.packages) + extra_archives(env)
-        present = store.present_packages(wanted)
-        missing = [p for p in wanted if store.package_key(p) not in present]
+        self.upload_missing(list(env.packages) + extra_archives(env), credentials)
+        store.save_env(env)
+
+    def upload_missing(self, packages: Sequence[LockedPackage], credentials: Credentials) -> None:
+        """Upload the packages the store lacks, fetched into the local cache first."""
+        store = self._require_store()
+        present = store.present_packages(packages)
+        missing = [p for p in packages if store.package_key(p) not in present]
         fetch_packages(missing, self.cache, credentials)
         store.upload_packages(missing, self.cache)
-        store.save_env(env)
 
     # ---- names --------------------------------------------------------------------------
     def alias(self, env: ResolvedEnvironment, alias: Alias) -> None:

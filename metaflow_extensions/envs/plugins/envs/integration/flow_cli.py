@@ -26,7 +26,7 @@ def environment(obj):
 
 
 def _fail(message: str, status: int = 1) -> None:
-    from ..cli.errors import fail
+    from ..errors import fail
 
     fail(message, status)
 
@@ -35,10 +35,9 @@ def _run(func):
     """One line per failure, including Metaflow's own exceptions (ours arrive as those)."""
     from metaflow.exception import MetaflowException
 
-    from ..cli.errors import one_line_errors
-    from ..errors import debug_enabled
+    from ..errors import debug_enabled, exit_on_user_error
 
-    @one_line_errors
+    @exit_on_user_error
     def wrapper():
         try:
             return func()
