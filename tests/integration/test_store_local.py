@@ -1,5 +1,6 @@
 """The store on Metaflow's local datastore: publish, hydrate from it, aliases, reuse."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
 from metaflow_extensions.envs.plugins.envs.hydrate.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.install import python_in
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
-from metaflow_extensions.envs.plugins.envs.ids import EnvID, parse_alias
+from metaflow_extensions.envs.plugins.envs.ids import EnvID, parse_alias, pathspec_alias
+from metaflow_extensions.envs.plugins.envs.store.aliases import read_alias
 from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
 
@@ -213,3 +215,29 @@ def test_locks_planted_in_the_datastore_are_never_trusted(engine_settings, tmp_p
     with pytest.raises(EnvError, match="lock envs/linux-64/%s/%s/env.json in the local datastore .* does not "
                                        "match its content" % (env.req_id, env.full_id)):
         carol.get(EnvID.of(env))
+
+
+def test_bootstrap_node_records_its_run_without_publishing_back(engine_settings, tmp_path, store_root):
+    """The node keeps what it read in its own index and cache and writes the run's pathspec
+    alias; the lock it read is never uploaded again, even when the datastore lost it since."""
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(pypi=()))
+    alice.publish(env)
+    _machine(tmp_path, "node", store_root).get(EnvID.of(env))  # an earlier task on this node read it
+    lock = store_root / "envs" / env.arch / env.req_id / env.full_id / "env.json"
+    lock.unlink()  # removed from the datastore since (a gc elsewhere)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / ".complete").write_text("")  # the node tools: this Python has them all
+    (tmp_path / "work").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "metaflow_extensions.envs.plugins.envs.integration.bootstrap",
+         "--datastore", "local", "--prefix-dir", "metaflow_envs", "--step", "start", "--flow", "MyFlow",
+         "--env-id", str(EnvID.of(env))],
+        cwd=str(tmp_path / "work"), capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, METAFLOW_CONDA_CACHE_DIR=str(tmp_path / "node"), METAFLOW_CONDA_LOCALROOT=str(store_root),
+                 METAFLOW_ENVS_TOOLS_DIR=str(tools), METAFLOW_RUN_ID="argo-1"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "work" / "metaflow_envs" / "start" / "bin" / "python").exists()
+    assert read_alias(EnvStore("local", str(store_root)), pathspec_alias("MyFlow", "argo-1", "start")) == EnvID.of(env)
+    assert not lock.exists()

@@ -148,9 +148,15 @@ class Environments:
     def alias(self, env: ResolvedEnvironment, alias: Alias) -> None:
         """Point `alias` at `env`, publishing `env` first: a name in the datastore never
         points at a lock it lacks."""
-        env_id = EnvID.of(env)
         if self.store is not None:
             self.publish(env)
+        self.record_alias(env, alias)
+
+    def record_alias(self, env: ResolvedEnvironment, alias: Alias) -> None:
+        """Point `alias` at `env` as it is: for an environment read from the datastore (a
+        node's), which is never published back from there."""
+        env_id = EnvID.of(env)
+        if self.store is not None:
             write_alias(self.store, alias, env_id)
         else:
             current = self.index.alias(alias)

@@ -116,10 +116,11 @@ def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> No
     manager.create(env, prefix)
     _log("step %s runs in environment %s (%s)" % (args.step, env.full_id[:12], prefix))
     # `Flow/run/step` names this environment from now on (Kubernetes, Batch and Argo set
-    # METAFLOW_RUN_ID on the node; without it there is nothing to record).
+    # METAFLOW_RUN_ID on the node; without it there is nothing to record). The lock came
+    # from the datastore: the node records the name only, it publishes nothing back.
     run_id = os.environ.get("METAFLOW_RUN_ID")
     if args.flow and run_id:
-        manager.alias(env, pathspec_alias(args.flow, run_id, args.step))
+        manager.record_alias(env, pathspec_alias(args.flow, run_id, args.step))
 
 
 if __name__ == "__main__":
