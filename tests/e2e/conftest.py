@@ -74,6 +74,7 @@ def named_envs(engine_env) -> Dict[str, object]:
     from metaflow.metaflow_config import get_pinned_conda_libs
 
     from metaflow_extensions.envs.plugins.envs.environments import Environments
+    from metaflow_extensions.envs.plugins.envs.ids import parse_alias
     from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
     from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
 
@@ -88,7 +89,7 @@ def named_envs(engine_env) -> Dict[str, object]:
             spec = EnvSpec(conda_deps=(CondaDep.parse("tinyutil==%s" % version),), pypi_deps=pypi,
                            platform=host_platform())
             env = manager.resolve(spec)
-            manager.alias(env, alias)
+            manager.alias(env, parse_alias(alias))
             out[key] = env
         out["v1_prefix"] = manager.create(out["v1"])
     return out

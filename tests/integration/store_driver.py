@@ -10,7 +10,7 @@ import sys
 from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec
-from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.ids import EnvID, parse_alias
 from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 
 
@@ -23,7 +23,7 @@ def main() -> None:
         env = envs.resolve(spec)
         envs.publish(env)
         if len(args) > 1:
-            envs.alias(env, args[1])
+            envs.alias(env, parse_alias(args[1]))
         print(json.dumps(EnvID.of(env).to_dict()))
     elif command == "hydrate":
         env = envs.get(EnvID(args[0], args[1], args[2]))

@@ -1,5 +1,6 @@
 """The store on Metaflow's local datastore: publish, hydrate from it, aliases, reuse."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
 from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
-from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.ids import EnvID, parse_alias, pathspec_alias
+from metaflow_extensions.envs.plugins.envs.store.aliases import read_alias
 from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
 from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
 
@@ -103,19 +105,19 @@ def test_aliases_immutable_and_mutable(engine_settings, tmp_path, store_root):
     env1 = alice.resolve(_spec(conda=("tinyutil=1.1",), pypi=()))
     env2 = alice.resolve(_spec(conda=("tinyutil=2.0",), pypi=()))
 
-    alice.alias(env1, "team/tiny:v1")
-    alice.alias(env1, "team/tiny:v1")  # same target again: fine
+    alice.alias(env1, parse_alias("team/tiny:v1"))
+    alice.alias(env1, parse_alias("team/tiny:v1"))  # same target again: fine
     with pytest.raises(SpecError, match="team/tiny:v1' is immutable and already names .*%s" % env1.full_id):
-        alice.alias(env2, "team/tiny:v1")
+        alice.alias(env2, parse_alias("team/tiny:v1"))
     assert bob.lookup("team/tiny:v1").full_id == env1.full_id
 
-    alice.alias(env1, "team/tiny:stable")
+    alice.alias(env1, parse_alias("team/tiny:stable"))
     assert bob.lookup("team/tiny:stable").full_id == env1.full_id
-    alice.alias(env2, "team/tiny:stable")
+    alice.alias(env2, parse_alias("team/tiny:stable"))
     # Bob's index knows the old target; a mutable tag is re-read from the datastore anyway.
     assert bob.lookup("team/tiny:stable").full_id == env2.full_id
 
-    alice.alias(env2, "MyFlow/12/train", kind="pathspec")
+    alice.alias(env2, parse_alias("MyFlow/12/train", kind="pathspec"))
     assert bob.lookup("MyFlow/12/train/345").full_id == env2.full_id
     with pytest.raises(EnvError, match="Unknown environment 'team/nothere:latest'"):
         bob.lookup("team/nothere")
@@ -126,7 +128,7 @@ def test_alias_names_cannot_escape(engine_settings, tmp_path, store_root, bad):
     alice = _machine(tmp_path, "alice", store_root)
     env = alice.resolve(_spec(pypi=()))
     with pytest.raises(SpecError, match="Invalid"):
-        alice.alias(env, bad)
+        alice.alias(env, parse_alias(bad))
     assert not (tmp_path / "datastore" / "escape").exists()
 
 
@@ -213,3 +215,29 @@ def test_locks_planted_in_the_datastore_are_never_trusted(engine_settings, tmp_p
     with pytest.raises(EnvError, match="lock envs/linux-64/%s/%s/env.json in the local datastore .* does not "
                                        "match its content" % (env.req_id, env.full_id)):
         carol.get(EnvID.of(env))
+
+
+def test_bootstrap_node_records_its_run_without_publishing_back(engine_settings, tmp_path, store_root):
+    """The node keeps what it read in its own index and cache and writes the run's pathspec
+    alias; the lock it read is never uploaded again, even when the datastore lost it since."""
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(pypi=()))
+    alice.publish(env)
+    _machine(tmp_path, "node", store_root).get(EnvID.of(env))  # an earlier task on this node read it
+    lock = store_root / "envs" / env.arch / env.req_id / env.full_id / "env.json"
+    lock.unlink()  # removed from the datastore since (a gc elsewhere)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / ".complete").write_text("")  # the node tools: this Python has them all
+    (tmp_path / "work").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "metaflow_extensions.envs.plugins.envs.integration.bootstrap",
+         "--datastore", "local", "--prefix-dir", "metaflow_envs", "--step", "start", "--flow", "MyFlow",
+         "--env-id", str(EnvID.of(env))],
+        cwd=str(tmp_path / "work"), capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, METAFLOW_CONDA_CACHE_DIR=str(tmp_path / "node"), METAFLOW_CONDA_LOCALROOT=str(store_root),
+                 METAFLOW_ENVS_TOOLS_DIR=str(tools), METAFLOW_RUN_ID="argo-1"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "work" / "metaflow_envs" / "start" / "bin" / "python").exists()
+    assert read_alias(EnvStore("local", str(store_root)), pathspec_alias("MyFlow", "argo-1", "start")) == EnvID.of(env)
+    assert not lock.exists()

@@ -1,5 +1,5 @@
 """The decorator layer: attribute → EnvSpec conversion, the merge rules (merge_request and
-friends, pure), @{VAR} substitution, and the Metaflow decorator classes.
+friends, pure) and the Metaflow decorator classes.
 
 The decorator-class tests build decorators directly and call `step_init`/`flow_init` with a
 minimal fake flow object (only `_flow_decorators`) — the Flow is mocked there on purpose, to
@@ -15,7 +15,7 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
 from metaflow_extensions.envs.plugins.envs.integration import decorators as D
-from metaflow_extensions.envs.plugins.envs.integration.requests import (
+from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import (
     FAMILY_CONDA,
     FAMILY_NAMED,
     FAMILY_PYPI,
@@ -27,12 +27,10 @@ from metaflow_extensions.envs.plugins.envs.integration.requests import (
     defaults_for,
     merge_request,
     pypi_dep_from_item,
-    python_spec,
+    python_version_spec,
     request_for_step,
     spec_from_attributes,
-    substitute_vars,
     validate_flow_decorators,
-    variables_in,
 )
 from metaflow_extensions.envs.plugins.envs.spec import (
     ENV_TYPE_CONDA,
@@ -133,8 +131,8 @@ def test_bad_dependency_items(func, key, version, message):
     [("3.10", "3.10.*"), ("3.10.4", "3.10.4.*"), (">=3.9,<3.12", ">=3.9,<3.12"),
      ("==3.10.4", "==3.10.4"), ("3.10.*", "3.10.*"), ("=3.11", "3.11.*"), (" 3.9 ", "3.9.*")],
 )
-def test_python_spec(text, spec):
-    assert python_spec(text) == spec
+def test_python_version_spec(text, spec):
+    assert python_version_spec(text) == spec
 
 
 def test_spec_from_conda_attributes():
@@ -609,42 +607,6 @@ def test_request_for_step_uses_labels_in_messages():
 
 
 # ------------------------------------------------------------------------------------------
-# @{VAR}
-
-
-def test_substitute_vars():
-    env = {"USER": "ann", "METAFLOW_RUN_ID": "42", "METAFLOW_INIT_ALPHA": "0.5"}
-    assert substitute_vars("team/@{USER}:r@{METAFLOW_RUN_ID}", env) == "team/ann:r42"
-    assert substitute_vars("@{USER}-@{USER}", env) == "ann-ann"
-    assert substitute_vars("plain/name", {}) == "plain/name"
-    assert substitute_vars("MyFlow/@{METAFLOW_RUN_ID}/start", env) == "MyFlow/42/start"
-
-
-def test_substitute_vars_unknown_variable():
-    env = {"PATH": "/bin", "METAFLOW_RUN_ID": "42", "METAFLOW_INIT_ALPHA": "1"}
-    with pytest.raises(SpecError) as err:
-        substitute_vars("team/@{NOPE}:@{METAFLOW_TASK_ID}", env)
-    msg = err.value.message
-    assert "Unknown variable 'NOPE', 'METAFLOW_TASK_ID' in 'team/@{NOPE}:@{METAFLOW_TASK_ID}'" in msg
-    for name in ("environment variable", "METAFLOW_RUN_ID", "METAFLOW_STEP_NAME", "METAFLOW_TASK_ID",
-                 "METAFLOW_INIT_<PARAM>"):
-        assert name in msg
-    assert "available now: METAFLOW_INIT_ALPHA, METAFLOW_RUN_ID" in msg
-    assert "/bin" not in msg  # values are never shown
-
-
-@pytest.mark.parametrize("text", ["@{}", "@{1A}", "@{A-B}", "@{A", "x@{"])
-def test_substitute_vars_malformed(text):
-    with pytest.raises(SpecError, match="@\\{NAME\\}"):
-        substitute_vars(text, {"A": "1"})
-
-
-def test_variables_in():
-    assert variables_in("a/@{X}:@{Y_1}/@{X}") == ["X", "Y_1", "X"]
-    assert variables_in("none") == []
-
-
-# ------------------------------------------------------------------------------------------
 # The Metaflow decorator classes (fake flow object: only `_flow_decorators`)
 
 
@@ -878,3 +840,31 @@ def test_with_real_flowspec():
             requests[node.__name__] = deco.request
     assert conda_names(requests["start"].spec) == {"pandas": "==1.4.2", "numpy": ">=1.26"}
     assert requests["end"].base == "team/env" and requests["end"].spec is None
+
+
+class _FlowWithSteps(types.SimpleNamespace):
+    """A fake flow (mocked on purpose, as above) whose steps can be iterated, as the
+    environment does."""
+
+    def __iter__(self):
+        return iter(self.steps)
+
+
+def test_environment_reads_each_steps_request_computed_once():
+    from metaflow_extensions.envs.plugins.envs.integration.environment import CondaEnvironment
+
+    train = [D.PypiStepDecorator(attributes={"packages": {"a": ""}})]
+    # `end` gets only the bare @conda the environment attaches, and no step_init ran for it
+    # (as in a task-side command): the flow-level request, computed on first use.
+    attached = D.CondaStepDecorator()
+    attached.statically_defined = False
+    flow = _FlowWithSteps(_flow_decorators={"pypi_base": [D.PypiFlowDecorator(attributes={"packages": {"b": ""}})]},
+                          steps=[types.SimpleNamespace(name="train", decorators=train),
+                                 types.SimpleNamespace(name="end", decorators=[attached])])
+    [computed] = init_step(flow, train, "train")
+    env = CondaEnvironment(flow)
+    assert env.request_for("train") is computed  # step_init's, not computed again
+    end = env.request_for("end")
+    assert pypi_reqs(end.spec) == {"b": "b"} and env.request_for("end") is end
+    assert env.request_for("_parameters") is None  # not a step of the flow
+    assert env.resolved("train") is None  # nothing resolved yet

@@ -12,12 +12,14 @@ ROOT = Path(envs_package.__file__).resolve().parents[2]  # .../metaflow_extensio
 ENVS = PACKAGE + ".plugins.envs"
 
 # Lowest first. A module may import its own layer and those below it, never one above.
-# lock.py (with ids.py, the identities it carries) is the data resolve produces, so it sits
-# below resolve/, which builds it, and below store/ and hydrate/, which read it.
+# ids.py (environment ids, aliases, @{VAR}) is pure and stdlib-only: every stage names things.
+# lock.py is the data resolve produces, so it sits below resolve/, which builds it, and below
+# store/ and hydrate/, which read it.
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", PACKAGE + ".config")),
+    ("names", (ENVS + ".ids",)),
     ("spec", (ENVS + ".spec",)),
-    ("lock", (ENVS + ".lock", ENVS + ".ids")),
+    ("lock", (ENVS + ".lock",)),
     ("resolve", (ENVS + ".resolve",)),
     ("store", (ENVS + ".store",)),
     ("hydrate", (ENVS + ".hydrate",)),

@@ -3,7 +3,7 @@ typo must never leave uv to fall back to PyPI (dependency confusion)."""
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
-from metaflow_extensions.envs.plugins.envs.integration.requests import (
+from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import (
     FAMILY_CONDA,
     FAMILY_PYPI,
     spec_from_attributes,

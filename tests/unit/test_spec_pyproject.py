@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.spec import SpecError
-from metaflow_extensions.envs.plugins.envs.spec.pyproject import parse_file, parse_text, python_spec
+from metaflow_extensions.envs.plugins.envs.spec.pyproject import parse_file, parse_text, requires_python_spec
 
 PROJECT = """
 [project]
@@ -71,7 +71,7 @@ def test_no_dependencies_and_no_python():
     ],
 )
 def test_python_spec_translation(requires, expected):
-    assert python_spec(requires) == expected
+    assert requires_python_spec(requires) == expected
 
 
 def test_requires_python_errors():

@@ -63,7 +63,7 @@ class _Group(click.Group):
 
 
 def _usage_failure(err) -> None:
-    from metaflow_extensions.envs.plugins.envs.cli.errors import EXIT_USAGE, fail
+    from metaflow_extensions.envs.plugins.envs.errors import EXIT_USAGE, fail
 
     where = err.ctx.command_path if err.ctx is not None else "metaflow environment"
     fail("%s (see `%s --help`)." % (err.format_message().rstrip("."), where), EXIT_USAGE)
@@ -94,9 +94,9 @@ class _Obj:
         return Progress(quiet=quiet or self.quiet)
 
     def environments(self, local_only: bool = False):
-        from metaflow_extensions.envs.plugins.envs.cli.manager import make_environments
+        from metaflow_extensions.envs.plugins.envs.environments import Environments
 
-        return make_environments(self.datastore, local_only=local_only)
+        return Environments.for_datastore(self.datastore, local_only)
 
 
 def _emit(text: str) -> None:
@@ -111,9 +111,9 @@ def _check_arch(arch):
 
 
 def _one_line(func):
-    from metaflow_extensions.envs.plugins.envs.cli.errors import one_line_errors
+    from metaflow_extensions.envs.plugins.envs.errors import exit_on_user_error
 
-    return one_line_errors(func)
+    return exit_on_user_error(func)
 
 
 @click.group()
@@ -180,7 +180,7 @@ def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_path
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
-        from metaflow_extensions.envs.plugins.envs.integration.requests import python_spec
+        from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import python_version_spec
         from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
 
         # Every argument is checked before any work starts.
@@ -197,7 +197,7 @@ def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_path
             base = refs.parse_ref(using_pathspec, kind="pathspec")
         request = resolving.ResolveRequest(
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
-            spec_kind=spec_file[1] if spec_file else None, python=python_spec(python) if python else None,
+            spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
             local_only=local_only)
         resolving.read_request(request)  # the file parses (or the error names it) before any work
@@ -356,7 +356,7 @@ def alias(obj, local_only, quiet, env, new_alias):
         target = args.check_new_aliases([new_alias])[0]
         envs = obj.environments(local_only=local_only)
         found = refs.find(envs, ref)
-        envs.alias(found, str(target))
+        envs.alias(found, target)
         _emit("%s -> %s" % (target, refs.label(found)))
 
     run()

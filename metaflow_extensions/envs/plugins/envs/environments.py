@@ -6,7 +6,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from . import settings
 from .auth import Credentials
@@ -14,13 +14,13 @@ from .errors import EnvError, ResolveError
 from .hydrate.install import create_prefix
 from .hydrate.plan import HydrationPlan, plan as make_plan
 from .hydrate.prefix import own_prefix, python_in
-from .ids import EnvID
-from .lock import ResolvedEnvironment, current_user
+from .ids import Alias, EnvID, parse_alias
+from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .plumbing.cache import PackageCache
 from .plumbing.download import configured_local_sources, fetch_packages
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep
-from .store.aliases import parse_alias, read_alias, write_alias
+from .store.aliases import read_alias, write_alias
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
@@ -146,19 +146,30 @@ class Environments:
             fetch_packages(env.packages, self.cache, credentials)
             env = with_alternates(env, self.cache, fmt)
             self.index.add(env, make_default=False, replace_lock=True)  # the lock now lists them
-        wanted = list(env.packages) + extra_archives(env)
-        present = store.present_packages(wanted)
-        missing = [p for p in wanted if store.package_key(p) not in present]
-        fetch_packages(missing, self.cache, credentials)
-        store.upload_packages(missing, self.cache)
+        self.upload_missing(list(env.packages) + extra_archives(env), credentials)
         store.save_env(env)
 
+    def upload_missing(self, packages: Sequence[LockedPackage], credentials: Credentials) -> None:
+        """Upload the packages the store lacks, fetched into the local cache first."""
+        store = self._require_store()
+        present = store.present_packages(packages)
+        missing = [p for p in packages if store.package_key(p) not in present]
+        fetch_packages(missing, self.cache, credentials)
+        store.upload_packages(missing, self.cache)
+
     # ---- names --------------------------------------------------------------------------
-    def alias(self, env: ResolvedEnvironment, name: str, kind: Optional[str] = None) -> None:
-        alias = parse_alias(name, kind)
-        env_id = EnvID.of(env)
+    def alias(self, env: ResolvedEnvironment, alias: Alias) -> None:
+        """Point `alias` at `env`, publishing `env` first: a name in the datastore never
+        points at a lock it lacks."""
         if self.store is not None:
             self.publish(env)
+        self.record_alias(env, alias)
+
+    def record_alias(self, env: ResolvedEnvironment, alias: Alias) -> None:
+        """Point `alias` at `env` as it is: for an environment read from the datastore (a
+        node's), which is never published back from there."""
+        env_id = EnvID.of(env)
+        if self.store is not None:
             write_alias(self.store, alias, env_id)
         else:
             current = self.index.alias(alias)

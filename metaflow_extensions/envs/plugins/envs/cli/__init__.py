@@ -1,6 +1,5 @@
 """The library behind the command lines (`metaflow environment ...` in cmd/ and the flow-level
-`environment` group in integration/flow_cli.py): one small module per job — which store
-(manager), argument checks (args), ENV references (refs), the JSON document (document), the
+`environment` group in integration/flow_cli.py): one small module per job — argument checks (args), ENV references (refs), the JSON document (document), the
 human `show` (render), resolve/create orchestration with progress (resolving, creating,
 progress), exports (exports/), diff, list (listing), gc, Jupyter kernels (notebook) and code
 packages (code_package). None of it imports click."""

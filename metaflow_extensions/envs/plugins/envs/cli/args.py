@@ -6,9 +6,8 @@ import re
 from typing import Iterable, List, Optional, Sequence
 
 from ..errors import SpecError
+from ..ids import CONDA_PLATFORMS, Alias, parse_alias
 from ..spec import kind_of
-from ..spec.model import CONDA_PLATFORMS
-from ..store.aliases import Alias, parse_alias
 
 _PREFIX_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 

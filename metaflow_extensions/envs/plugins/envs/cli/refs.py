@@ -1,19 +1,14 @@
 """What an ENV argument names: an alias (`team/env[:tag]`), a pathspec (`Flow/run/step`),
 or an environment id (`req_id:full_id`, optionally `:arch`). Parsing only checks syntax
 (before any work); `find` then looks the environment up."""
-import re
 from dataclasses import dataclass
 from typing import Optional
 
 from ..environments import Environments
 from ..errors import EnvError, SpecError
+from ..ids import CONDA_PLATFORMS, Alias, EnvID, is_hex_id, parse_alias
 from ..lock import ResolvedEnvironment
 from ..resolve.platforms import host_platform
-from ..spec.model import CONDA_PLATFORMS
-from ..store.aliases import Alias, parse_alias
-from ..ids import EnvID
-
-_HASH = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,7 @@ def parse_ref(text: str, kind: Optional[str] = None) -> EnvRef:
     """`kind` forces "pathspec" (as for --using-pathspec) or "generic"."""
     raw = (text or "").strip()
     parts = raw.split(":")
-    if kind is None and len(parts) in (2, 3) and _HASH.match(parts[0]) and _HASH.match(parts[1]):
+    if kind is None and len(parts) in (2, 3) and is_hex_id(parts[0]) and is_hex_id(parts[1]):
         arch = parts[2] if len(parts) == 3 else None
         if arch is not None and arch not in CONDA_PLATFORMS:
             raise SpecError("Unknown architecture '%s' in '%s': use one of %s."

@@ -6,10 +6,10 @@ from typing import List, Optional, Sequence
 
 from ..environments import Environments
 from ..errors import SpecError
+from ..ids import Alias
 from ..lock import ResolvedEnvironment
 from ..spec import parse_file
 from ..spec.model import EnvSpec
-from ..store.aliases import Alias
 from .progress import Progress
 from .refs import EnvRef, find
 
@@ -19,7 +19,7 @@ class ResolveRequest:
     archs: Sequence[str]
     spec_file: Optional[str] = None
     spec_kind: Optional[str] = None
-    python: Optional[str] = None  # a Conda version spec (see integration.requests.python_spec)
+    python: Optional[str] = None  # a Conda version spec (see integration.decorator_rules.python_version_spec)
     using: Optional[EnvRef] = None
     aliases: Sequence[Alias] = ()
     force: bool = False
@@ -97,7 +97,7 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
             for env in results:
                 envs.publish(env)
     for alias in request.aliases:
-        envs.alias(results[0], str(alias))
+        envs.alias(results[0], alias)
     if request.aliases:
         progress.note("Aliased %s to %s:%s (%s)%s." % (
             ", ".join(str(a) for a in request.aliases), results[0].req_id, results[0].full_id, results[0].arch,

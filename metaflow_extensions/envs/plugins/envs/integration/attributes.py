@@ -11,9 +11,6 @@ FAMILY_PYPI = "pypi"
 FAMILY_NAMED = "named_env"
 FAMILIES = (FAMILY_CONDA, FAMILY_PYPI, FAMILY_NAMED)
 
-BASE_GENERIC = "generic"
-BASE_PATHSPEC = "pathspec"
-
 _NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exec": False}
 _DEFAULTS: Dict[str, Dict[str, Any]] = {
     FAMILY_CONDA: {

@@ -18,7 +18,11 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
+
+# Standard library only, like this module: nothing else is importable before the tools are.
+from ..errors import exit_on_user_error
+from ..ids import EnvID, pathspec_alias
 
 
 def _log(message: str) -> None:
@@ -69,6 +73,7 @@ def _load(storage, keys: List[str], binary: bool = False) -> Dict[str, object]:
     return out
 
 
+@exit_on_user_error
 def main(argv: List[str]) -> None:
     parser = argparse.ArgumentParser(prog="metaflow-envs bootstrap")
     parser.add_argument("--datastore", required=True)
@@ -80,7 +85,10 @@ def main(argv: List[str]) -> None:
     parser.add_argument("--kind", default="generic")
     parser.add_argument("--arch")
     args = parser.parse_args(argv)
-    arch = args.arch or args.env_id.rsplit(":", 1)[1]
+    if not args.env_id and not (args.name and args.arch):
+        parser.error("give --env-id REQ:FULL:ARCH, or --name NAME and --arch ARCH")
+    env_id = EnvID.parse(args.env_id) if args.env_id else None
+    arch = env_id.arch if env_id else args.arch
 
     tools = Path(os.environ.get("METAFLOW_ENVS_TOOLS_DIR") or Path.cwd() / ".metaflow-envs-tools").absolute()
     if not (tools / ".complete").exists():
@@ -91,34 +99,28 @@ def main(argv: List[str]) -> None:
         for binary in tools.glob("uv-*.data/scripts/uv"):
             os.environ["METAFLOW_ENVS_UV"] = str(binary)
     sys.path.insert(0, str(tools))
-    _hydrate(args, arch)
+    _hydrate(args, env_id, arch)
 
 
-def _hydrate(args: argparse.Namespace, arch: str) -> None:
+def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> None:
     from ..environments import Environments
-    from ..errors import exit_on_user_error
-    from ..ids import EnvID
+    from ..ids import substitute_vars
     from ..store.datastore import EnvStore
 
-    @exit_on_user_error
-    def run() -> None:
-        manager = Environments(store=EnvStore(args.datastore))
-        if args.env_id:
-            env = manager.get(EnvID.parse(args.env_id))
-        else:
-            from .requests import substitute_vars
-
-            env = manager.lookup(substitute_vars(args.name, dict(os.environ)), arch=arch, kind=args.kind)
-        prefix = Path(args.prefix_dir).absolute() / args.step
-        manager.create(env, prefix)
-        _log("step %s runs in environment %s (%s)" % (args.step, env.full_id[:12], prefix))
-        # `Flow/run/step` names this environment from now on (Kubernetes, Batch and Argo set
-        # METAFLOW_RUN_ID on the node; without it there is nothing to record).
-        run_id = os.environ.get("METAFLOW_RUN_ID")
-        if args.flow and run_id:
-            manager.alias(env, "%s/%s/%s" % (args.flow, run_id, args.step), kind="pathspec")
-
-    run()
+    manager = Environments(store=EnvStore(args.datastore))
+    if env_id is not None:
+        env = manager.get(env_id)
+    else:
+        env = manager.lookup(substitute_vars(args.name, dict(os.environ)), arch=arch, kind=args.kind)
+    prefix = Path(args.prefix_dir).absolute() / args.step
+    manager.create(env, prefix)
+    _log("step %s runs in environment %s (%s)" % (args.step, env.full_id[:12], prefix))
+    # `Flow/run/step` names this environment from now on (Kubernetes, Batch and Argo set
+    # METAFLOW_RUN_ID on the node; without it there is nothing to record). The lock came
+    # from the datastore: the node records the name only, it publishes nothing back.
+    run_id = os.environ.get("METAFLOW_RUN_ID")
+    if args.flow and run_id:
+        manager.record_alias(env, pathspec_alias(args.flow, run_id, args.step))
 
 
 if __name__ == "__main__":

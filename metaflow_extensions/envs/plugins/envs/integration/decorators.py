@@ -1,24 +1,24 @@
 """The @conda / @pypi / @pip / @named_env decorators (and their flow-level `_base` forms).
 
 They only validate and merge attributes: each step decorator records `self.request` (a
-StepEnvRequest, computed by the pure rules in requests.py) in `step_init`. Resolving,
-aliases and hydration belong to the environment object, which reads those requests. The
+StepEnvRequest, computed by the pure rules in decorator_rules.py) in `step_init`. Resolving,
+aliases and hydration belong to the environment object, which reads those requests
+(`request_for`); what runs when a local task starts is task_launch's. The
 families are told apart with isinstance, so decorators of other extensions that subclass
 these count as Conda-, PyPI- or named-env-like.
 """
 import json
-import os
-import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from metaflow.decorators import FlowDecorator, StepDecorator
 from metaflow.exception import MetaflowException
 
 from ..errors import SpecError
+from . import task_launch
 from .attributes import FAMILY_CONDA, FAMILY_NAMED, FAMILY_PYPI, DecoratorAttrs, defaults_for
 
 if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
-    from .requests import StepEnvRequest
+    from .decorator_rules import StepEnvRequest
 
 
 class InvalidEnvRequest(MetaflowException):
@@ -38,11 +38,13 @@ class EnvStepDecoratorBase(StepDecorator):
 
     family = ""
     request: Optional["StepEnvRequest"] = None
+    holds_request = False  # step_init computed the step's request here
 
     def step_init(self, flow: Any, graph: Any, step_name: str, decorators: List[StepDecorator],
                   environment: Any, flow_datastore: Any, logger: Callable[..., None]) -> None:
         # May run twice (Metaflow re-inits late-attached decorators): recomputed from the
         # attributes, which are never modified.
+        self.holds_request = False
         if in_task_process():
             return  # validated by the launcher; a task needs no request (nor its imports)
         decos = list(decorators)
@@ -52,74 +54,34 @@ class EnvStepDecoratorBase(StepDecorator):
             self.request = None  # the step's own decorator does the work, once
             return
         self.request = step_request(flow, step_name, decos)
+        self.holds_request = True  # the environment reads it from here (request_for)
         self._flow, self._step, self._environment = flow, step_name, environment
         if self.request is not None and not self.request.disabled and getattr(environment, "TYPE", None) not in ("conda", "pypi"):
             raise InvalidEnvRequest(
                 "Step '%s' uses @%s: run the flow with --environment=conda (or --environment=pypi), "
                 "e.g. `python flow.py --environment=conda run`." % (step_name, self.name))
 
-    # ---- runtime hooks (launcher side): run local tasks inside their environment --------
-    _code_dir: Optional[str] = None  # the code package, extracted, importable by tasks
-    _code_env: Dict[str, str] = {}
-    _trampolines = ""
-    _run_id: Optional[str] = None
-    _recorded: set = set()
+    # ---- runtime hooks: the work is task_launch's -----------------------------------------
+    interpreter: Optional[str] = None
 
     def runtime_init(self, flow: Any, graph: Any, package: Any, run_id: str) -> None:
-        cls = EnvStepDecoratorBase
-        cls._run_id = run_id
-        cls._code_dir = _extracted_code_package(package)  # a stat once extracted
-        cls._code_env = package.get_post_extract_env_vars(package.package_metadata, cls._code_dir)
-        cls._trampolines = os.path.join(cls._code_dir, "_escape_trampolines")
+        task_launch.start_run(package, run_id)
 
     def runtime_task_created(self, task_datastore: Any, task_id: str, split_index: Any, input_paths: Any,
                              is_cloned: bool, ubf_context: Any) -> None:
+        # Only the decorator holding the step's request acts (an attached bare @conda does not).
         self.interpreter = None
-        environment = getattr(self, "_environment", None)
-        if self.request is None or self.request.disabled or environment is None or environment.is_remote(self._step):
-            return
-        run_id = EnvStepDecoratorBase._run_id
-        variables = dict(os.environ, METAFLOW_RUN_ID=str(run_id), METAFLOW_STEP_NAME=self._step,
-                         METAFLOW_TASK_ID=str(task_id), **_parameter_variables(self._flow, run_id))
-        env = environment.env_for_task(self._step, variables)
-        if env is None:
-            return
-        self.interpreter = environment.hydrate(env)
-        key = (run_id, self._step)
-        if key not in EnvStepDecoratorBase._recorded:  # `Flow/run/step` now names this env
-            environment.record_pathspec(env, self._flow.name, str(run_id), self._step)
-            EnvStepDecoratorBase._recorded.add(key)
+        if self.request is not None and not self.request.disabled:
+            self.interpreter = task_launch.task_interpreter(self._environment, self._flow, self._step, task_id)
 
     def runtime_step_cli(self, cli_args: Any, retry_count: int, max_user_code_retries: int, ubf_context: Any) -> None:
-        if not getattr(self, "interpreter", None):
-            return
-        cli_args.entrypoint[0] = self.interpreter
-        # Metaflow (and this extension) come from the code package; nothing of the outer
-        # Python leaks in: no user site-packages, no outer PYTHONPATH entries.
-        code_dir = EnvStepDecoratorBase._code_dir
-        env = {
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONPATH": os.pathsep.join([code_dir, EnvStepDecoratorBase._trampolines]),
-            "METAFLOW_ENV_ESCAPE_PY": sys.executable,
-            "METAFLOW_ENV_ESCAPE_PATHS": os.pathsep.join(p or os.getcwd() for p in sys.path),
-        }
-        for key, value in EnvStepDecoratorBase._code_env.items():
-            if key.endswith(":"):
-                env[key[:-1]] = value
-            elif key == "PYTHONPATH":
-                env[key] = os.pathsep.join([value, env["PYTHONPATH"]])
-            else:
-                env[key] = value
-        cli_args.env.update(env)
+        if self.interpreter:
+            task_launch.use_interpreter(cli_args, self.interpreter)
 
     def task_pre_step(self, step_name: str, task_datastore: Any, metadata: Any, run_id: str, task_id: str,
                       flow: Any, graph: Any, retry_count: int, max_user_code_retries: int, ubf_context: Any,
                       inputs: Any) -> None:
-        if in_environment_task():  # the environment's own tools (ffmpeg...) come first on PATH
-            bindir = os.path.dirname(sys.executable)
-            path = os.environ.get("PATH", "")
-            if path.split(os.pathsep)[0] != bindir:
-                os.environ["PATH"] = os.pathsep.join(p for p in (bindir, path) if p)
+        task_launch.environment_tools_first()
 
     def make_decorator_spec(self) -> str:
         """`name:attr=value,...` for decorators passed to tasks with `--with`. Unlike
@@ -148,7 +110,7 @@ class EnvFlowDecoratorBase(FlowDecorator):
         # Flow-level mistakes are reported once, before any step is looked at.
         if in_task_process():
             return
-        from .requests import validate_flow_decorators
+        from .decorator_rules import validate_flow_decorators
 
         try:
             validate_flow_decorators(_flow_env_decorators(flow))
@@ -450,64 +412,6 @@ def _flow_env_decorators(flow: Any) -> List[DecoratorAttrs]:
     return [decorator_attrs(d) for decos in flow_decos.values() for d in decos if family_of(d) is not None]
 
 
-_PARAMETERS_CACHE: Dict[Tuple[str, str], Dict[str, str]] = {}
-
-
-def _extracted_code_package(package: Any) -> str:
-    """The code package extracted under the cache, once per package content: later runs of an
-    unchanged flow reuse it, bytecode included (compiled once when this Python may not write
-    bytecode, else written by the first tasks)."""
-    import compileall
-    import shutil
-    import tempfile
-
-    from metaflow.packaging_sys import ContentType
-    from metaflow.plugins.env_escape import generate_trampolines
-
-    from .. import settings
-
-    digest = package.package_sha()
-    if not digest:  # Metaflow only computes it when it uploads the package
-        import hashlib
-
-        blob = package.blob
-        digest = hashlib.sha256(blob.getvalue() if hasattr(blob, "getvalue") else blob).hexdigest()
-    target = settings.cache_dir("code") / digest[:24]
-    if not (target / ".complete").exists():
-        staging = tempfile.mkdtemp(prefix=".extract-", dir=str(target.parent))
-        package.extract_into(staging, ContentType.ALL_CONTENT)
-        # Metaflow's environment escape: modules it emulates are served by the outer Python
-        # through trampolines placed on the tasks' path.
-        trampolines = os.path.join(staging, "_escape_trampolines")
-        os.makedirs(trampolines)
-        generate_trampolines(trampolines)
-        if sys.flags.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE"):
-            compileall.compile_dir(staging, quiet=1, workers=0)
-        open(os.path.join(staging, ".complete"), "w").close()
-        try:
-            os.rename(staging, target)
-        except OSError:  # another run extracted it first
-            shutil.rmtree(staging, ignore_errors=True)
-    return str(target)
-
-
-def _parameter_variables(flow: Any, run_id: str) -> Dict[str, str]:
-    """METAFLOW_INIT_<PARAM> for the run's flow parameters (as Argo exports them on nodes),
-    read from the run's `_parameters` task — so `resume` sees the original run's values."""
-    names = [name for name, _ in flow._get_parameters()]
-    if not names:
-        return {}
-    key = (flow.name, str(run_id))
-    if key not in _PARAMETERS_CACHE:
-        from metaflow import Step
-
-        task = Step("%s/%s/_parameters" % key, _namespace_check=False).task
-        _PARAMETERS_CACHE[key] = {
-            "METAFLOW_INIT_%s" % name.upper(): str(task[name].data) for name in names if name in task
-        }
-    return _PARAMETERS_CACHE[key]
-
-
 def _is_attached(deco: Any) -> bool:
     """The bare @conda the environment attaches to every step (for its runtime hooks):
     nobody wrote it and it carries no attribute."""
@@ -517,7 +421,7 @@ def _is_attached(deco: Any) -> bool:
 def in_task_process() -> bool:
     """True in a process running a task (`step`, `init` commands): the launcher validated
     the requests already, and the task's Python may lack the rules' dependencies."""
-    if in_environment_task():
+    if task_launch.in_environment_task():
         return True
     from metaflow._vendor import click
 
@@ -533,18 +437,12 @@ def in_task_process() -> bool:
     return False
 
 
-def in_environment_task() -> bool:
-    """True inside a task running in one of our environments (its prefix carries our
-    completion marker): the request was validated by the launcher already."""
-    return os.path.isfile(os.path.join(sys.prefix, ".metaflow-envs-complete"))
-
-
 def step_request(flow: Any, step_name: str, step_decorators: Sequence[Any] = ()
                  ) -> Optional["StepEnvRequest"]:
     """The request of a step from the flow's decorators and the step's own (None when
     neither has an environment decorator). Also for steps without a step decorator, which
     get the flow-level request. Mistakes raise InvalidEnvRequest."""
-    from .requests import request_for_step
+    from .decorator_rules import request_for_step
 
     try:
         return request_for_step(step_name, _flow_env_decorators(flow), _env_decorators(step_decorators))

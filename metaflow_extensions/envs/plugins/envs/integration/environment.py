@@ -3,8 +3,8 @@
 Before any task starts (`init_environment`, called when Metaflow builds the code package),
 every step's request is resolved — or reused — in parallel, for the platform the step runs
 on, and published to the datastore when it is not local. Local tasks then run with their
-environment's interpreter (see the runtime hooks in decorators.py); remote tasks hydrate
-theirs with the bootstrap module. Engine imports stay inside methods: this module is also
+environment's interpreter (see task_launch.py); remote tasks hydrate theirs with the
+bootstrap module. Each step's request is computed once (`request_for`) and read by all. Engine imports stay inside methods: this module is also
 loaded in task processes, inside the user's environment.
 """
 import os
@@ -51,9 +51,9 @@ class CondaEnvironment(MetaflowEnvironment):
         self.flow = flow
         self.datastore_type: Optional[str] = None
         self._envs: Dict[str, Any] = {}  # step name -> ResolvedEnvironment
+        self._requests: Dict[str, Any] = {}  # step name -> StepEnvRequest, where step_init did not run
         self._environments = None
-        # Metaflow's --force-rebuild-environments (and `environment resolve --force`):
-        # re-resolve requests already known.
+        # Set by Metaflow itself (--force-rebuild-environments): re-resolve known requests.
         self._force_rebuild = False
 
     # ---- Metaflow hooks -----------------------------------------------------------------
@@ -66,14 +66,16 @@ class CondaEnvironment(MetaflowEnvironment):
         return ("conda",) + tuple(super().decospecs())
 
     @_as_metaflow_error
-    def init_environment(self, echo: Callable[..., None], only_steps: Optional[List[str]] = None) -> None:
-        from .decorators import step_request
-
+    def init_environment(self, echo: Callable[..., None], only_steps: Optional[List[str]] = None,
+                         force: bool = False) -> None:
+        """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
+        re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
+        force = force or self._force_rebuild
         jobs: Dict[Tuple, List[str]] = {}
         for step in self.flow:
             if only_steps and step.name not in only_steps:
                 continue
-            request = step_request(self.flow, step.name, step.decorators)
+            request = self.request_for(step.name)
             if request is None or request.disabled or request.fetch_at_exec:
                 continue
             jobs.setdefault(self._job(request, self.arch_of(step.name)), []).append(step.name)
@@ -81,7 +83,7 @@ class CondaEnvironment(MetaflowEnvironment):
             return
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
         with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            results = list(pool.map(self._run_job, jobs))
+            results = list(pool.map(lambda job: self._run_job(job, force), jobs))
         for (job, steps), (env, seconds, reused) in zip(jobs.items(), results):
             for name in steps:
                 self._envs[name] = env
@@ -100,7 +102,7 @@ class CondaEnvironment(MetaflowEnvironment):
                     publish_tools(self.manager(), arch)
 
     def bootstrap_commands(self, step_name: str, datastore_type: str) -> List[str]:
-        request = self._request(step_name)
+        request = self.request_for(step_name)
         if request is None or request.disabled:
             return super().bootstrap_commands(step_name, datastore_type)
         args = ["--datastore", datastore_type, "--prefix-dir", REMOTE_PREFIX_DIR, "--step", step_name,
@@ -121,13 +123,34 @@ class CondaEnvironment(MetaflowEnvironment):
         ]
 
     def executable(self, step_name: str, default: Optional[str] = None) -> str:
-        request = self._request(step_name) if any(s.name == step_name for s in self.flow) else None
+        request = self.request_for(step_name)
         if request is None or request.disabled or not self.is_remote(step_name):
             return super().executable(step_name, default)
         # The bootstrap links the step's environment here; -s keeps user site-packages out.
         return os.path.join(REMOTE_PREFIX_DIR, step_name, "bin", "python") + " -s"
 
-    # ---- our API, used by the step decorators -------------------------------------------
+    # ---- our API, used by the step decorators, task_launch and the flow CLI -------------
+    def request_for(self, step_name: str) -> Optional[Any]:
+        """The StepEnvRequest of `step_name` (None: no environment decorator applies, or no
+        such step), computed once: by its decorator's step_init, or here in the commands
+        where step_init does not run (a task's `kubernetes step`...)."""
+        step = self._step(step_name)
+        if step is None:
+            return None
+        holder = next((d for d in step.decorators if getattr(d, "holds_request", False)), None)
+        if holder is not None:
+            return holder.request
+        if step_name not in self._requests:
+            from .decorators import step_request
+
+            self._requests[step_name] = step_request(self.flow, step_name, step.decorators)
+        return self._requests[step_name]
+
+    def resolved(self, step_name: str) -> Optional[Any]:
+        """The ResolvedEnvironment init_environment found for `step_name` (None: not yet, or
+        looked up only when the task starts)."""
+        return self._envs.get(step_name)
+
     def manager(self):
         if self._environments is None:
             from ..environments import Environments
@@ -136,8 +159,8 @@ class CondaEnvironment(MetaflowEnvironment):
         return self._environments
 
     def is_remote(self, step_name: str) -> bool:
-        step = next(s for s in self.flow if s.name == step_name)
-        return any(d.name in REMOTE_DECORATORS for d in step.decorators)
+        step = self._step(step_name)
+        return step is not None and any(d.name in REMOTE_DECORATORS for d in step.decorators)
 
     def arch_of(self, step_name: str) -> str:
         from .. import settings
@@ -150,7 +173,7 @@ class CondaEnvironment(MetaflowEnvironment):
     @_as_metaflow_error
     def env_for_task(self, step_name: str, variables: Dict[str, str]) -> Optional[Any]:
         """The environment a task of `step_name` runs in (looked up now for fetch_at_exec)."""
-        request = self._request(step_name)
+        request = self.request_for(step_name)
         if request is None or request.disabled:
             return None
         if step_name in self._envs:
@@ -158,7 +181,7 @@ class CondaEnvironment(MetaflowEnvironment):
         if not request.fetch_at_exec:
             self.init_environment(lambda *a, **k: None, only_steps=[step_name])
             return self._envs.get(step_name)
-        from .requests import substitute_vars
+        from ..ids import substitute_vars
 
         name = substitute_vars(request.base, variables)
         env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
@@ -173,14 +196,13 @@ class CondaEnvironment(MetaflowEnvironment):
 
     @_as_metaflow_error
     def record_pathspec(self, env: Any, flow_name: str, run_id: str, step_name: str) -> None:
-        self.manager().alias(env, "%s/%s/%s" % (flow_name, run_id, step_name), kind="pathspec")
+        from ..ids import pathspec_alias
+
+        self.manager().alias(env, pathspec_alias(flow_name, run_id, step_name))
 
     # ---- internals ----------------------------------------------------------------------
-    def _request(self, step_name: str) -> Optional[Any]:
-        from .decorators import step_request
-
-        step = next(s for s in self.flow if s.name == step_name)
-        return step_request(self.flow, step_name, step.decorators)
+    def _step(self, step_name: str) -> Optional[Any]:
+        return next((s for s in self.flow if s.name == step_name), None)
 
     def _job(self, request: Any, arch: str) -> Tuple:
         spec = request.spec
@@ -223,20 +245,20 @@ class CondaEnvironment(MetaflowEnvironment):
                     name, ", ".join(missing), " and ".join(missing),
                     ", ".join('"%s": ""' % n for n in missing)))
 
-    def _run_job(self, job: Tuple) -> Tuple[Any, float, bool]:
+    def _run_job(self, job: Tuple, force: bool) -> Tuple[Any, float, bool]:
         arch, base, base_kind, spec = job
         started = time.time()
         manager = self.manager()
         if base is None:
-            known_before = _known(manager, spec) and not self._force_rebuild
-            env = manager.resolve(spec, force=self._force_rebuild)
+            known_before = _known(manager, spec) and not force
+            env = manager.resolve(spec, force=force)
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
             self._check_metaflow_needs(env, base)
             return env, time.time() - started, True
         # Extending may re-resolve for another platform: the base's arch need not match.
-        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=self._force_rebuild),
+        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=force),
                 time.time() - started, False)
 
 

@@ -26,7 +26,7 @@ def environment(obj):
 
 
 def _fail(message: str, status: int = 1) -> None:
-    from ..cli.errors import fail
+    from ..errors import fail
 
     fail(message, status)
 
@@ -35,10 +35,9 @@ def _run(func):
     """One line per failure, including Metaflow's own exceptions (ours arrive as those)."""
     from metaflow.exception import MetaflowException
 
-    from ..cli.errors import one_line_errors
-    from ..errors import debug_enabled
+    from ..errors import debug_enabled, exit_on_user_error
 
-    @one_line_errors
+    @exit_on_user_error
     def wrapper():
         try:
             return func()
@@ -68,13 +67,10 @@ def _checked(obj, steps, command):
 
 def _describe(obj, env, step_names):
     """(step, ResolvedEnvironment or None, why-none) for each step."""
-    from .decorators import step_request
-
     out = []
     for name in step_names:
-        step = next(s for s in obj.flow if s.name == name)
-        request = step_request(obj.flow, name, step.decorators)
-        found = env._envs.get(name)
+        request = env.request_for(name)
+        found = env.resolved(name)
         if found is not None:
             out.append((name, found, ""))
         elif request is None or request.disabled:
@@ -123,8 +119,7 @@ def _summary(described) -> str:
 def resolve(obj, force, as_json, steps):
     def run():
         env, names = _checked(obj, steps, "resolve")
-        env._force_rebuild = force
-        env.init_environment(obj.echo, only_steps=names)
+        env.init_environment(obj.echo, only_steps=names, force=force)
         described = _describe(obj, env, names)
         text = _json(_documents(env, described)) if as_json else _summary(described)
         print(text, flush=True)

@@ -7,7 +7,6 @@ import json
 from importlib.metadata import metadata, version
 from typing import Any, List
 
-from ..lock import LockedPackage
 from ..spec.model import EnvSpec, PypiDep
 
 # The oldest Python we support: abi3 / py3 wheels chosen for the node's floor work on every
@@ -58,16 +57,7 @@ def publish_tools(manager: Any, arch: str) -> None:
     spec = EnvSpec(pypi_deps=tuple(PypiDep.parse(r) for r in wanted), platform=arch)
     credentials = credentials_for(spec)
     wheels = pypi.resolve(spec, python, platform_info(arch), credentials)
-    present = store.present_packages(wheels)
-    missing = [w for w in wheels if store.package_key(w) not in present]
-    from ..plumbing.download import fetch_packages
-
-    fetch_packages(missing, manager.cache, credentials)
-    store.upload_packages(missing, manager.cache)
+    manager.upload_missing(wheels, credentials)
     store.write_text(manifest_key(arch), json.dumps(
         {"requirements": wanted, "python": python, "wheels": [w.to_dict() for w in wheels]},
         indent=1, sort_keys=True))
-
-
-def manifest_wheels(text: str) -> List[LockedPackage]:
-    return [LockedPackage.from_dict(w) for w in json.loads(text)["wheels"]]

@@ -11,9 +11,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import SpecError
-
-# Platforms we resolve for, in conda's naming.
-CONDA_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+from ..ids import CONDA_PLATFORMS
 
 ENV_TYPE_CONDA = "conda-only"
 ENV_TYPE_PYPI = "pypi-only"

@@ -70,7 +70,7 @@ def _line_of(text: str, needle: str) -> Optional[int]:
     return None
 
 
-def python_spec(requires_python: str) -> Optional[str]:
+def requires_python_spec(requires_python: str) -> Optional[str]:
     """Translate a PEP 440 `requires-python` into a Conda version spec (None if empty).
     Raises SpecError (without a location) when a clause cannot be translated."""
     try:
@@ -184,7 +184,7 @@ class _Parser:
                 "[project] requires-python must be a string such as '>=3.9'.", "requires-python"
             )
         try:
-            return python_spec(raw)
+            return requires_python_spec(raw)
         except (SpecError, InvalidVersion) as err:
             message = error_reason(err) if isinstance(err, SpecError) else str(err)
             raise self.error(message, "requires-python") from None

@@ -15,8 +15,7 @@ from .. import settings
 from ..errors import EnvError, SpecError
 from ..plumbing.cache import partial_file
 from ..lock import ResolvedEnvironment
-from .aliases import Alias
-from ..ids import EnvID
+from ..ids import Alias, EnvID
 
 SCHEMA_VERSION = 1
 

@@ -8,19 +8,16 @@ the environment object orchestrates (resolve, alias lookup, hydrate).
 Families: "conda" (@conda, @conda_base), "pypi" (@pypi, @pip, @pypi_base, @pip_base) and
 "named_env" (@named_env, @named_env_base), which is neutral: it combines with either.
 """
-import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from packaging.utils import canonicalize_name
 
 from ..errors import SpecError
+from ..ids import ALIAS_GENERIC, ALIAS_PATHSPEC, check_alias_template
 from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources, check_source_url
-from ..store.aliases import parse_alias
 from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
-    BASE_GENERIC,
-    BASE_PATHSPEC,
     FAMILIES,
     FAMILY_CONDA,
     FAMILY_NAMED,
@@ -34,8 +31,6 @@ from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
             "sources", "python")
 
-_VAR = re.compile(r"@\{([^}]*)\}")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CONDA_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PYPI_KEY = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9_.,\s-]*\])?$")
 _URL_VALUE = re.compile(r"^(git\+|hg\+|svn\+|bzr\+|[a-z][a-z0-9+.-]*://)")
@@ -86,8 +81,8 @@ class _Part:
     @property
     def base_kind(self) -> Optional[str]:
         if self.name:
-            return BASE_GENERIC
-        return BASE_PATHSPEC if self.pathspec else None
+            return ALIAS_GENERIC
+        return ALIAS_PATHSPEC if self.pathspec else None
 
     @property
     def has_content(self) -> bool:
@@ -132,7 +127,7 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
         indices = _unique(_index_list(where, "extra_indices", get("extra_indices"))
                           + _index_list(where, "sources", get("sources")))
     if family != FAMILY_NAMED:
-        python = _python_spec(where, get("python"))
+        python = _python_attribute(where, get("python"))
 
     given = tuple(k for k in _CONTENT if k in attrs and attrs[k] not in (None, "", {}, []))
     part = _Part(where, label, family, conda, pypi, channels, indices, python, name, pathspec,
@@ -162,16 +157,14 @@ def _check_part(part: _Part) -> None:
     if part.family == FAMILY_NAMED and not part.base:
         raise SpecError("%s needs name='team/env[:tag]' or pathspec='MyFlow/run_id/step'." % where)
     if part.name:
-        _check_alias(where, "name", part.name, BASE_GENERIC)
+        _check_alias(where, "name", part.name, ALIAS_GENERIC)
     if part.pathspec:
-        _check_alias(where, "pathspec", part.pathspec, BASE_PATHSPEC)
+        _check_alias(where, "pathspec", part.pathspec, ALIAS_PATHSPEC)
 
 
 def _check_alias(where: str, attr: str, value: str, kind: str) -> None:
-    # `@{VAR}` parts are only known later: check the shape with a placeholder in their place.
     try:
-        variables_in(value)
-        parse_alias(_VAR.sub("x", value), kind=kind)
+        check_alias_template(value, kind)
     except SpecError as err:
         raise SpecError("%s, %s: %s" % (where, attr, err.message)) from None
 
@@ -274,33 +267,27 @@ def pypi_dep_from_item(key: str, version: str) -> PypiDep:
     return PypiDep.parse(text)
 
 
-def _conda_deps(where: str, attr: str, value: Any) -> Dict[str, CondaDep]:
-    out: Dict[str, CondaDep] = {}
+def _deps(where: str, attr: str, value: Any, convert: Callable[[str, str], Any]) -> Iterator[Tuple[str, Any]]:
+    """(key, dependency) for each `name: version` item of a package attribute."""
     for key, version in _dict_attr(where, attr, value).items():
         if not isinstance(key, str):
             raise SpecError("%s: package names in %s must be strings (got %r)." % (where, attr, key))
         try:
-            dep = conda_dep_from_item(key, _version_text(where, attr, key, version))
+            dep = convert(key, _version_text(where, attr, key, version))
         except SpecError as err:
             raise _located(where, attr, err) from None
-        out[dep.name] = dep
-    return out
+        yield key, dep
+
+
+def _conda_deps(where: str, attr: str, value: Any) -> Dict[str, CondaDep]:
+    return {dep.name: dep for _, dep in _deps(where, attr, value, conda_dep_from_item)}
 
 
 def _pypi_deps(where: str, attr: str, value: Any) -> Dict[str, PypiDep]:
-    out: Dict[str, PypiDep] = {}
-    for key, version in _dict_attr(where, attr, value).items():
-        if not isinstance(key, str):
-            raise SpecError("%s: package names in %s must be strings (got %r)." % (where, attr, key))
-        try:
-            dep = pypi_dep_from_item(key, _version_text(where, attr, key, version))
-        except SpecError as err:
-            raise _located(where, attr, err) from None
-        out[dep.name or key.strip()] = dep
-    return out
+    return {dep.name or key.strip(): dep for key, dep in _deps(where, attr, value, pypi_dep_from_item)}
 
 
-def python_spec(value: str) -> str:
+def python_version_spec(value: str) -> str:
     """`python="3.10"` is the 3.10 series (`3.10.*`); operators pass through (`>=3.9,<3.12`)."""
     value = value.strip()
     starts_with_operator = value[:1] in ("<", ">", "=", "!", "~")
@@ -313,14 +300,14 @@ def python_spec(value: str) -> str:
     return dep.version or value
 
 
-def _python_spec(where: str, value: Any) -> Optional[str]:
+def _python_attribute(where: str, value: Any) -> Optional[str]:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise SpecError("%s: python must be a string such as '3.10' (got %r; a number would turn "
                         "3.10 into 3.1)." % (where, value))
     try:
-        return python_spec(value)
+        return python_version_spec(value)
     except SpecError as err:
         raise _located(where, "python", err) from None
 
@@ -557,43 +544,3 @@ def request_for_step(step_name: str, flow_decos: Sequence[DecoratorAttrs],
         step_label=main.label if main else None,
         named_label=named.label if named else None,
     )
-
-
-# --------------------------------------------------------------------------------------
-# @{VAR} in names and pathspecs
-
-RUNTIME_VARIABLES = ("METAFLOW_RUN_ID", "METAFLOW_STEP_NAME", "METAFLOW_TASK_ID")
-
-
-def variables_in(text: str) -> List[str]:
-    """The `@{VAR}` names in `text`, in order; a malformed `@{...}` is a SpecError."""
-    names = []
-    for match in _VAR.finditer(text):
-        if not _VAR_NAME.match(match.group(1)):
-            raise SpecError("'%s' in '%s' is not a variable: write '@{NAME}' with NAME made of "
-                            "letters, digits and '_'." % (match.group(0), text))
-        names.append(match.group(1))
-    if "@{" in _VAR.sub("", text):
-        raise SpecError("'%s' has an unclosed '@{': write '@{NAME}'." % text)
-    return names
-
-
-def substitute_vars(text: str, env: Mapping[str, str]) -> str:
-    """Replace every `@{VAR}` by `env[VAR]`. `env` is what the task can see: the process
-    environment plus METAFLOW_RUN_ID, METAFLOW_STEP_NAME, METAFLOW_TASK_ID and
-    METAFLOW_INIT_<PARAM> for the flow's parameters."""
-    missing = [name for name in variables_in(text) if name not in env]
-    if missing:
-        known = sorted(k for k in env if k in RUNTIME_VARIABLES or k.startswith("METAFLOW_INIT_"))
-        raise SpecError(
-            "Unknown variable %s in '%s': use an environment variable of the process, or one "
-            "of METAFLOW_RUN_ID, METAFLOW_STEP_NAME, METAFLOW_TASK_ID, METAFLOW_INIT_<PARAM> "
-            "(a flow parameter in capitals, e.g. METAFLOW_INIT_ALPHA)%s."
-            % (", ".join("'%s'" % m for m in dict.fromkeys(missing)), text,
-               "; available now: %s" % ", ".join(known) if known else ""))
-    return _VAR.sub(lambda m: env[m.group(1)], text)
-
-
-def process_env() -> Dict[str, str]:
-    """The process environment as a plain dict (for `substitute_vars`)."""
-    return dict(os.environ)

@@ -1,0 +1,148 @@
+"""What happens when a local task starts: the launcher hydrates the step's environment and
+runs the task with its interpreter, on the extracted code package; inside the task, the
+environment's own tools come first on PATH.
+
+Called by the step decorators' runtime hooks (decorators.py), which Metaflow invokes. Loaded
+in task processes too, inside the user's environment: engine and Metaflow imports stay
+inside functions.
+"""
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Set, Tuple
+
+
+@dataclass
+class _LocalRun:
+    """What the runtime hooks of every step share within the launcher process."""
+
+    run_id: Optional[str] = None
+    code_dir: str = ""  # the code package, extracted, importable by tasks
+    code_env: Dict[str, str] = field(default_factory=dict)
+    recorded: Set[Tuple[str, str]] = field(default_factory=set)  # (run_id, step) named already
+
+    @property
+    def trampolines(self) -> str:
+        return os.path.join(self.code_dir, "_escape_trampolines")
+
+
+_RUN = _LocalRun()
+_PARAMETERS_CACHE: Dict[Tuple[str, str], Dict[str, str]] = {}
+
+
+def start_run(package: Any, run_id: str) -> None:
+    """Before the first task of a run: extract the code package (a stat once extracted)."""
+    _RUN.run_id = run_id
+    _RUN.code_dir = _extracted_code_package(package)
+    _RUN.code_env = package.get_post_extract_env_vars(package.package_metadata, _RUN.code_dir)
+
+
+def task_interpreter(environment: Any, flow: Any, step_name: str, task_id: str) -> Optional[str]:
+    """The Python a local task of `step_name` runs with, its environment hydrated (None:
+    the launcher's own, or the step runs remotely and its node hydrates it). The first task
+    of a step records `Flow/run/step` as a name of that environment."""
+    if environment.is_remote(step_name):
+        return None
+    run_id = str(_RUN.run_id)
+    variables = dict(os.environ, METAFLOW_RUN_ID=run_id, METAFLOW_STEP_NAME=step_name,
+                     METAFLOW_TASK_ID=str(task_id), **_parameter_variables(flow, run_id))
+    env = environment.env_for_task(step_name, variables)
+    if env is None:
+        return None
+    interpreter = environment.hydrate(env)
+    if (run_id, step_name) not in _RUN.recorded:
+        environment.record_pathspec(env, flow.name, run_id, step_name)
+        _RUN.recorded.add((run_id, step_name))
+    return interpreter
+
+
+def use_interpreter(cli_args: Any, interpreter: str) -> None:
+    """Run the task with `interpreter`. Metaflow (and this extension) come from the code
+    package; nothing of the outer Python leaks in: no user site-packages, no outer
+    PYTHONPATH entries. Metaflow's environment escape reaches back to the outer Python."""
+    cli_args.entrypoint[0] = interpreter
+    env = {
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONPATH": os.pathsep.join([_RUN.code_dir, _RUN.trampolines]),
+        "METAFLOW_ENV_ESCAPE_PY": sys.executable,
+        "METAFLOW_ENV_ESCAPE_PATHS": os.pathsep.join(p or os.getcwd() for p in sys.path),
+    }
+    for key, value in _RUN.code_env.items():
+        if key.endswith(":"):
+            env[key[:-1]] = value
+        elif key == "PYTHONPATH":
+            env[key] = os.pathsep.join([value, env["PYTHONPATH"]])
+        else:
+            env[key] = value
+    cli_args.env.update(env)
+
+
+def environment_tools_first() -> None:
+    """In a task: the environment's own tools (ffmpeg...) come first on PATH."""
+    if not in_environment_task():
+        return
+    bindir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = os.pathsep.join(p for p in (bindir, path) if p)
+
+
+def in_environment_task() -> bool:
+    """True inside a task running in one of our environments (its prefix carries our
+    completion marker): the request was validated by the launcher already."""
+    return os.path.isfile(os.path.join(sys.prefix, ".metaflow-envs-complete"))
+
+
+def _extracted_code_package(package: Any) -> str:
+    """The code package extracted under the cache, once per package content: later runs of an
+    unchanged flow reuse it, bytecode included (compiled once when this Python may not write
+    bytecode, else written by the first tasks)."""
+    import compileall
+    import shutil
+    import tempfile
+
+    from metaflow.packaging_sys import ContentType
+    from metaflow.plugins.env_escape import generate_trampolines
+
+    from .. import settings
+
+    digest = package.package_sha()
+    if not digest:  # Metaflow only computes it when it uploads the package
+        import hashlib
+
+        blob = package.blob
+        digest = hashlib.sha256(blob.getvalue() if hasattr(blob, "getvalue") else blob).hexdigest()
+    target = settings.cache_dir("code") / digest[:24]
+    if not (target / ".complete").exists():
+        staging = tempfile.mkdtemp(prefix=".extract-", dir=str(target.parent))
+        package.extract_into(staging, ContentType.ALL_CONTENT)
+        # Metaflow's environment escape: modules it emulates are served by the outer Python
+        # through trampolines placed on the tasks' path.
+        trampolines = os.path.join(staging, "_escape_trampolines")
+        os.makedirs(trampolines)
+        generate_trampolines(trampolines)
+        if sys.flags.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            compileall.compile_dir(staging, quiet=1, workers=0)
+        open(os.path.join(staging, ".complete"), "w").close()
+        try:
+            os.rename(staging, target)
+        except OSError:  # another run extracted it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return str(target)
+
+
+def _parameter_variables(flow: Any, run_id: str) -> Dict[str, str]:
+    """METAFLOW_INIT_<PARAM> for the run's flow parameters (as Argo exports them on nodes),
+    read from the run's `_parameters` task — so `resume` sees the original run's values."""
+    names = [name for name, _ in flow._get_parameters()]
+    if not names:
+        return {}
+    key = (flow.name, str(run_id))
+    if key not in _PARAMETERS_CACHE:
+        from metaflow import Step
+
+        task = Step("%s/%s/_parameters" % key, _namespace_check=False).task
+        _PARAMETERS_CACHE[key] = {
+            "METAFLOW_INIT_%s" % name.upper(): str(task[name].data) for name in names if name in task
+        }
+    return _PARAMETERS_CACHE[key]
