@@ -24,6 +24,20 @@ def _session_password() -> str:
     return "pw-" + secrets.token_hex(12)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_machine_pypi_defaults() -> Iterator[None]:
+    """This machine's pip configuration and default PyPI source stay out of every test (and
+    of the commands they start): they would change which index a request without one uses.
+    Tests of that behaviour set their own."""
+    import os
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIP_CONFIG_FILE", os.devnull)  # pip's own way to read no file at all
+        for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE"):
+            patch.delenv(var, raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def conda_channels_dir() -> Path:
     """Root holding conda-forge/, comet_ml/, defaults/ (read-only: shared cache)."""

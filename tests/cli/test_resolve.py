@@ -75,6 +75,15 @@ def test_dry_run_keeps_nothing(cli):
     assert "Unknown environment" in cli.fails("show", "team/dry:v1")
 
 
+def test_an_unknown_environment_yml_section_is_named_in_a_warning_even_with_quiet(cli):
+    (cli.root / "environment.yml").write_text("channel: [bioconda]\ndependencies:\n  - tinyutil==1.1.0\n")
+    proc = cli.run("resolve", "-f", "environment.yml", "--dry-run", "--json", "-q")
+    assert json.loads(proc.stdout)[0]["type"] == "conda-only"  # stdout holds only the result
+    warning = ("warning: environment.yml, line 1: section 'channel:' is ignored: metaflow-envs does not "
+               "know it; check its spelling (read: name, channels, pypi-indices, dependencies).")
+    assert proc.stderr.splitlines().count(warning) == 1, proc.stderr
+
+
 def test_force_re_resolves_and_reuse_does_not(cli):
     (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
     first = cli.json("resolve", "-f", "environment.yml", "--json", "-q")[0]

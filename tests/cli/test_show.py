@@ -14,7 +14,7 @@ def test_show_human_output(seeded):
                      "arch        linux-64", "python      %s (from conda)" % PYTHON_VERSION, "by tester",
                      "aliases     team/tiny:v2", "present as  (not created on this machine)",
                      "conda: tinyutil ==2.0.0", "pypi: six==1.16.0", "sources     conda: conda-forge",
-                     "pypi: https://pypi.org/simple (default)", "packages (3)"):
+                     "pypi: https://pypi.org/simple", "packages (3)"):
         assert expected in out, out
     assert "conda  tinyutil  2.0.0" in out and "pypi   six       1.16.0" in out
 

@@ -138,6 +138,58 @@ def test_blank_lines_unknown_sections_and_nodefaults():
     )
     assert spec.channels == ("conda-forge",)
     assert conda(spec) == ["pandas", "numpy"]
+    # Nothing is dropped silently: each section not read is named, with its line.
+    assert spec.warnings == (
+        "environment.yml, line 2: section 'unknown_section:' is ignored: metaflow-envs does not know it; "
+        "check its spelling (read: name, channels, pypi-indices, dependencies).",
+        "environment.yml, line 4: section 'prefix:' is ignored: environments live in metaflow-envs' cache; "
+        "use 'metaflow environment create --prefix DIR' to create one at a path.",
+        "environment.yml, line 5: section 'variables:' is ignored: metaflow-envs sets no environment "
+        "variables in its environments; set them in the step (e.g. with @environment).",
+    )
+    # Warnings are not part of the request.
+    assert spec.req_id == parse("channels: [conda-forge]\ndependencies: [pandas, numpy]\n").req_id
+
+
+def test_a_file_with_only_read_sections_has_no_warnings():
+    assert parse("name: x\nchannels: [conda-forge]\npypi-indices: []\ndependencies: [pandas]\n").warnings == ()
+
+
+def test_pypi_indices_are_extra_indexes_before_those_of_the_pip_section():
+    spec = parse(
+        """
+        pypi-indices:
+          - https://idx.example.com/simple
+          - https://other.example.com/simple
+        dependencies:
+          - pip:
+            - --extra-index-url https://pip-section.example.com/simple
+            - --extra-index-url https://other.example.com/simple
+            - requests
+        """
+    )
+    src = spec.pypi_sources
+    assert src.index_url is None  # the default index stays: filled in when resolving
+    assert src.extra_index_urls == ("https://idx.example.com/simple", "https://other.example.com/simple",
+                                    "https://pip-section.example.com/simple")
+    assert spec.warnings == ()
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("pypi-indices: https://x.example/simple\ndependencies: [a]\n",
+         r"environment\.yml, line 1: 'pypi-indices:' must be a list of index URLs.*got 'https://x"),
+        ("pypi-indices:\n  - idx.example.com/simple\ndependencies: [a]\n",
+         r"line 2: pypi-indices entry 'idx\.example\.com/simple' is not a URL"),
+        ("pypi-indices:\n  - {url: x}\ndependencies: [a]\n", r"line 2: a PyPI index must be text"),
+        ("dependencies:\n  - pip:\n    - --conda-channel pytorch\n",
+         r"line 3: '--conda-channel pytorch' is not allowed here: list 'pytorch' under 'channels:'"),
+    ],
+)
+def test_pypi_indices_and_conda_channel_errors(text, match):
+    with pytest.raises(SpecError, match=match):
+        parse(text)
 
 
 def test_empty_lists_are_fine():

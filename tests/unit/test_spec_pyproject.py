@@ -299,3 +299,22 @@ def test_parse_file(tmp_path):
     assert parse_file(str(path)).python == ">=3.9"
     with pytest.raises(SpecError, match=r"'.*nothing\.toml' does not exist"):
         parse_file(str(tmp_path / "nothing.toml"))
+
+
+def test_tables_of_packages_not_included_are_named_in_warnings():
+    spec = parse(PROJECT + """
+        [project.optional-dependencies]
+        plot = ["matplotlib"]
+        gpu = ["cupy"]
+
+        [dependency-groups]
+        test = ["pytest"]
+        """)
+    assert spec.warnings == (
+        "pyproject.toml, line 7: [project.optional-dependencies] (gpu, plot) is not included: list what "
+        "the environment needs in '[project] dependencies'.",
+        "pyproject.toml, line 11: [dependency-groups] (test) is not included: list what the environment "
+        "needs in '[project] dependencies'.",
+    )
+    assert parse(PROJECT).warnings == ()
+    assert spec.req_id == parse(PROJECT).req_id

@@ -165,7 +165,7 @@ def test_conda_pkg():
         ("--editable=git+https://h/r.git", r"option '--editable'"),
         ("--no-binary :all:", r"line 1: option '--no-binary' is not supported.*--conda-pkg"),
         ("--use-feature=fast-deps", r"option '--use-feature' is not supported"),
-        ("--conda-channel conda-forge", r"option '--conda-channel' is not supported"),
+        ("--conda-channel 'two words'", r"line 1: 'two words' is not a channel: write a name"),
         ("pandas --global-option=x", r"per-requirement option '--global-option' is not supported"),
         ("pandas --config-settings k=v", r"per-requirement option '--config-settings'"),
         ("--index-url", r"option '--index-url' needs a value, e.g. '--index-url https://"),
@@ -271,3 +271,15 @@ def test_nested_file_errors_name_the_file_and_line(tmp_path, files, match):
         (tmp_path / name).write_text(text + "\n")
     with pytest.raises(SpecError, match=match):
         parse_file(str(tmp_path / "a.txt"))
+
+
+def test_conda_channel_adds_channels_searched_before_the_configured_ones(tmp_path):
+    (tmp_path / "more.txt").write_text("--conda-channel=https://conda.example.com/private\nsix\n")
+    (tmp_path / "requirements.txt").write_text(
+        "--conda-channel pytorch\n--conda-pkg pytorch::ffmpeg\n--conda-channel nodefaults\n"
+        "-r more.txt\n--conda-channel pytorch\nrequests\n")
+    spec = parse_file(str(tmp_path / "requirements.txt"))
+    assert spec.extra_channels == ("pytorch", "https://conda.example.com/private")
+    assert spec.channels == ()  # the configured channels still apply (see with_defaults)
+    assert pypi(spec) == ["six", "requests"] and conda(spec) == ["pytorch::ffmpeg"]
+    assert spec.req_id != parse("--conda-pkg pytorch::ffmpeg\nrequests\nsix\n").req_id

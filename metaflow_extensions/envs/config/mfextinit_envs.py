@@ -18,6 +18,12 @@ CONDA_PYTHON_SOURCE = from_conf("CONDA_PYTHON_SOURCE", "conda")
 # METAFLOW_CONDA_CACHE_DIR — local caches (packages, repodata, uv, rattler, prefixes); default
 # $XDG_CACHE_HOME/metaflow-envs. Read from the process environment only, on purpose: it is a
 # path of this machine, and Metaflow forwards configured settings to remote nodes.
+# The PyPI index of a request that names none (no --index-url, no default uv/Poetry index).
+# Default: none set, so pip's index-url (PIP_INDEX_URL, then pip.conf's [install]/[global]),
+# else https://pypi.org/simple. Either way pip's extra-index-url (PIP_EXTRA_INDEX_URL, pip.conf)
+# is searched too. The index chosen is part of the request (its req_id and lock), so users
+# whose pip configurations differ never share an environment unknowingly.
+CONDA_DEFAULT_PYPI_SOURCE = from_conf("CONDA_DEFAULT_PYPI_SOURCE")
 # JSON {"host[:port]": ["user", "password"]}: credentials for channels and indexes.
 # Never written to a lock, a log or a cache.
 CONDA_SRCS_AUTH_INFO = from_conf("CONDA_SRCS_AUTH_INFO")

@@ -122,7 +122,7 @@ class Environments:
             pypi.update({d.name or d.requirement: d for d in additions.pypi_deps})
             return replace(
                 first, conda_deps=tuple(conda.values()), pypi_deps=tuple(pypi.values()),
-                channels=tuple(dict.fromkeys(additions.channels + first.channels)),
+                channels=tuple(dict.fromkeys(additions.extra_channels + additions.channels + first.channels)),
                 pypi_sources=first.pypi_sources.merged(additions.pypi_sources),
                 python=additions.python or first.python, platform=additions.platform,
                 pypi_constraints=tuple(dict.fromkeys(first.pypi_constraints + additions.pypi_constraints)),

@@ -71,6 +71,8 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
     """Resolve (or reuse) the environment for each architecture, in parallel; unless a dry
     run, publish them (when there is a datastore) and alias the first one."""
     spec = read_request(request)
+    for warning in spec.warnings:  # here, where the file is read once per command
+        progress.warn(warning)
     base = find(envs, request.using) if request.using is not None else None
     options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
                    local_only=request.local_only)

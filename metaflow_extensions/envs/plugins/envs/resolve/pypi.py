@@ -16,7 +16,7 @@ import re
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
@@ -185,11 +185,23 @@ def _git_credentials_apart(requirements: List[str], credentials: Credentials) ->
     return lines, git_auth_env(urls, credentials)
 
 
+def with_default_index(spec: EnvSpec) -> EnvSpec:
+    """`spec` with the default index (settings.default_pypi_index) filled in, and its extra
+    indexes after the request's own, unless the request names its index or uses none."""
+    src = spec.pypi_sources
+    if src.index_url or src.no_index:
+        return spec
+    index, extras = settings.default_pypi_index()
+    return replace(spec, pypi_sources=replace(
+        src, index_url=index, extra_index_urls=tuple(dict.fromkeys(src.extra_index_urls + extras))))
+
+
 def source_options(
     spec: EnvSpec, credentials: Credentials, work: Path, local_links: Sequence[str] = ()
 ) -> Tuple[List[str], Dict[str, str]]:
     """uv arguments and environment for the spec's sources (plus `local_links`, directories
     of our own to find wheels in); writes `work/uv.toml`."""
+    spec = with_default_index(spec)  # a no-op for requests resolved through with_defaults
     max_age = settings.pypi_index_max_age()
     config, env = _index_config(spec, credentials, max_age)
     env.update(_find_links_env(spec, credentials, local_links))

@@ -25,11 +25,14 @@ BuildPython = Callable[[ResolvedEnvironment, Credentials, PackageCache], str]
 
 def with_defaults(spec: EnvSpec) -> EnvSpec:
     """Fill what the user left open, before hashing: the Python of the running interpreter
-    (major.minor, as Metaflow runs the flow with it), where it comes from, and the configured
-    default channels."""
+    (major.minor, as Metaflow runs the flow with it), where it comes from, the configured
+    default channels (after the request's extra ones) and, for PyPI packages, the default
+    index: two users whose pip configurations differ never share an environment unknowingly."""
     python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
-    channels = spec.channels or tuple(settings.default_channels())
-    return replace(spec, python=python, channels=channels, python_source=spec.python_source or settings.python_source())
+    channels = tuple(dict.fromkeys(spec.extra_channels + (spec.channels or tuple(settings.default_channels()))))
+    spec = pypi.with_default_index(spec) if spec.pypi_deps else spec
+    return replace(spec, python=python, channels=channels, extra_channels=(),
+                   python_source=spec.python_source or settings.python_source())
 
 
 def spec_urls(spec: EnvSpec) -> List[str]:

@@ -1,28 +1,39 @@
 """environment.yml (conda's environment file) → EnvSpec.
 
 Read: `channels` (in priority order; `nodefaults` is dropped, as we never add `defaults`
-implicitly) and `dependencies`, a list of Conda specs (`pkg`, `pkg=1.2`, `pkg==1.2`, `pkg>=1`,
+implicitly), `pypi-indices` (extra PyPI indexes, searched with the default one, as the
+reference extension reads them) and `dependencies`, a list of Conda specs (`pkg`, `pkg=1.2`, `pkg==1.2`, `pkg>=1`,
 `pkg = >=1`, `pkg=>=1.0`, `chan::pkg`, `chan::pkg = 3.32.0`, virtual packages such as
 `__glibc>=2.17`) with an optional `- pip: [...]` entry whose lines follow requirements.txt's
 rules (options such as `--extra-index-url` included), plus `name = 1.2` meaning `name==1.2`.
 
 `python` in the dependencies becomes EnvSpec.python; `pip` is a Conda package like any other
 (PyPI packages are installed with uv, but a user who lists pip gets it). `name` is accepted and not used (environments are named by aliases).
-Other top-level sections (`prefix`, `variables`, anything unknown) are tolerated and ignored.
+Any other top-level section (`prefix`, `variables`, a misspelt one) is not used, and each
+gives a warning naming it (EnvSpec.warnings): nothing the user wrote is dropped silently.
 
 We walk YAML's node tree (`yaml.compose`) rather than loaded values so that every error can
 name the line it comes from.
 """
-from typing import Dict, List, Optional, Tuple
+from dataclasses import replace
+from typing import Callable, Dict, List, Optional, Tuple
 
 import yaml
 
 from ..errors import SpecError
-from .model import CondaDep, EnvSpec
-from .requirements_txt import RequirementLines, error_reason, located_error, read_spec_text
+from .model import CondaDep, EnvSpec, check_source_url, parse_channel
+from .requirements_txt import RequirementLines, error_reason, located, located_error, read_spec_text
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_READ = ("name", "channels", "pypi-indices", "dependencies")
+# Sections conda knows that we do not use, and what to do instead.
+_NOT_USED = {
+    "prefix": "environments live in metaflow-envs' cache; use 'metaflow environment create "
+    "--prefix DIR' to create one at a path",
+    "variables": "metaflow-envs sets no environment variables in its environments; set them in "
+    "the step (e.g. with @environment)",
+}
 _EXAMPLE = (
     "write e.g. 'channels: [conda-forge]' and 'dependencies: [pandas>=1.0, {pip: [requests]}]'."
 )
@@ -78,18 +89,32 @@ class _Parser:
         if "name" in sections and not _is_null(sections["name"][1]):
             self.string(sections["name"][1], "'name'")
         channels = self.channels(sections.get("channels"))
+        indexes = self.pypi_indices(sections.get("pypi-indices"))
         if "dependencies" not in sections or _is_null(sections["dependencies"][1]):
             node = sections["dependencies"][0] if "dependencies" in sections else None
             raise self.error(node, "no 'dependencies:' listed: " + _EXAMPLE)
         self.dependencies(sections["dependencies"][1])
         spec = self.lines.spec()
+        sources = spec.pypi_sources
         return EnvSpec(
             conda_deps=spec.conda_deps,
             pypi_deps=spec.pypi_deps,
             channels=channels,
-            pypi_sources=spec.pypi_sources,
+            pypi_sources=replace(sources, extra_index_urls=tuple(dict.fromkeys(indexes + sources.extra_index_urls))),
             python=spec.python,
+            warnings=self.unused(sections),
         )
+
+    def unused(self, sections: Dict[str, Tuple[yaml.Node, yaml.Node]]) -> Tuple[str, ...]:
+        """One warning per section we do not read."""
+        out = []
+        for name, (key, _) in sections.items():
+            if name in _READ:
+                continue
+            why = _NOT_USED.get(name) or "metaflow-envs does not know it; check its spelling (read: %s)" % (
+                ", ".join(_READ))
+            out.append(located(self.source, _line(key), "section '%s:' is ignored: %s." % (name, why)))
+        return tuple(out)
 
     def _yaml_error(self, err: yaml.YAMLError) -> SpecError:
         mark = getattr(err, "problem_mark", None)
@@ -116,24 +141,33 @@ class _Parser:
         return found
 
     def channels(self, entry: Optional[Tuple[yaml.Node, yaml.Node]]) -> Tuple[str, ...]:
+        found = self.string_list(entry, "'channels:' must be a list, e.g. 'channels: [conda-forge]'",
+                                 "a channel", lambda text: parse_channel(text) or "")
+        return tuple(c for c in found if c)  # `nodefaults` reads as ""
+
+    def pypi_indices(self, entry: Optional[Tuple[yaml.Node, yaml.Node]]) -> Tuple[str, ...]:
+        """`pypi-indices:`, a list of index URLs searched besides the default index."""
+        return self.string_list(
+            entry, "'pypi-indices:' must be a list of index URLs, e.g. 'pypi-indices: "
+            "[https://pypi.example.com/simple]'", "a PyPI index",
+            lambda text: check_source_url(text, "pypi-indices entry"))
+
+    def string_list(self, entry: Optional[Tuple[yaml.Node, yaml.Node]], must: str, what: str,
+                    check: Callable[[str], str]) -> Tuple[str, ...]:
+        """A section holding a list of strings, each passed through `check` (whose
+        SpecError is located at its item), without repeats."""
         if entry is None or _is_null(entry[1]):
             return ()
         node = entry[1]
         if not isinstance(node, yaml.SequenceNode):
-            raise self.error(
-                node, "'channels:' must be a list, e.g. 'channels: [conda-forge]'; got %s."
-                % _kind(node),
-            )
+            raise self.error(node, "%s; got %s." % (must, _kind(node)))
         out: List[str] = []
         for item in node.value:
-            channel = self.string(item, "a channel").strip()
-            if not channel or " " in channel:
-                raise self.error(
-                    item, "'%s' is not a channel: write a name such as 'conda-forge' or a URL."
-                    % channel,
-                )
-            if channel != "nodefaults":
-                out.append(channel)
+            text = self.string(item, what)
+            try:
+                out.append(check(text))
+            except SpecError as err:
+                raise self.error(item, error_reason(err)) from None
         return tuple(dict.fromkeys(out))
 
     def dependencies(self, node: yaml.Node) -> None:

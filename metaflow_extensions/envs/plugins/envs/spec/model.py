@@ -179,7 +179,18 @@ def _name_from_location(text: str) -> Optional[str]:
     return None
 
 
-DEFAULT_INDEX = "https://pypi.org/simple"  # where PyPI packages come from when no index is named
+# Where PyPI packages come from when neither the request, METAFLOW_CONDA_DEFAULT_PYPI_SOURCE
+# nor pip's configuration names an index (see settings.default_pypi_index).
+DEFAULT_INDEX = "https://pypi.org/simple"
+
+
+def parse_channel(text: str) -> Optional[str]:
+    """The Conda channel `text` names (a name such as `conda-forge` or a URL); None for
+    `nodefaults`, as `defaults` is never added implicitly anyway."""
+    channel = text.strip()
+    if not channel or " " in channel:
+        raise SpecError("'%s' is not a channel: write a name such as 'conda-forge' or a URL." % channel)
+    return None if channel == "nodefaults" else channel
 
 
 def check_source_url(value: Any, option: str) -> str:
@@ -279,6 +290,12 @@ class EnvSpec:
     python_source: Optional[str] = None
     # PEP 508 requirements that only bound versions (requirements.txt's `-c FILE`).
     pypi_constraints: Tuple[str, ...] = ()
+    # Channels searched before `channels` (or the configured ones when it is empty):
+    # requirements.txt's `--conda-channel`. Folded into `channels` before hashing.
+    extra_channels: Tuple[str, ...] = ()
+    # What the parser read but does not use (unknown sections...), for the caller to show.
+    # Not part of the request: two files differing only in ignored text ask for the same.
+    warnings: Tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.platform not in CONDA_PLATFORMS:
@@ -331,6 +348,8 @@ class EnvSpec:
             out["pypi_hashes"] = hashes
         if self.pypi_constraints:
             out["pypi_constraints"] = sorted(self.pypi_constraints)
+        if self.extra_channels:  # only then, as for hashes
+            out["extra_channels"] = list(self.extra_channels)
         return out
 
     @property
@@ -369,4 +388,5 @@ class EnvSpec:
             platform=data.get("platform", "linux-64"),
             python_source=data.get("python_source"),
             pypi_constraints=tuple(data.get("pypi_constraints", ())),
+            extra_channels=tuple(data.get("extra_channels", ())),
         )

@@ -2,8 +2,9 @@
 
 Read:
 - `[project] dependencies` (PEP 621). `[project.optional-dependencies]` and
-  `[dependency-groups]` are NOT included: an environment is the project's runtime
-  requirements; list anything else in `dependencies` (or use a requirements file).
+  `[dependency-groups]` are NOT included (each present gives a warning, EnvSpec.warnings): an
+  environment is the project's runtime requirements; list anything else in `dependencies`
+  (or use a requirements file).
 - `[project] requires-python`, translated clause by clause into a Conda version spec for
   EnvSpec.python (`>=3.9` → `>=3.9`, `~=3.10` → `>=3.10,<4`, `==3.10.*` → `3.10.*`).
 - Package indexes from `[[tool.uv.index]]` (`default = true` replaces PyPI → index_url;
@@ -26,7 +27,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError
 from .model import EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
-from .requirements_txt import error_reason, located_error, read_spec_text
+from .requirements_txt import error_reason, located, located_error, read_spec_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -139,7 +140,18 @@ class _Parser:
         deps = self.dependencies(project)
         python = self.python(project)
         sources = self.sources(tool)
-        return EnvSpec(pypi_deps=deps, pypi_sources=sources, python=python)
+        return EnvSpec(pypi_deps=deps, pypi_sources=sources, python=python, warnings=self.unused(data, project))
+
+    def unused(self, data: Dict[str, Any], project: Dict[str, Any]) -> Tuple[str, ...]:
+        """A warning for each table of packages that is not part of the environment."""
+        tables = (("[project.optional-dependencies]", project.get("optional-dependencies"), "optional-dependencies"),
+                  ("[dependency-groups]", data.get("dependency-groups"), "[dependency-groups]"))
+        return tuple(
+            located(self.source, _line_of(self.text, needle),
+                    "%s (%s) is not included: list what the environment needs in '[project] "
+                    "dependencies'." % (table, ", ".join(sorted(value))))
+            for table, value, needle in tables if isinstance(value, dict) and value
+        )
 
     def table(self, parent: Dict[str, Any], key: str, what: str) -> Dict[str, Any]:
         value = parent.get(key, {})

@@ -9,7 +9,9 @@ The supported subset of pip's format:
   this file's), `-c/--constraint FILE` (named requirements that only bound versions, given
   to uv as constraints), both relative to the including file, cycles refused; and our own
   `--conda-pkg SPEC`, which adds a non-Python Conda package (`ffmpeg`, `ffmpeg==6.1` exact,
-  `ffmpeg>=6`, `conda-forge::ffmpeg`) to a PyPI environment;
+  `ffmpeg>=6`, `conda-forge::ffmpeg`) to a PyPI environment, and `--conda-channel CHANNEL`,
+  which adds a Conda channel (a name or URL), searched before the configured ones
+  (METAFLOW_CONDA_CHANNELS), as the reference extension reads it;
 - requirement lines: PEP 508 (`name[extra]>=1; python_version >= "3.8"`, `name @ URL`), bare
   VCS/archive URLs (`git+https://...#egg=name`), local paths (`./dir`, `/abs/dir`,
   `file:///abs/dir`), each optionally followed by `--hash=sha256:HEX` (several allowed).
@@ -35,7 +37,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from packaging.requirements import InvalidRequirement, Requirement
 
 from ..errors import SpecError
-from .model import CondaDep, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
+from .model import CondaDep, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url, parse_channel
 
 # Options taking a value, by every spelling, mapped to what they set.
 _VALUE_OPTIONS: Dict[str, str] = {
@@ -50,6 +52,7 @@ _VALUE_OPTIONS: Dict[str, str] = {
     "--find-links": "find-links",
     "--trusted-host": "trusted-host",
     "--conda-pkg": "conda-pkg",
+    "--conda-channel": "conda-channel",
 }
 _FLAG_OPTIONS = ("--pre", "--no-index", "--require-hashes")
 
@@ -63,7 +66,7 @@ _REFUSED: Dict[str, str] = {
 
 _SUPPORTED_TEXT = (
     "-r/--requirement, -c/--constraint, -i/--index-url, --extra-index-url, -f/--find-links, "
-    "--trusted-host, --pre, --no-index, --require-hashes, --conda-pkg"
+    "--trusted-host, --pre, --no-index, --require-hashes, --conda-pkg, --conda-channel"
 )
 # Algorithms pip accepts in `--hash`; only sha256 can be checked against what indexes publish.
 _OTHER_HASHES = ("sha384", "sha512")
@@ -81,10 +84,15 @@ _LOOSE_PIN = re.compile(
 _ENV_VAR = re.compile(r"\$\{[A-Za-z0-9_]+\}")
 
 
+def located(source: str, lineno: Optional[int], message: str) -> str:
+    """`<file>, line <n>: <message>`: how errors and warnings name where they come from."""
+    where = "%s, line %d" % (source, lineno) if lineno else source
+    return "%s: %s" % (where, message)
+
+
 def located_error(source: str, lineno: Optional[int], message: str) -> SpecError:
     """One user-facing error: `<file>, line <n>: <what is wrong and what to write>`."""
-    where = "%s, line %d" % (source, lineno) if lineno else source
-    return SpecError("%s: %s" % (where, message))
+    return SpecError(located(source, lineno, message))
 
 
 def error_reason(err: SpecError) -> str:
@@ -133,6 +141,7 @@ class RequirementLines:
         self.loose_pins = loose_pins
         self.allow_conda_pkg = allow_conda_pkg
         self.conda_deps: List[CondaDep] = []
+        self.channels: List[str] = []
         self.pypi_deps: List[PypiDep] = []
         self.python: Optional[str] = None
         self._python_line: Optional[int] = None
@@ -164,6 +173,7 @@ class RequirementLines:
             pypi_sources=self.sources(),
             python=self.python,
             pypi_constraints=tuple(dict.fromkeys(self.constraints)),
+            extra_channels=tuple(dict.fromkeys(self.channels)),
         )
 
     # -- input ----------------------------------------------------------------------------
@@ -350,6 +360,8 @@ class RequirementLines:
             self._find_links.append(value)
         elif what == "trusted-host":
             self._trusted_hosts.append(value)
+        elif what == "conda-channel":
+            self._add_conda_channel(name, value, lineno)
         else:
             self._add_conda_pkg(name, value, lineno)
 
@@ -402,12 +414,24 @@ class RequirementLines:
                               "'numpy<2' or 'requests==2.32.3' (no extras, no URL)." % text)
         self.constraints.append(str(requirement))
 
-    def _add_conda_pkg(self, name: str, value: str, lineno: int) -> None:
+    def _conda_only_in_requirements(self, name: str, value: str, lineno: int, section: str) -> None:
         if not self.allow_conda_pkg:
             raise self._error(
-                lineno, "'%s %s' is not allowed here: list '%s' under 'dependencies:' instead."
-                % (name, value, value),
+                lineno, "'%s %s' is not allowed here: list '%s' under '%s:' instead."
+                % (name, value, value, section),
             )
+
+    def _add_conda_channel(self, name: str, value: str, lineno: int) -> None:
+        self._conda_only_in_requirements(name, value, lineno, "channels")
+        try:
+            channel = parse_channel(value)
+        except SpecError as err:
+            raise self._error(lineno, error_reason(err)) from None
+        if channel:
+            self.channels.append(channel)
+
+    def _add_conda_pkg(self, name: str, value: str, lineno: int) -> None:
+        self._conda_only_in_requirements(name, value, lineno, "dependencies")
         try:
             dep = CondaDep.parse(value)
         except SpecError as err:
@@ -441,6 +465,7 @@ _EXAMPLES = {
     "find-links": "https://download.pytorch.org/whl/torch_stable.html",
     "trusted-host": "pypi.example.com",
     "conda-pkg": "ffmpeg",
+    "conda-channel": "pytorch",
 }
 
 
