@@ -6,7 +6,7 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import with_defaults
-from metaflow_extensions.envs.plugins.envs.settings import default_pypi_index
+from metaflow_extensions.envs.plugins.envs.resolve.pypi import default_pypi_index
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 
 

@@ -65,26 +65,6 @@ def channel_urls(channels: Sequence[str]) -> List[str]:
     return out
 
 
-def default_pypi_index() -> Tuple[str, Tuple[str, ...]]:
-    """The index of a request that names none, and the extra indexes that come with it:
-    METAFLOW_CONDA_DEFAULT_PYPI_SOURCE, else pip's index-url (PIP_INDEX_URL, pip.conf), else
-    pypi.org; the extras are pip's extra-index-url. Each value is checked here, to name where
-    it was set: a typo must not leave uv to fall back to PyPI."""
-    from .auth import pip_install_indexes
-    from .spec.model import DEFAULT_INDEX, check_source_url
-
-    pip = pip_install_indexes()
-    extras = pip.get("extra-index-url")
-    extra_urls = tuple(check_source_url(u, extras.where) for u in extras.urls) if extras else ()
-    configured = (get("CONDA_DEFAULT_PYPI_SOURCE") or "").strip()
-    if configured:
-        return check_source_url(configured, "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE"), extra_urls
-    index = pip.get("index-url")
-    if index and index.urls:
-        return check_source_url(index.urls[-1], index.where), extra_urls
-    return DEFAULT_INDEX, extra_urls
-
-
 PYTHON_SOURCES = ("conda", "system")
 
 

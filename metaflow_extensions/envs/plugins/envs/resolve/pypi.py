@@ -27,7 +27,7 @@ from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError, SpecError
 from ..lock import KIND_PYPI, LockedPackage
 from ..plumbing.uv import run_uv
-from ..spec.model import DEFAULT_INDEX, EnvSpec
+from ..spec.model import DEFAULT_INDEX, EnvSpec, check_source_url
 from .platforms import PlatformInfo, host_platform
 
 try:  # Python 3.11+
@@ -185,13 +185,32 @@ def _git_credentials_apart(requirements: List[str], credentials: Credentials) ->
     return lines, git_auth_env(urls, credentials)
 
 
+def default_pypi_index() -> Tuple[str, Tuple[str, ...]]:
+    """The index of a request that names none, and the extra indexes that come with it:
+    METAFLOW_CONDA_DEFAULT_PYPI_SOURCE, else pip's index-url (PIP_INDEX_URL, pip.conf), else
+    pypi.org; the extras are pip's extra-index-url. Each value is checked here, to name where
+    it was set: a typo must not leave uv to fall back to PyPI."""
+    from ..auth import pip_install_indexes
+
+    pip = pip_install_indexes()
+    extras = pip.get("extra-index-url")
+    extra_urls = tuple(check_source_url(u, extras.where) for u in extras.urls) if extras else ()
+    configured = (settings.get("CONDA_DEFAULT_PYPI_SOURCE") or "").strip()
+    if configured:
+        return check_source_url(configured, "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE"), extra_urls
+    index = pip.get("index-url")
+    if index and index.urls:
+        return check_source_url(index.urls[-1], index.where), extra_urls
+    return DEFAULT_INDEX, extra_urls
+
+
 def with_default_index(spec: EnvSpec) -> EnvSpec:
-    """`spec` with the default index (settings.default_pypi_index) filled in, and its extra
+    """`spec` with the default index (default_pypi_index) filled in, and its extra
     indexes after the request's own, unless the request names its index or uses none."""
     src = spec.pypi_sources
     if src.index_url or src.no_index:
         return spec
-    index, extras = settings.default_pypi_index()
+    index, extras = default_pypi_index()
     return replace(spec, pypi_sources=replace(
         src, index_url=index, extra_index_urls=tuple(dict.fromkeys(src.extra_index_urls + extras))))
 
