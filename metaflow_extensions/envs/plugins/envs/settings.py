@@ -7,7 +7,7 @@ change it); otherwise Metaflow's configuration (profile JSON, extension defaults
 import math
 import os
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 
 def get(name: str) -> Optional[str]:
