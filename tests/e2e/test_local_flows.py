@@ -275,6 +275,9 @@ def test_step_extends_the_named_base_environment(flows, named_envs, e2e_cache_di
     ("run_error_glibc_flow.py", ["__glibc"]),
     ("run_error_unknown_package_flow.py", ["mfenvs-no-such-package"]),
     ("run_error_fetch_unknown_var_flow.py", ["NOPE"]),
+    # Every failing environment, each with its step; Metaflow's echo must not eat the '*'.
+    ("run_error_two_steps_flow.py", ["Step start: Conda cannot satisfy mfenvs-no-such-package",
+                                     "Step end: Conda cannot satisfy", "python 3.99.\u2217"]),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_user_mistakes_end_in_one_clear_message(flows, flow, expected):
     result = flows.run(flow)

@@ -38,7 +38,9 @@ def _as_metaflow_error(func: Callable) -> Callable:
         except EnvError as err:
             if debug_enabled():
                 raise
-            raise EnvironmentProblem(str(err)) from None
+            # Metaflow's echo takes '*' as a highlight toggle and drops it ('3.11.*' would show
+            # as '3.11.'): show the look-alike ASTERISK OPERATOR instead.
+            raise EnvironmentProblem(str(err).replace("*", "\u2217")) from None
 
     return wrapper
 
@@ -70,6 +72,8 @@ class CondaEnvironment(MetaflowEnvironment):
                          force: bool = False) -> None:
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
+        from ..errors import EnvError
+
         force = force or self._force_rebuild
         jobs: Dict[Tuple, List[str]] = {}
         for step in self.flow:
@@ -83,7 +87,12 @@ class CondaEnvironment(MetaflowEnvironment):
             return
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
         with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            results = list(pool.map(lambda job: self._run_job(job, force), jobs))
+            outcomes = list(pool.map(lambda job: _outcome(self._run_job, job, force), jobs))
+        failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
+        if failed:  # every failing environment at once, each named by its steps
+            raise EnvError("\n".join("Step%s %s: %s" % ("s" if len(steps) > 1 else "", ", ".join(steps), err)
+                                     for steps, err in failed))
+        results = [result for result, _ in outcomes]
         for (job, steps), (env, seconds, reused) in zip(jobs.items(), results):
             for name in steps:
                 self._envs[name] = env
@@ -260,6 +269,16 @@ class CondaEnvironment(MetaflowEnvironment):
         # Extending may re-resolve for another platform: the base's arch need not match.
         return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=force),
                 time.time() - started, False)
+
+
+def _outcome(run: Callable, *args: Any) -> Tuple[Any, Any]:
+    """(result, None), or (None, the EnvError) so that one failure does not hide the others."""
+    from ..errors import EnvError
+
+    try:
+        return run(*args), None
+    except EnvError as err:
+        return None, err
 
 
 def _known(manager: Any, spec: Any) -> bool:
