@@ -105,6 +105,31 @@ def s3_proxy(s3_server: S3Server) -> Iterator[S3FaultProxy]:
 
 @pytest.fixture
 def s3_prefix(request: pytest.FixtureRequest) -> str:
-    """A root prefix no other test uses, for ``metaflow_env(s3_prefix)``."""
+    """A root prefix no other test uses, for ``metaflow_env(s3_prefix)`` of any datastore server."""
     name = "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
     return "tests/%s-%s" % (name, secrets.token_hex(4))
+
+
+# ---------------------------------------------------------------- Azure Blob (Azurite), GCS (emulator)
+from tests.fixtures.azure import AzureServer, start_azurite  # noqa: E402
+from tests.fixtures.gcs import GcsServer, start_gcs_emulator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def azure_server() -> Iterator[AzureServer]:
+    """A real Azure Blob server (Azurite, from npm) on 127.0.0.1, one per xdist worker; see tests/fixtures/azure.py."""
+    server = start_azurite()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[GcsServer]:
+    """A GCS emulator on 127.0.0.1, one per xdist worker; see tests/fixtures/gcs.py."""
+    server = start_gcs_emulator()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.fixtures.servers import StaticFileServer
+
 
 @pytest.fixture(scope="session")
 def shared_cache_dir(tmp_path_factory):
@@ -16,3 +18,12 @@ def engine_settings(monkeypatch, channel_server, shared_cache_dir):
     monkeypatch.setenv("METAFLOW_CONDA_PYTHON_SOURCE", "conda")
     monkeypatch.delenv("METAFLOW_CONDA_SRCS_AUTH_INFO", raising=False)
     return shared_cache_dir
+
+
+@pytest.fixture
+def origin(conda_channels_dir):
+    """A channel server of the test's own, which it may stop to prove later steps never reach it."""
+    server = StaticFileServer(conda_channels_dir)
+    server.start()
+    yield server
+    server.stop()

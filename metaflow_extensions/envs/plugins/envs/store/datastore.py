@@ -183,4 +183,13 @@ class EnvStore:
 
 def _short(err: Exception) -> str:
     text = str(err).strip().splitlines()
-    return (text[-1] if text else type(err).__name__)[:300]
+    line = text[-1] if text else type(err).__name__
+    cause = err.__context__
+    headline = getattr(err, "headline", None)  # a Metaflow error wrapping the SDK's
+    if headline and cause is not None:
+        # Metaflow keeps only the SDK's last line, for Azure credentials a link to a guide:
+        # the SDK's first line and the credential that was actually tried say what failed.
+        lines = [ln.strip() for ln in str(cause).strip().splitlines()]
+        tried = [ln for ln in lines[1:] if "Credential:" in ln and "unavailable" not in ln]
+        line = "%s: %s" % (headline, " ".join(lines[:1] + tried[:1]) or line)
+    return line[:400]
