@@ -165,8 +165,8 @@ def test_local_index_survives_many_processes(tmp_path, engine_settings):
     )
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "idx"), str(i)]) for i in range(8)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
-    data = LocalIndex(tmp_path / "idx").snapshot()
-    assert len(data["envs"]["linux-64"]) == 40  # one req_id per environment added
+    known = LocalIndex(tmp_path / "idx").known()
+    assert len({e.env_id.req_id for e in known if e.env_id.arch == "linux-64"}) == 40  # one per environment added
 
 
 def test_preferred_format_transmutes_and_keeps_both(engine_settings, own_channel, tmp_path, store_root, monkeypatch):

@@ -149,10 +149,7 @@ class _EnvFinder:
     the full_id in their marker)."""
 
     def __init__(self, envs: Environments) -> None:
-        self.ids: List[EnvID] = []
-        for arch, reqs in envs.index.snapshot().get("envs", {}).items():
-            for req_id, entry in reqs.items():
-                self.ids += [EnvID(req_id, full_id, arch) for full_id in entry.get("resolved", {})]
+        self.ids: List[EnvID] = [entry.env_id for entry in envs.index.known()]
 
     def find(self, prefix: Path, key: Optional[Tuple[str, str, str]]) -> Optional[EnvID]:
         if key is not None:

@@ -9,34 +9,28 @@ from .prefixes import present_as
 
 
 def known(envs: Environments, arch: Optional[str] = None) -> Dict[str, Any]:
-    data = envs.index.snapshot()
     aliases: Dict[str, Dict[str, str]] = {}
     by_env: Dict[EnvID, List[str]] = {}
-    for key, value in sorted(data.get("aliases", {}).items()):
-        name = key.split("/", 2)[2]
-        env_id = EnvID.from_dict(value)
+    for name, env_id in envs.index.aliases().items():
         if arch and env_id.arch != arch:
             continue
         aliases[name] = env_id.to_dict()
         by_env.setdefault(env_id, []).append(name)
     environments = []
-    for env_arch, reqs in sorted(data.get("envs", {}).items()):
-        if arch and env_arch != arch:
+    for entry in envs.index.known():
+        env_id = entry.env_id
+        if arch and env_id.arch != arch:
             continue
-        for req_id, entry in sorted(reqs.items()):
-            for full_id, resolved_at in sorted(entry.get("resolved", {}).items(), key=lambda kv: kv[1]):
-                env_id = EnvID(req_id, full_id, env_arch)
-                item: Dict[str, Any] = {"env_id": env_id.to_dict(), "resolved_at": resolved_at,
-                                        "is_default": entry.get("default") == full_id,
-                                        "aliases": by_env.get(env_id, [])}
-                try:
-                    env = envs.index.load(env_id)
-                except EnvError:
-                    env = None
-                if env is not None:
-                    item.update(type=env.env_type, python=env.python_version, packages=len(env.packages),
-                                resolved_by=env.resolved_by, local_prefixes=present_as(env))
-                environments.append(item)
+        item: Dict[str, Any] = {"env_id": env_id.to_dict(), "resolved_at": entry.resolved_at,
+                                "is_default": entry.is_default, "aliases": by_env.get(env_id, [])}
+        try:
+            env = envs.index.load(env_id)
+        except EnvError:
+            env = None
+        if env is not None:
+            item.update(type=env.env_type, python=env.python_version, packages=len(env.packages),
+                        resolved_by=env.resolved_by, local_prefixes=present_as(env))
+        environments.append(item)
     return {"environments": environments, "aliases": aliases}
 
 

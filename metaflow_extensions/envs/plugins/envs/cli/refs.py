@@ -66,8 +66,8 @@ def find(envs: Environments, ref: EnvRef, arch: Optional[str] = None) -> Resolve
 
 def _known_arch(envs: Environments, ref: EnvRef) -> Optional[str]:
     """The architecture the local index knows this id for (the host's first)."""
-    known = envs.index.snapshot().get("envs", {})
-    archs = [a for a, reqs in known.items() if ref.full_id in reqs.get(ref.req_id, {}).get("resolved", {})]
+    archs = [e.env_id.arch for e in envs.index.known()
+             if (e.env_id.req_id, e.env_id.full_id) == (ref.req_id, ref.full_id)]
     if host_platform() in archs:
         return host_platform()
     return archs[0] if archs else None

@@ -6,6 +6,7 @@ rename, so many processes can use it at once. Locks themselves are files beside 
 import json
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -18,6 +19,13 @@ from ..lock import ResolvedEnvironment
 from ..ids import Alias, EnvID
 
 SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class KnownEnv:
+    env_id: EnvID
+    resolved_at: float
+    is_default: bool
 
 
 class LocalIndex:
@@ -54,9 +62,6 @@ class LocalIndex:
         except Timeout:
             raise EnvError("Timed out waiting for the lock on %s (METAFLOW_CONDA_LOCK_TIMEOUT)." % self.path) from None
 
-    def snapshot(self) -> Dict[str, Any]:
-        return self._read()
-
     # ---- environments -------------------------------------------------------------------
     def lock_path(self, env_id: EnvID) -> Path:
         return self.root / "locks" / env_id.arch / env_id.req_id / ("%s.json" % env_id.full_id)
@@ -82,8 +87,20 @@ class LocalIndex:
             return None
         return self._env_id(lambda: EnvID(req_id, entry["default"], arch))
 
-    def full_ids(self, arch: str, req_id: str) -> List[str]:
-        return sorted(self._read()["envs"].get(arch, {}).get(req_id, {}).get("resolved", {}))
+    def known(self) -> List[KnownEnv]:
+        """Every environment resolved here (or brought in), oldest first per request."""
+        out = []
+        for arch, reqs in sorted(self._read()["envs"].items()):
+            for req_id, entry in sorted(reqs.items()):
+                for full_id, resolved_at in sorted(entry.get("resolved", {}).items(), key=lambda kv: kv[1]):
+                    env_id = self._env_id(lambda: EnvID(req_id, full_id, arch))
+                    out.append(KnownEnv(env_id, resolved_at, entry.get("default") == full_id))
+        return out
+
+    def aliases(self) -> Dict[str, EnvID]:
+        """Every alias known here (`team/env:v1`, `Flow/12/step`) and what it names."""
+        return {key.split("/", 2)[2]: self._env_id(lambda: EnvID.from_dict(value))
+                for key, value in sorted(self._read()["aliases"].items())}
 
     def _holds_valid_lock(self, env_id: EnvID) -> bool:
         """A lock is written once; a corrupted one is replaced (that is how `--force` heals)."""
