@@ -233,3 +233,13 @@ def test_nested_requirements_and_constraints_reach_the_resolver(cli, pypi_index_
     bound = cli.json("resolve", "-r", "requirements.txt", "--json", "-q", "--dry-run")[0]
     assert _packages(bound)[("pypi", "mfenvs-alpha")]["version"] == "1.0.0"
     assert bound["requested"]["pypi_constraints"] == ["mfenvs-alpha<2"]
+
+
+@pytest.mark.parametrize("arch", ["osx-arm64", "linux-aarch64"])
+def test_system_python_resolves_pypi_only_requests_for_other_platforms(cli, arch):
+    """uv resolves for any target; the lock records the Python series the target must have."""
+    (cli.root / "requirements.txt").write_text("six==1.16.0\n")
+    doc = cli.json("resolve", "-r", "requirements.txt", "--arch", arch, "--python", "3.11", "--json", "-q",
+                   env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})[0]
+    assert doc["env_id"]["arch"] == arch and doc["python"] == "3.11"
+    assert [(p["kind"], p["name"], p["version"]) for p in doc["packages"]] == [("pypi", "six", "1.16.0")]

@@ -120,11 +120,15 @@ def test_netrc_credentials_for_index(private_sources, monkeypatch, tmp_path, pyp
     assert {p.name: p.version for p in env.pypi_packages()} == {"mfenvs-alpha": "1.0.0"}
 
 
-def test_source_build_for_another_platform_names_the_package(private_sources):
+def test_a_pure_python_source_is_built_for_another_platform(private_sources, monkeypatch):
+    """Built here, the wheel is `py3-none-any`: any target installs it, so it is locked."""
     _, index = private_sources
-    with pytest.raises(ResolveError, match="'mfenvs-sdistonly' has no wheel for osx-arm64"):
-        resolve_environment(EnvSpec(
-            pypi_deps=(PypiDep.parse("mfenvs-sdistonly"),),
-            pypi_sources=PypiSources(extra_index_urls=(index,)),
-            platform="osx-arm64",
-        ))
+    monkeypatch.setenv("METAFLOW_CONDA_PYTHON_SOURCE", "system")
+    env = resolve_environment(EnvSpec(
+        pypi_deps=(PypiDep.parse("mfenvs-sdistonly"),),
+        pypi_sources=PypiSources(extra_index_urls=(index,)),
+        platform="osx-arm64",
+    ))
+    (built,) = env.pypi_packages()
+    assert built.filename.endswith("-py3-none-any.whl") and built.built_from and built.source_sha256
+    assert env.arch == "osx-arm64" and env.python_version.count(".") == 1  # the series, e.g. 3.11

@@ -124,7 +124,8 @@ def _install(
     if conda:
         _link_conda(conda, prefix, cache)
     if env.python_source == PYTHON_FROM_SYSTEM:
-        interpreter = find_interpreter("==" + env.python_version)
+        # An exact version (resolved on this platform), or a series (resolved for it elsewhere).
+        interpreter = find_interpreter(("==%s" if env.python_version.count(".") >= 2 else "%s.*") % env.python_version)
         run_uv(["venv", "--quiet", "--allow-existing", "--python", interpreter, str(prefix)],
                credentials, HydrateError, "Could not create a virtualenv for Python %s" % env.python_version)
     wheels = [p for p in packages if p.kind == KIND_PYPI]

@@ -3,7 +3,8 @@
 uv compiles the request into a pylock.toml (PEP 751) for the *target* (`--python-platform`,
 `--python-version`); we then pick, for each package, the wheel the target interpreter would
 install (tags from `packaging`). Packages that only exist as sources (sdist, git, local
-directory) are built into wheels — only when the target is this machine's platform.
+directory) are built into wheels here; for another platform only a pure-Python build (a
+wheel whose tags the target accepts, `py3-none-any`) is kept, anything else is refused.
 
 Python packages already provided by Conda (mixed environments) are passed to uv as exact
 constraints backed by metadata-only stub wheels, so uv resolves around them (and fails if they
@@ -128,17 +129,28 @@ def resolve(
         if allowed is not None:
             _check_source_hash(entry, tags, allowed)
         source = _source_of(entry)
-        if target.subdir != host_platform() or build_wheel is None:
-            raise ResolveError(
-                "PyPI package '%s' has no wheel for %s (Python %s), only %s; it can only be "
-                "built on a %s machine. Pin a version that publishes wheels for %s, or resolve "
-                "this environment on %s." % (
-                    entry["name"], target.subdir, python_version,
-                    "a source distribution" if source.kind == "sdist" else "a %s source" % source.kind,
-                    target.subdir, target.subdir, target.subdir,
-                )
-            )
-        locked.append(_locked_built(source, build_wheel(source)))
+        what = "a source distribution" if source.kind == "sdist" else "a %s source" % source.kind
+        if build_wheel is None:
+            raise ResolveError("PyPI package '%s' has no wheel for %s (Python %s), only %s, and nothing here can "
+                               "build it." % (entry["name"], target.subdir, python_version, what))
+        if target.subdir == host_platform():
+            locked.append(_locked_built(source, build_wheel(source)))
+            continue
+        # Another platform: only a pure-Python build (tags the target accepts) can be kept.
+        no_wheel = "PyPI package '%s' has no wheel for %s (Python %s), only %s" % (
+            entry["name"], target.subdir, python_version, what)
+        advice = "Pin a version that publishes wheels for %s%s, or resolve this environment on a %s machine." % (
+            target.subdir, " (wheels count for macOS %s and older: METAFLOW_CONDA_OSX_VERSION sets it)"
+            % target.system_version if target.os == "osx" else "", target.subdir)
+        try:
+            built = build_wheel(source)
+        except ResolveError as err:
+            raise ResolveError("%s, which could not be built here for another platform (%s). %s"
+                               % (no_wheel, str(err).splitlines()[0], advice)) from None
+        if not set(parse_wheel_filename(built.filename)[3]) & set(tags):
+            raise ResolveError("%s; the wheel built from it here (%s) is for this machine: only pure-Python "
+                               "packages can be built for another platform. %s" % (no_wheel, built.filename, advice))
+        locked.append(_locked_built(source, built))
     return sorted(locked, key=lambda p: p.name)
 
 

@@ -69,14 +69,12 @@ def resolve_environment(
     channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
     conda_specs = [conda.match_spec(d) for d in spec.conda_deps]
 
+    on_host = spec.platform == host_platform()
     if spec.python_source == PYTHON_FROM_SYSTEM:
-        if spec.platform != host_platform():
-            raise ResolveError(
-                "METAFLOW_CONDA_PYTHON_SOURCE=system uses an interpreter of this machine, so it "
-                "can only resolve for %s, not %s." % (host_platform(), spec.platform)
-            )
+        # For this machine: the exact version of the interpreter found here. For another
+        # platform: its series (the target's machine provides the interpreter at create).
         interpreter = find_interpreter(spec.python)
-        python_version = version_of(interpreter)
+        python_version = version_of(interpreter) if on_host else _series(version_of(interpreter))
         conda_pkgs = conda.solve(conda_specs, channels, target, credentials) if conda_specs else []
         if any(p.name == "python" for p in conda_pkgs):
             raise ResolveError(
@@ -103,8 +101,9 @@ def resolve_environment(
     if spec.pypi_deps:
         from .build import make_builder  # here: loads the downloader, rarely needed to resolve
 
-        builder = make_builder(python_for_builds, python_version, spec, credentials, cache, keep_builds) \
-            if spec.platform == host_platform() else None
+        if not on_host:  # a target's Python cannot run here: build (pure-Python only) with this machine's
+            python_for_builds = lambda: find_interpreter(_series(python_version) + ".*")  # noqa: E731
+        builder = make_builder(python_for_builds, python_version, spec, credentials, cache, keep_builds)
         pypi_pkgs = pypi.resolve(
             spec, python_version, target, credentials, pypi_provided_by(conda_pkgs), builder
         )
@@ -114,6 +113,11 @@ def resolve_environment(
         python_version=python_version,
         python_source=python_source,
     )
+
+
+def _series(version: str) -> str:
+    """`3.11` of `3.11.7`."""
+    return ".".join(version.split(".")[:2])
 
 
 def _conda_python(
