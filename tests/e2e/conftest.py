@@ -123,8 +123,8 @@ class FlowRunner:
         return FlowResult(proc, run_id)
 
     def read(self, pathspec: str) -> Dict[str, object]:
-        """The run's status and every public artifact of every task (JSON), through the
-        Metaflow client in a fresh process that sees this runner's datastore."""
+        """The run's status and every public artifact of every task (JSON), with the task's
+        `conda_env_id` metadata, through the Metaflow client in a fresh process that sees this runner's datastore."""
         script = (
             "import json, sys\n"
             "from metaflow import Run, namespace\n"
@@ -133,7 +133,8 @@ class FlowRunner:
             "steps = {}\n"
             "for step in run:\n"
             "    steps[step.id] = [dict({a.id: a.data for a in task if not a.id.startswith('_')\n"
-            "                            and a.id != 'name'}, task_id=task.id) for task in step]\n"
+            "                            and a.id != 'name'}, task_id=task.id,\n"
+            "                           conda_env_id=task.metadata_dict.get('conda_env_id')) for task in step]\n"
             "print(json.dumps({'successful': run.successful, 'finished': run.finished,\n"
             "                  'steps': steps}, default=repr))\n"
         )

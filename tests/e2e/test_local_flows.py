@@ -91,10 +91,15 @@ def test_conda_pypi_and_mixed_steps_run_in_their_environments(flows, e2e_cache_d
 
     prefixes = {start["prefix"], pypi["probe"]["prefix"], mixed["probe"]["prefix"]}
     assert len(prefixes) == 3, prefixes  # three different environments
+    # Each task's metadata names the environment it ran in (its prefix is named by those ids).
+    for task in (_only(data, "start"), pypi, mixed):
+        req_id, full_id, arch = task["conda_env_id"].split(":")
+        assert task["probe"]["prefix"].endswith("/%s/%s/%s" % (arch, req_id[:16], full_id[:16])), task
 
     end = _only(data, "end")["probe"]  # no decorator: the Python running the flow
     _assert_outer(end)
     assert _version(end, "tinyutil") is None
+    assert _only(data, "end")["conda_env_id"] is None
 
 
 def test_step_tools_come_first_on_path_once(flows, e2e_cache_dir):

@@ -21,7 +21,7 @@ from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.plumbing.download import fetch_url
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import (
-    MARKER, OWNER_MARKER, check_target, owns, refusal, remove_owned)
+    ENV_ID_FILE, MARKER, OWNER_MARKER, check_target, owns, refusal, remove_owned)
 from metaflow_extensions.envs.plugins.envs.lock import CondaRecordInfo, LockedPackage, ResolvedEnvironment
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec
 
@@ -118,7 +118,7 @@ def test_an_interrupted_creation_is_redone(sandbox):
     (prefix / OWNER_MARKER).write_text("")  # creation started, never finished
     (prefix / "half-written").write_text("x")
     _create(prefix)
-    assert sorted(p.name for p in prefix.iterdir()) == sorted([OWNER_MARKER, MARKER])
+    assert sorted(p.name for p in prefix.iterdir()) == sorted([OWNER_MARKER, ENV_ID_FILE, MARKER])
 
 
 def test_force_recreates_our_prefix_and_prefixes_of_earlier_versions(sandbox):

@@ -26,6 +26,7 @@ from ..lock import ResolvedEnvironment
 
 MARKER = ".metaflow-envs-complete"
 OWNER_MARKER = ".metaflow-envs-prefix"
+ENV_ID_FILE = ".metaflow-envs-id"  # `req_id:full_id:arch`, read by tasks for their metadata
 NAMED_DIR = "named"
 _OWNER_TEXT = "Made by metaflow-envs, which may delete or re-create this directory.\n"
 _FULL_ID = re.compile(r"^[0-9a-f]{40}$")
@@ -75,7 +76,8 @@ def marker_full_id(prefix: Path) -> str:
 
 
 def mark_complete(prefix: Path, env: ResolvedEnvironment) -> None:
-    (prefix / MARKER).write_text(env.full_id + "\n")
+    (prefix / ENV_ID_FILE).write_text("%s:%s:%s\n" % (env.req_id, env.full_id, env.arch))
+    (prefix / MARKER).write_text(env.full_id + "\n")  # last: the prefix is complete
 
 
 def read_marker(path: Path) -> str:

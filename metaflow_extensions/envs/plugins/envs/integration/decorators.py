@@ -82,6 +82,7 @@ class EnvStepDecoratorBase(StepDecorator):
                       flow: Any, graph: Any, retry_count: int, max_user_code_retries: int, ubf_context: Any,
                       inputs: Any) -> None:
         task_launch.environment_tools_first()
+        task_launch.record_environment(metadata, run_id, step_name, task_id, retry_count)
 
     def make_decorator_spec(self) -> str:
         """`name:attr=value,...` for decorators passed to tasks with `--with`. Unlike

@@ -77,6 +77,22 @@ def use_interpreter(cli_args: Any, interpreter: str) -> None:
     cli_args.env.update(env)
 
 
+def record_environment(metadata: Any, run_id: str, step_name: str, task_id: str, retry_count: int) -> None:
+    """In a task: record the environment it runs in as the task's `conda_env_id` metadata
+    (`req_id:full_id:arch`, as the reference extension names it), for the client and UI."""
+    if not in_environment_task():
+        return
+    try:
+        with open(os.path.join(sys.prefix, ".metaflow-envs-id")) as handle:
+            env_id = handle.read().strip()
+    except OSError:  # a prefix made by an earlier version: nothing to record
+        return
+    from metaflow.metadata_provider import MetaDatum
+
+    metadata.register_metadata(run_id, step_name, task_id, [MetaDatum(
+        field="conda_env_id", value=env_id, type="conda_env_id", tags=["attempt_id:%d" % retry_count])])
+
+
 def environment_tools_first() -> None:
     """In a task: the environment's own tools (ffmpeg...) come first on PATH."""
     if not in_environment_task():
