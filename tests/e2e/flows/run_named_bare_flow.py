@@ -1,5 +1,5 @@
 """`start` runs in team/bare:v1, an environment made through the engine API with tinyutil
-only — without `requests`, which Metaflow imports in every task."""
+only — without `requests`, which Metaflow imports in every task: the run extends it."""
 from metaflow import FlowSpec, named_env, step
 
 from run_probe import probe
@@ -9,7 +9,7 @@ class RunNamedBareFlow(FlowSpec):
     @named_env(name="team/bare:v1")
     @step
     def start(self):
-        self.probe = probe("tinyutil")
+        self.probe = probe("tinyutil", "requests")
         self.next(self.end)
 
     @step

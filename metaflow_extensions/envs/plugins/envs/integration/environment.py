@@ -194,7 +194,14 @@ class CondaEnvironment(MetaflowEnvironment):
 
         name = substitute_vars(request.base, variables)
         env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
-        self._check_metaflow_needs(env, name)
+        missing = self._missing_metaflow_needs(env)
+        if missing:  # known only when the task starts: too late to extend it, say what to add
+            from ..errors import EnvError
+
+            raise EnvError("Environment '%s' lacks what Metaflow needs in a task (%s): add them to it, or "
+                           "extend it on the step, e.g. @pypi(packages={%s})." % (
+                               name, ", ".join(map(str, missing)),
+                               ", ".join('"%s": ""' % d.name for d in missing)))
         return env
 
     @_as_metaflow_error
@@ -236,23 +243,18 @@ class CondaEnvironment(MetaflowEnvironment):
         )
         return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec
 
-    def _check_metaflow_needs(self, env: Any, name: str) -> None:
-        """A named environment is used as it is: it must already hold what Metaflow needs in
-        a task, or the task would die on an import error."""
+    def _missing_metaflow_needs(self, env: Any) -> Tuple[Any, ...]:
+        """What Metaflow needs in a task (its pinned libraries) that a named environment,
+        used as it is, lacks (as PyPI requirements)."""
         from metaflow.metaflow_config import get_pinned_conda_libs
         from packaging.utils import canonicalize_name
 
-        from ..errors import EnvError
+        from ..spec.model import PypiDep
 
         have = {canonicalize_name(p.name) for p in env.packages}
         needed = get_pinned_conda_libs(env.python_version, self.datastore_type or "local")
-        missing = sorted(n for n in needed if canonicalize_name(n) not in have)
-        if missing:
-            raise EnvError(
-                "Environment '%s' lacks what Metaflow needs in a task (%s): add %s to it, or extend it "
-                "on the step, e.g. @pypi(packages={%s})." % (
-                    name, ", ".join(missing), " and ".join(missing),
-                    ", ".join('"%s": ""' % n for n in missing)))
+        return tuple(PypiDep.parse("%s%s" % (name, version)) for name, version in sorted(needed.items())
+                     if canonicalize_name(name) not in have)
 
     def _run_job(self, job: Tuple, force: bool) -> Tuple[Any, float, bool]:
         arch, base, base_kind, spec = job
@@ -264,8 +266,14 @@ class CondaEnvironment(MetaflowEnvironment):
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
-            self._check_metaflow_needs(env, base)
-            return env, time.time() - started, True
+            missing = self._missing_metaflow_needs(env)
+            if not missing:
+                return env, time.time() - started, True
+            # As the reference does: extended with them (every version it locked kept), not refused.
+            from ..spec.model import EnvSpec
+
+            return (manager.extend(env, EnvSpec(pypi_deps=missing, platform=arch), force=force),
+                    time.time() - started, False)
         # Extending may re-resolve for another platform: the base's arch need not match.
         return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=force),
                 time.time() - started, False)
