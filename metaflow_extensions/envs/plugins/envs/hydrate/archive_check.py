@@ -5,27 +5,41 @@ its package cache, keeping symlinks as they are. So every paths.json entry, ever
 name and every link target must stay below the package root: no absolute path, no `..`
 climbing out, no symlink to `/etc` through which a later file (or a wheel) would be written.
 Checking means streaming the whole archive, so an archive that passed is remembered by its
-sha256 (its content: rattler re-checks the checksum whenever it extracts it).
+sha256, with the size and modification time the file had then. Whenever those differ (a file
+rewritten in the cache), its sha256 is checked again here, before rattler starts: a damaged
+archive must fail before linking begins, not midway (rattler would leave the extraction of
+the other packages running).
 """
+import os
 import posixpath
 from pathlib import Path
 
 from .. import settings
 from ..errors import HydrateError
 from ..lock import LockedPackage
+from ..plumbing.cache import sha256_of
 from ..plumbing.rattler import run_rattler
 
 
 def check_conda_archive(pkg: LockedPackage, archive: Path) -> None:
-    """Raise HydrateError if `archive` would write outside the prefix; cheap once passed."""
+    """Raise HydrateError if `archive` is not the package the lock names or would write
+    outside the prefix; a stat once it passed."""
     passed = settings.cache_dir("checked-archives") / pkg.sha256
-    if passed.is_file():
-        return
+    stat = os.stat(archive)
+    stamp = "%d %d" % (stat.st_size, stat.st_mtime_ns)
+    try:
+        if passed.read_text() == stamp:
+            return
+    except OSError:
+        pass
+    if sha256_of(archive) != pkg.sha256:
+        raise HydrateError("Conda package %s in the cache (%s) is damaged: its sha256 differs from the lock's."
+                           % (pkg.filename, archive))
     problem = run_rattler(_find_escape(archive))
     if problem:
         raise HydrateError("Refusing Conda package %s: %s outside the environment." % (pkg.filename, problem))
     passed.parent.mkdir(parents=True, exist_ok=True)
-    passed.touch()
+    passed.write_text(stamp)
 
 
 def escapes(path: str, link_target: str = "") -> bool:

@@ -5,7 +5,6 @@ No re-resolution happens here: the lock is the whole truth. Where a prefix is, w
 is ours and complete: hydrate/prefix.py.
 """
 import datetime
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -15,7 +14,7 @@ from filelock import FileLock, Timeout
 from .. import settings
 from ..auth import Credentials
 from ..errors import HydrateError
-from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment, conda_archive_stem
+from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter
 from ..plumbing.rattler import rattler_client, run_rattler
@@ -92,9 +91,6 @@ def _install_or_refetch(
         if not [p for p in packages if cache.discard_if_corrupt(p)]:
             raise
         clear(prefix)
-        # The failed link may have left rattler's extraction of other packages half done.
-        for pkg in env.conda_packages():
-            shutil.rmtree(settings.cache_dir("rattler") / conda_archive_stem(pkg.filename), ignore_errors=True)
         _install(env, _gather(env, plan(env, prefix, cache, store), cache, credentials, store),
                  prefix, cache, credentials)
 
