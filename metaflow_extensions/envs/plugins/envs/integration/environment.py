@@ -194,7 +194,7 @@ class CondaEnvironment(MetaflowEnvironment):
 
         name = substitute_vars(request.base, variables)
         env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
-        missing = self._missing_metaflow_needs(env)
+        missing = self._metaflow_needs(env.python_version, [p.name for p in env.packages])
         if missing:  # known only when the task starts: too late to extend it, say what to add
             from ..errors import EnvError
 
@@ -227,34 +227,25 @@ class CondaEnvironment(MetaflowEnvironment):
         return (arch, request.base, request.base_kind, spec)
 
     def _with_metaflow_needs(self, spec: Any) -> Any:
-        """Add what Metaflow itself needs in a task (its pinned libraries for this datastore)
-        unless the request names them already."""
+        """Add what Metaflow itself needs in a task unless the request names them already."""
         from dataclasses import replace
 
-        from metaflow.metaflow_config import get_pinned_conda_libs
-
-        from ..spec.model import PypiDep
-
-        named = {d.name for d in spec.conda_deps} | {d.name for d in spec.pypi_deps if d.name}
-        extra = tuple(
-            PypiDep.parse("%s%s" % (name, version))
-            for name, version in sorted(get_pinned_conda_libs(spec.python, self.datastore_type or "local").items())
-            if name not in named
-        )
+        named = [d.name for d in spec.conda_deps] + [d.name for d in spec.pypi_deps if d.name]
+        extra = self._metaflow_needs(spec.python, named)
         return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec
 
-    def _missing_metaflow_needs(self, env: Any) -> Tuple[Any, ...]:
-        """What Metaflow needs in a task (its pinned libraries) that a named environment,
-        used as it is, lacks (as PyPI requirements)."""
+    def _metaflow_needs(self, python: str, have: List[str]) -> Tuple[Any, ...]:
+        """What Metaflow needs in a task (its pinned libraries for this datastore), as PyPI
+        requirements, less the packages named in `have`."""
         from metaflow.metaflow_config import get_pinned_conda_libs
         from packaging.utils import canonicalize_name
 
         from ..spec.model import PypiDep
 
-        have = {canonicalize_name(p.name) for p in env.packages}
-        needed = get_pinned_conda_libs(env.python_version, self.datastore_type or "local")
+        present = {canonicalize_name(name) for name in have}
+        needed = get_pinned_conda_libs(python, self.datastore_type or "local")
         return tuple(PypiDep.parse("%s%s" % (name, version)) for name, version in sorted(needed.items())
-                     if canonicalize_name(name) not in have)
+                     if canonicalize_name(name) not in present)
 
     def _run_job(self, job: Tuple, force: bool) -> Tuple[Any, float, bool]:
         arch, base, base_kind, spec = job
@@ -266,7 +257,7 @@ class CondaEnvironment(MetaflowEnvironment):
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
-            missing = self._missing_metaflow_needs(env)
+            missing = self._metaflow_needs(env.python_version, [p.name for p in env.packages])
             if not missing:
                 return env, time.time() - started, True
             # As the reference does: extended with them (every version it locked kept), not refused.

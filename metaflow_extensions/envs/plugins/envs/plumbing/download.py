@@ -97,17 +97,13 @@ def fetch_url(
 
 
 def _download(url: str, tmp: Path, credentials: Credentials) -> str:
-    digest = hashlib.sha256()
+    """Copy `url` (a local file or an HTTP download) to `tmp`; returns its sha256."""
     source = local_path(url)
-    if source is not None:
-        with open(source, "rb") as src, open(tmp, "wb") as out:
-            for block in iter(lambda: src.read(_CHUNK), b""):
-                digest.update(block)
-                out.write(block)
-        return digest.hexdigest()
-    request = _Download(url, credentials)
-    with _OPENER.open(request, timeout=_TIMEOUT) as response, open(tmp, "wb") as out:
-        for block in iter(lambda: response.read(_CHUNK), b""):
+    opened = open(source, "rb") if source is not None else _OPENER.open(_Download(url, credentials),
+                                                                         timeout=_TIMEOUT)
+    digest = hashlib.sha256()
+    with opened as src, open(tmp, "wb") as out:
+        for block in iter(lambda: src.read(_CHUNK), b""):
             digest.update(block)
             out.write(block)
     return digest.hexdigest()
