@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .auth import strip_credentials
 from .errors import SpecError
 from .ids import EnvID
-from .plumbing.cache import is_safe_filename
+from .plumbing.cache import is_safe_filename, is_sha256
 from .spec.model import CONDA_PLATFORMS, EnvSpec
 
 # 2: the full_id covers every field of every package, the Python version and its source.
@@ -33,7 +33,6 @@ PYTHON_FROM_CONDA = "conda"
 PYTHON_FROM_SYSTEM = "system"
 
 ARCHIVE_SUFFIXES = {KIND_CONDA: (".conda", ".tar.bz2"), KIND_PYPI: (".whl",)}
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
 _PACKAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 URL_SCHEMES = ("http://", "https://", "file://")
@@ -157,9 +156,9 @@ class LockedPackage:
             if not is_safe_filename(filename) or not filename.endswith(ARCHIVE_SUFFIXES[self.kind]):
                 raise LockError("%s package file name %r is not a plain %s archive name"
                                 % (self.kind, filename, "/".join(ARCHIVE_SUFFIXES[self.kind])))
-            if not isinstance(sha256, str) or not _SHA256.match(sha256):
+            if not is_sha256(sha256):
                 raise LockError("%s has an invalid sha256 %r" % (what, sha256))
-        if self.source_sha256 is not None and not _SHA256.match(str(self.source_sha256)):
+        if self.source_sha256 is not None and not is_sha256(self.source_sha256):
             raise LockError("%s has an invalid source sha256 %r" % (what, self.source_sha256))
         # A wheel we built has no URL to download from (its source is recorded instead).
         if not self.built_from and not self.url.startswith(URL_SCHEMES):

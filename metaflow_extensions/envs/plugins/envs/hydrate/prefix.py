@@ -14,7 +14,6 @@ it) is refused before anything is touched, whatever the flags. `remove_owned` is
 way a prefix is ever deleted, and it proves ownership first.
 """
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Iterator, Optional, Tuple
 
 from .. import settings
 from ..errors import HydrateError
+from ..ids import is_hex_id
 from ..lock import ResolvedEnvironment
 
 MARKER = ".metaflow-envs-complete"
@@ -29,7 +29,6 @@ OWNER_MARKER = ".metaflow-envs-prefix"
 ENV_ID_FILE = ".metaflow-envs-id"  # `req_id:full_id:arch`, read by tasks for their metadata
 NAMED_DIR = "named"
 _OWNER_TEXT = "Made by metaflow-envs, which may delete or re-create this directory.\n"
-_FULL_ID = re.compile(r"^[0-9a-f]{40}$")
 
 
 # ---- layout ------------------------------------------------------------------------------
@@ -137,7 +136,7 @@ def owns(path: Path) -> bool:
     if _regular_file(Path(path) / OWNER_MARKER):
         return True
     legacy = Path(path) / MARKER
-    return _regular_file(legacy) and bool(_FULL_ID.match(read_marker(legacy)))
+    return _regular_file(legacy) and is_hex_id(read_marker(legacy))
 
 
 def has_entries(path: Path) -> bool:

@@ -12,6 +12,7 @@ day whoever wrote it (pids are reused). A partial of a running process is never 
 """
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -52,12 +53,20 @@ def safe_filename(filename: str) -> str:
     return filename
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def is_sha256(value: object) -> bool:
+    """A sha256 as locks, indexes and hash options write it: 64 lowercase hex digits."""
+    return isinstance(value, str) and bool(_SHA256.match(value))
+
+
 class PackageCache:
     def __init__(self, root: Optional[Path] = None) -> None:
         self.root = Path(root) if root else settings.cache_dir("pkgs")
 
     def path(self, kind: str, sha256: str, filename: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not is_sha256(sha256):
             raise HydrateError("Invalid sha256 %r for %s." % (sha256, filename))
         return self.root / kind / sha256 / safe_filename(filename)
 

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
-from ..plumbing.cache import PackageCache, safe_filename, sha256_of
+from ..plumbing.cache import PackageCache, is_sha256, safe_filename, sha256_of
 from ..plumbing.download import fetch_url
 from ..plumbing.uv import run_uv
 from ..spec.model import EnvSpec
@@ -29,7 +29,6 @@ from .pypi import BuiltWheel, SourceToBuild, WheelBuilder, source_options
 _SKIPPED_DIRS = frozenset((".git", ".hg", ".svn", ".bzr", "__pycache__", "build", "dist", ".eggs",
                            ".tox", ".nox", ".venv", ".mypy_cache", ".pytest_cache"))
 _RECORD = "build.json"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def make_builder(
@@ -80,7 +79,7 @@ class BuildCache:
         try:
             built = BuiltWheel(**json.loads((entry / _RECORD).read_text()))
             wheel = entry / safe_filename(built.filename)
-            if wheel.suffix == ".whl" and _SHA256.match(built.source_sha256) and sha256_of(wheel) == built.sha256:
+            if wheel.suffix == ".whl" and is_sha256(built.source_sha256) and sha256_of(wheel) == built.sha256:
                 return built, wheel
         except Exception:  # missing, half-removed or tampered with: build again
             pass

@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import SpecError
 from ..ids import CONDA_PLATFORMS
+from ..plumbing.cache import is_sha256
 
 ENV_TYPE_CONDA = "conda-only"
 ENV_TYPE_PYPI = "pypi-only"
@@ -20,7 +21,6 @@ ENV_TYPE_MIXED = "mixed"
 _CONDA_NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*?)\s*$")
 _OPERATOR_START = ("<", ">", "!", "~", "=")
 _BUILD_PIN = re.compile(r"[^<>!=~]=")  # the second `=` of `1.2=py_0`, not part of `>=`
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _normalize_conda_version(text: str, what: str) -> Optional[str]:
@@ -121,7 +121,7 @@ class PypiDep:
     hashes: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        bad = [h for h in self.hashes if not _SHA256.match(h)]
+        bad = [h for h in self.hashes if not is_sha256(h)]
         if bad:
             raise SpecError(
                 "Malformed hash '%s' for PyPI requirement '%s': write '--hash=sha256:' and the "
