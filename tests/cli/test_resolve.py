@@ -3,7 +3,10 @@ import json
 
 import pytest
 
+from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
 from tests.fixtures.channel import PYTHON_VERSION
+from tests.fixtures.native_index import build_native_index
+from tests.fixtures.servers import StaticFileServer
 
 PYPROJECT = """\
 [project]
@@ -243,3 +246,15 @@ def test_system_python_resolves_pypi_only_requests_for_other_platforms(cli, arch
                    env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})[0]
     assert doc["env_id"]["arch"] == arch and doc["python"] == "3.11"
     assert [(p["kind"], p["name"], p["version"]) for p in doc["packages"]] == [("pypi", "six", "1.16.0")]
+
+
+@pytest.mark.skipif(host_platform() != "linux-64", reason="the host build's tag is this machine's")
+def test_a_wheel_built_for_this_machine_only_is_noted(cli, tmp_path):
+    """A source built here into a `linux_x86_64` wheel is locked for linux-64 with a note that
+    it does not carry the target's manylinux promise (even with --quiet: it is a warning)."""
+    with StaticFileServer(build_native_index(tmp_path / "native")) as server:
+        (cli.root / "requirements.txt").write_text("--extra-index-url %s/simple/\nmfenvs-hostbuilt==1.0.0\n" % server.url)
+        proc = cli.run("resolve", "-r", "requirements.txt", "--arch", "linux-64", "--dry-run", "-q",
+                       env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})
+    assert "PyPI package 'mfenvs-hostbuilt' 1.0.0 was built here from source as mfenvs_hostbuilt-1.0.0-" in proc.stderr
+    assert "linux_x86_64.whl, a wheel for machines like this one" in proc.stderr

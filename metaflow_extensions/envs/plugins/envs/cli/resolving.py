@@ -8,6 +8,7 @@ from ..environments import Environments
 from ..errors import SpecError
 from ..ids import Alias
 from ..lock import ResolvedEnvironment
+from ..resolve.pypi import host_only_build_notes
 from ..spec import parse_file
 from ..spec.model import EnvSpec
 from .progress import Progress
@@ -90,6 +91,9 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
                        poll=lambda: len(done)):
         with ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
             results = list(pool.map(one, archs))
+    for env in results:
+        for note in host_only_build_notes(env):
+            progress.warn(note)
     if request.dry_run:
         progress.note("Dry run: nothing was recorded, published or aliased, and wheels built from "
                       "source were not kept (downloads and build interpreters stay cached for reuse).")

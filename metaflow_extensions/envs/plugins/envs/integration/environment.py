@@ -73,6 +73,7 @@ class CondaEnvironment(MetaflowEnvironment):
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
         from ..errors import EnvError
+        from ..resolve.pypi import host_only_build_notes
 
         force = force or self._force_rebuild
         jobs: Dict[Tuple, List[str]] = {}
@@ -99,6 +100,8 @@ class CondaEnvironment(MetaflowEnvironment):
             echo("    %s: %s environment %s (Python %s, %d packages) %s" % (
                 ", ".join(steps), env.env_type, env.full_id[:12], env.python_version, len(env.packages),
                 "reused" if reused else "resolved in %.1fs" % seconds))
+            for note in [] if reused else host_only_build_notes(env):
+                echo("    Note: " + note)
         if self.manager().store is not None:
             unique = {e.full_id: e for e in self._envs.values()}
             with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:

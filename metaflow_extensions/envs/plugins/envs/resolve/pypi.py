@@ -26,10 +26,10 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError, SpecError
-from ..lock import KIND_PYPI, LockedPackage
+from ..lock import KIND_PYPI, LockedPackage, ResolvedEnvironment
 from ..plumbing.uv import run_uv
 from ..spec.model import DEFAULT_INDEX, EnvSpec, check_source_url
-from .platforms import PlatformInfo, host_platform
+from .platforms import PlatformInfo, host_platform, platform_info, wheel_filename_tags
 
 try:  # Python 3.11+
     import tomllib
@@ -86,13 +86,7 @@ def resolve(
     with tempfile.TemporaryDirectory(prefix="mfenvs-uv-") as tmp:
         work = Path(tmp)
         (work / "requirements.in").write_text("\n".join(lines) + "\n")
-        args = [
-            "pip", "compile", "requirements.in",
-            "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
-            "--python-version", python_version,
-            "--python-platform", target.uv_python_platform(),
-            "--python", sys.executable,
-        ]
+        args = _compile_args(python_version, target)
         # The user's constraints (-c FILE), and Conda's Python packages as exact pins.
         constraints = list(spec.pypi_constraints) + ["%s==%s" % item for item in sorted(provided.items())]
         if constraints:
@@ -130,6 +124,8 @@ def resolve(
             _check_source_hash(entry, tags, allowed)
         source = _source_of(entry)
         what = "a source distribution" if source.kind == "sdist" else "a %s source" % source.kind
+        if target.os == "osx" and source.kind == "sdist":
+            _refuse_if_newer_macos_has_wheels(entry, spec, python_version, target, credentials)
         if build_wheel is None:
             raise ResolveError("PyPI package '%s' has no wheel for %s (Python %s), only %s, and nothing here can "
                                "build it." % (entry["name"], target.subdir, python_version, what))
@@ -152,6 +148,74 @@ def resolve(
                                "packages can be built for another platform. %s" % (no_wheel, built.filename, advice))
         locked.append(_locked_built(source, built))
     return sorted(locked, key=lambda p: p.name)
+
+
+def _compile_args(python_version: str, target: PlatformInfo) -> List[str]:
+    """`uv pip compile` of requirements.in into pylock.toml, for the target."""
+    return [
+        "pip", "compile", "requirements.in",
+        "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
+        "--python-version", python_version,
+        "--python-platform", target.uv_python_platform(),
+        "--python", sys.executable,
+    ]
+
+
+# The newest macOS whose wheel tags `packaging` and uv know: asked for, uv lists every macOS
+# wheel of a release, which tells which macOS version would take one.
+_NEWEST_MACOS = "26.0"
+
+
+def _refuse_if_newer_macos_has_wheels(entry: dict, spec: EnvSpec, python_version: str, target: PlatformInfo,
+                                      credentials: Credentials) -> None:
+    """A release without a wheel for the target's macOS, whose wheels need a newer one (scipy
+    publishes macOS 12+ wheels only): building it from source is not what the user wants,
+    raising METAFLOW_CONDA_OSX_VERSION is. Say which version would take a wheel."""
+    newest = replace(target, system_version=_NEWEST_MACOS)
+    with tempfile.TemporaryDirectory(prefix="mfenvs-uv-") as tmp:
+        work = Path(tmp)
+        (work / "requirements.in").write_text("%s==%s\n" % (entry["name"], entry.get("version")))
+        source_args, source_env = source_options(spec, credentials, work)
+        run_uv(_compile_args(python_version, newest) + ["--no-deps"] + source_args, credentials, ResolveError,
+               "PyPI cannot list the wheels of %s %s" % (entry["name"], entry.get("version")),
+               env={**newest.uv_environment(), **source_env}, cwd=str(work))
+        probed = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
+    floor = _oldest_macos_with_a_wheel(probed, python_version, target)
+    if floor is not None:
+        raise ResolveError(
+            "PyPI package '%s' %s has wheels for macOS %s and newer only, and this environment targets macOS %s "
+            "(%s): set METAFLOW_CONDA_OSX_VERSION=%s (the oldest macOS your %s machines run), or pin a version "
+            "with wheels for macOS %s." % (entry["name"], entry.get("version"), floor, target.system_version,
+                                           target.subdir, floor, target.subdir, target.system_version))
+
+
+def _oldest_macos_with_a_wheel(entries: List[dict], python_version: str, target: PlatformInfo) -> Optional[str]:
+    """The oldest `major.minor` macOS (named in the wheels' own tags) whose tags take one of them."""
+    versions = set()
+    for wheel in (w for e in entries for w in e.get("wheels", [])):
+        for tag in wheel_filename_tags(wheel.get("name") or wheel["url"].rsplit("/", 1)[-1])[2]:
+            match = re.match(r"macosx_(\d+)_(\d+)_", tag.platform)
+            if match:
+                versions.add((int(match.group(1)), int(match.group(2))))
+    for major, minor in sorted(versions):
+        version = "%d.%d" % (major, minor)
+        if any(_best_wheel(e, replace(target, system_version=version).wheel_tags(python_version)) for e in entries):
+            return version
+    return None
+
+
+def host_only_build_notes(env: ResolvedEnvironment) -> List[str]:
+    """A note for each wheel built here from source whose tags the target does not promise
+    (a `linux_x86_64` build in a manylinux environment, a macOS 14 build where macOS 11 is
+    targeted): it runs on machines like this one, not on every machine of the target."""
+    target = platform_info(env.arch)
+    tags = set(target.wheel_tags(env.python_version))
+    promise = ("manylinux wheels for glibc %s (METAFLOW_CONDA_GLIBC_VERSION)" if target.is_linux
+               else "wheels for macOS %s (METAFLOW_CONDA_OSX_VERSION)") % target.system_version
+    return ["PyPI package '%s' %s was built here from source as %s, a wheel for machines like this one: the "
+            "environment targets %s %s, so it may not run on other machines; pin a version that publishes such "
+            "a wheel if they run this environment." % (p.name, p.version, p.filename, env.arch, promise)
+            for p in env.pypi_packages() if p.built_from and not wheel_filename_tags(p.filename)[2] & tags]
 
 
 def _requirements_summary(requirements: Sequence[str]) -> str:
