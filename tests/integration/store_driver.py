@@ -7,6 +7,7 @@ the datastore is METAFLOW_DEFAULT_DATASTORE. Prints JSON on success.
     python store_driver.py alias    <req_id> <full_id> <arch> <alias>
     python store_driver.py lookup   <alias>                        -> env id
     python store_driver.py hydrate  <req_id> <full_id> <arch> <prefix>
+    python store_driver.py tools    <arch>                         -> {} (the node tools, published)
 """
 import json
 import sys
@@ -43,6 +44,11 @@ def main() -> None:
     elif command == "hydrate":
         env = envs.get(EnvID(*args[:3]))
         out = {"prefix": str(envs.create(env, args[3]))}
+    elif command == "tools":
+        from metaflow_extensions.envs.plugins.envs.integration.tools import publish_tools
+
+        publish_tools(envs, args[0])
+        out = {}
     else:
         raise SystemExit("unknown command %s" % command)
     print(json.dumps(out))

@@ -8,15 +8,18 @@ A test module runs them by defining a ``store_backend`` fixture (a running serve
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
+
 __all__ = [
     "test_publish_then_hydrate_a_cold_node", "test_aliases_immutable_and_mutable",
     "test_another_user_reuses_and_hydrates_a_published_environment", "test_two_publishers_at_once",
-    "test_corrupted_object_is_detected",
+    "test_corrupted_object_is_detected", "test_a_bare_node_bootstraps_from_the_datastore_alone",
 ]
 
 DRIVER = str(Path(__file__).with_name("store_driver.py"))
@@ -139,3 +142,66 @@ def test_corrupted_object_is_detected(store_backend, s3_prefix, origin, tmp_path
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "Could not download" in proc.stderr and "tinyutil" in proc.stderr
     assert not (tmp_path / "p2").exists()
+
+
+# What a node image holds for each datastore: Metaflow's client library for it (Metaflow itself
+# and this extension come with the code package).
+NODE_LIBRARIES = {
+    "s3": ["boto3", "requests"],
+    "azure": ["azure-storage-blob", "azure-identity", "requests"],
+    "gs": ["google-cloud-storage", "google-auth", "requests"],
+}
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def _node_python(root: Path, datastore: str) -> Path:
+    """A bare Python with the datastore's client library only (from PyPI)."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or shutil.which("uv")
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+                    *NODE_LIBRARIES[datastore]], check=True, timeout=300,
+                   env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"))
+    return venv / "bin" / "python"
+
+
+def _code_package(root: Path) -> Path:
+    """Metaflow and this extension, as a code package brings them to a node."""
+    import metaflow
+
+    code = root / "code"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(Path(metaflow.__file__).parent, code / "metaflow", ignore=ignore)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "metaflow_extensions", code / "metaflow_extensions",
+                    ignore=ignore)
+    return code
+
+
+@pytest.mark.network  # PyPI: the node's datastore library and the node tools
+def test_a_bare_node_bootstraps_from_the_datastore_alone(store_backend, s3_prefix, origin, tmp_path):
+    """The remote bootstrap on a node that has a Python with the datastore's library, the code
+    package and the datastore: tools and packages come from the datastore (channels stopped,
+    every other host behind a dead proxy)."""
+    launcher = store_env(store_backend, s3_prefix, origin, tmp_path / "launcher")
+    datastore = launcher["METAFLOW_DEFAULT_DATASTORE"]
+    run_driver(launcher, "publish", DEPS, "team/tiny:v1")
+    run_driver(launcher, "tools", "linux-64", timeout=600)
+    origin.stop()
+
+    node = tmp_path / "node"
+    python, code = _node_python(node, datastore), _code_package(node)
+    env = store_backend.subprocess_env(s3_prefix)
+    env.update({
+        "HOME": str(node / "home"), "PYTHONPATH": str(code), "METAFLOW_CONDA_CACHE_DIR": str(node / "cache"),
+        "METAFLOW_ENVS_TOOLS_DIR": str(node / "tools"), "PATH": "/usr/bin:/bin",
+        "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY,
+        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+    })
+    proc = subprocess.run(
+        [str(python), "-m", "metaflow_extensions.envs.plugins.envs.integration.bootstrap", "--datastore", datastore,
+         "--prefix-dir", str(node / "envs"), "--step", "start", "--name", "team/tiny:v1", "--arch", "linux-64"],
+        cwd=str(code), env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "fetching tools for linux-64" in proc.stderr and any((node / "tools").glob("rattler*"))
+    info = subprocess.run([str(node / "envs" / "start" / "bin" / "nativelib-info")], capture_output=True, text=True)
+    assert info.stdout.strip() == "nativelib 1.2.0 linux-64"
