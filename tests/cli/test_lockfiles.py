@@ -1,6 +1,10 @@
 """`metaflow environment resolve --uv-lock / --pylock / -p` (with a uv.lock beside it): the PyPI
 part is the lock's, not re-resolved, through the real entry point."""
 import json
+import subprocess
+import sys
+
+import pytest
 
 from tests.fixtures.lock_projects import (  # noqa: F401 (lock_index: a fixture)
     ALPHA_1, ALPHA_2, GAMMA, lock_index, lock_project, sha256_of, wheel_entry, write_pylock,
@@ -55,3 +59,45 @@ def test_an_unknown_extra_of_a_uv_lock_is_named(cli, lock_index):
     lock_project(cli.root / "project", lock_index.url + "/simple")
     error = cli.fails("resolve", "--uv-lock", "project/uv.lock", "--extra", "nosuch")
     assert "nosuch" in error
+
+
+FLOW = '''from metaflow import FlowSpec, step, %(deco)s
+
+
+@%(deco)s(%(attrs)s)
+class LockFlow(FlowSpec):
+    @step
+    def start(self):
+        import importlib.metadata as md
+        found = {}
+        for name in ("lk-alpha", "lk-gamma", "tinyutil"):
+            try:
+                found[name] = md.version(name)
+            except md.PackageNotFoundError:
+                found[name] = None
+        print("FOUND %%s" %% sorted(found.items()))
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    LockFlow()
+'''
+
+
+@pytest.mark.network  # Metaflow's own `requests` is resolved from pypi.org on top of the lock
+@pytest.mark.parametrize("deco, attrs, tinyutil", [
+    ("pypi_base", 'lockfile="project/uv.lock"', None),
+    ("conda_base", 'libraries={"tinyutil": "1.1.0"}, lockfile="project/uv.lock"', "1.1.0"),
+])
+def test_a_flow_runs_with_the_locked_versions(cli, lock_index, deco, attrs, tinyutil):
+    lock_project(cli.root / "project", lock_index.url + "/simple")
+    publish(lock_index.root, [ALPHA_1, ALPHA_2])  # newer than what was locked
+    (cli.root / "lock_flow.py").write_text(FLOW % {"deco": deco, "attrs": attrs})
+    proc = subprocess.run([sys.executable, "lock_flow.py", "--no-pylint", "--environment=conda", "run"],
+                          cwd=str(cli.root), env=cli.env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "FOUND [('lk-alpha', '1.0.0'), ('lk-gamma', '1.0.0'), ('tinyutil', %r)]" % tinyutil in proc.stdout
