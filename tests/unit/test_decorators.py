@@ -219,7 +219,8 @@ def test_defaults_for_returns_fresh_copies():
     first["libraries"]["x"] = "1"
     assert defaults_for(FAMILY_CONDA)["libraries"] == {}
     assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "python",
-                                              "disabled", "name", "pathspec", "fetch_at_exec"}
+                                              "disabled", "name", "pathspec", "fetch_at_exec", "lockfile",
+                                              "extras", "groups"}
     assert set(defaults_for(FAMILY_NAMED)) == {"name", "pathspec", "fetch_at_exec"}
 
 

@@ -154,7 +154,19 @@ def _fast_exit() -> None:
                      "    metaflow environment resolve --using team/serving:v1 -r extra.txt --alias team/serving:v2")
 @click.option("-r", "--requirement", "req_file", default=None, metavar="FILE", help="A requirements.txt file.")
 @click.option("-f", "--file", "yml_file", default=None, metavar="FILE", help="An environment.yml file.")
-@click.option("-p", "--pyproject", "toml_file", default=None, metavar="FILE", help="A pyproject.toml file.")
+@click.option("-p", "--pyproject", "toml_file", default=None, metavar="FILE", help="A pyproject.toml file; "
+              "with a uv.lock beside it, its PyPI packages are taken as locked there.")
+@click.option("--uv-lock", "uv_lock", default=None, metavar="FILE",
+              help="A uv.lock (its pyproject.toml beside it): PyPI packages as locked, not re-resolved.")
+@click.option("--pylock", "pylock", default=None, metavar="FILE",
+              help="A pylock.toml (PEP 751): PyPI packages as locked, not re-resolved.")
+@click.option("--no-uv-lock", "no_uv_lock", is_flag=True, default=False,
+              help="With -p: resolve the pyproject.toml's requirements, ignoring a uv.lock beside it.")
+@click.option("--extra", "extras", multiple=True, metavar="NAME",
+              help="An extra of the uv.lock / pylock.toml to install (repeatable).")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="A dependency group of the uv.lock / pylock.toml to install (repeatable), besides uv's "
+              "default ones.")
 @click.option("--python", default=None, metavar="VER", help="Python version, e.g. 3.11 (the 3.11 series) or "
               ">=3.10,<3.13 [default: the file's, else this interpreter's major.minor].")
 @click.option("--arch", "archs", multiple=True, metavar="ARCH",
@@ -174,8 +186,8 @@ def _fast_exit() -> None:
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON document (as show --json).")
 @_quiet_option
 @click.pass_obj
-def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_pathspec, aliases, force, dry_run,
-            set_default, local_only, as_json, quiet):
+def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, extras, groups, python, archs, using,
+            using_pathspec, aliases, force, dry_run, set_default, local_only, as_json, quiet):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
@@ -187,7 +199,8 @@ def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_path
         chosen_archs = args.check_archs(archs) or [host_platform()]
         new_aliases = args.check_new_aliases(aliases)
         spec_file = args.check_env_file([("-r", req_file, "requirements"), ("-f", yml_file, "environment-yml"),
-                                         ("-p", toml_file, "pyproject")])
+                                         ("-p", toml_file, "pyproject"), ("--uv-lock", uv_lock, "uv-lock"),
+                                         ("--pylock", pylock, "pylock")])
         if using and using_pathspec:
             raise SpecError("Give only one of --using and --using-pathspec.")
         base = None
@@ -199,7 +212,7 @@ def resolve(obj, req_file, yml_file, toml_file, python, archs, using, using_path
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
             spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
-            local_only=local_only)
+            local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock)
         resolving.read_request(request)  # the file parses (or the error names it) before any work
         envs = obj.environments(local_only=local_only)
         results = resolving.resolve(envs, request, obj.progress(quiet))

@@ -1,5 +1,6 @@
 """`metaflow environment resolve`: resolve a request (or extend an environment) for several
 architectures, then publish and alias the results."""
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence
@@ -27,14 +28,33 @@ class ResolveRequest:
     dry_run: bool = False
     set_default: bool = True
     local_only: bool = False
+    extras: Sequence[str] = ()  # of a lock file (uv.lock, pylock.toml)
+    groups: Sequence[str] = ()
+    use_uv_lock: bool = True  # a pyproject.toml with a uv.lock beside it: take the lock
+
+
+def _uv_lock_beside(request: ResolveRequest) -> Optional[str]:
+    """The uv.lock next to the request's pyproject.toml, when it is to be used."""
+    if request.spec_kind != "pyproject" or not request.use_uv_lock or request.spec_file is None:
+        return None
+    lock = os.path.join(os.path.dirname(request.spec_file), "uv.lock")
+    return lock if os.path.isfile(lock) else None
 
 
 def read_request(request: ResolveRequest) -> EnvSpec:
     """What the file (and --python) ask for; empty when only extending with --using."""
     if request.spec_file is None and request.using is None:
         raise SpecError("Nothing to resolve: give a requirements file (-r requirements.txt, "
-                        "-f environment.yml or -p pyproject.toml), or --using ENV to extend.")
-    spec = parse_file(request.spec_file, request.spec_kind) if request.spec_file else EnvSpec()
+                        "-f environment.yml, -p pyproject.toml, --uv-lock uv.lock or --pylock pylock.toml), or --using ENV "
+                        "to extend.")
+    lock = _uv_lock_beside(request)
+    if lock is not None:  # the project's Python bound, and its PyPI packages as uv locked them
+        spec = replace(parse_file(lock, "uv-lock", request.extras, request.groups),
+                       python=parse_file(request.spec_file, request.spec_kind).python)
+    elif request.spec_file:
+        spec = parse_file(request.spec_file, request.spec_kind, request.extras, request.groups)
+    else:
+        spec = EnvSpec()
     if request.python:
         spec = replace(spec, python=_both_pythons(spec.python, request.python, request.spec_file))
     return spec
@@ -74,6 +94,10 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
     spec = read_request(request)
     for warning in spec.warnings:  # here, where the file is read once per command
         progress.warn(warning)
+    if spec.pypi_locked is not None:
+        progress.note("PyPI packages as locked in %s, not re-resolved%s." % (
+            spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
+            if _uv_lock_beside(request) else ""))
     base = find(envs, request.using) if request.using is not None else None
     options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
                    local_only=request.local_only)

@@ -12,6 +12,8 @@ FAMILY_NAMED = "named_env"
 FAMILIES = (FAMILY_CONDA, FAMILY_PYPI, FAMILY_NAMED)
 
 _NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exec": False}
+# A lock file (uv.lock, pylock.toml; relative to the flow file) giving the PyPI packages as locked.
+_LOCK_DEFAULTS: Dict[str, Any] = {"lockfile": None, "extras": [], "groups": []}
 _DEFAULTS: Dict[str, Dict[str, Any]] = {
     FAMILY_CONDA: {
         "libraries": {},
@@ -21,6 +23,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "pip_sources": [],
         "python": None,
         "disabled": None,
+        **_LOCK_DEFAULTS,
         **_NAMED_DEFAULTS,
     },
     FAMILY_PYPI: {
@@ -29,6 +32,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "sources": [],  # older spelling of `extra_indices`
         "python": None,
         "disabled": None,
+        **_LOCK_DEFAULTS,
         **_NAMED_DEFAULTS,
     },
     FAMILY_NAMED: dict(_NAMED_DEFAULTS),

@@ -8,7 +8,10 @@ the environment object orchestrates (resolve, alias lookup, hydrate).
 Families: "conda" (@conda, @conda_base), "pypi" (@pypi, @pip, @pypi_base, @pip_base) and
 "named_env" (@named_env, @named_env_base), which is neutral: it combines with either.
 """
+import functools
+import os
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -16,6 +19,8 @@ from packaging.utils import canonicalize_name
 
 from ..errors import SpecError
 from ..ids import ALIAS_GENERIC, ALIAS_PATHSPEC, check_alias_template
+from ..spec import kind_of, parse_file
+from ..spec.locked import LockedPypi
 from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources, check_source_url
 from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
     FAMILIES,
@@ -29,7 +34,7 @@ from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
 
 # Attributes that put packages (content) into a request, per family.
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
-            "sources", "python")
+            "sources", "python", "lockfile")
 
 _CONDA_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PYPI_KEY = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9_.,\s-]*\])?$")
@@ -73,6 +78,7 @@ class _Part:
     fetch_at_exec: bool
     disabled: Optional[bool]
     given: Tuple[str, ...]  # the package attributes set to something (for messages)
+    locked: Optional[LockedPypi] = None  # from `lockfile`
 
     @property
     def base(self) -> Optional[str]:
@@ -86,7 +92,7 @@ class _Part:
 
     @property
     def has_content(self) -> bool:
-        return bool(self.conda or self.pypi or self.channels or self.indices or self.python)
+        return bool(self.conda or self.pypi or self.channels or self.indices or self.python or self.locked)
 
 
 def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str, Any]]) -> _Part:
@@ -130,10 +136,37 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
         python = _python_attribute(where, get("python"))
 
     given = tuple(k for k in _CONTENT if k in attrs and attrs[k] not in (None, "", {}, []))
+    locked = _locked(where, get) if family != FAMILY_NAMED else None
     part = _Part(where, label, family, conda, pypi, channels, indices, python, name, pathspec,
-                 fetch_at_exec, disabled, given)
+                 fetch_at_exec, disabled, given, locked)
     _check_part(part)
     return part
+
+
+def _locked(where: str, get: Callable[[str], Any]) -> Optional[LockedPypi]:
+    """The lock `lockfile` names (relative to the flow file), with its `extras` and `groups`."""
+    lockfile = _optional_str(where, "lockfile", get("lockfile"), "lockfile='uv.lock'")
+    extras = _str_list(where, "extras", get("extras"), "extras=['gpu']")
+    groups = _str_list(where, "groups", get("groups"), "groups=['train']")
+    if lockfile is None:
+        if extras or groups:
+            raise SpecError("%s: extras and groups select from a lock file: add lockfile='uv.lock' (or a "
+                            "pylock.toml)." % where)
+        return None
+    path = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), os.path.expanduser(lockfile))
+    if not os.path.isfile(path):
+        raise SpecError("%s: lockfile '%s' not found (looked for %s, paths are relative to the flow file)."
+                        % (where, lockfile, path))
+    try:
+        return read_lockfile(path, os.stat(path).st_mtime_ns, extras, groups)
+    except SpecError as err:
+        raise _located(where, "lockfile", err) from None
+
+
+@functools.lru_cache(maxsize=8)
+def read_lockfile(path: str, mtime_ns: int, extras: Tuple[str, ...], groups: Tuple[str, ...]) -> Optional[LockedPypi]:
+    """Every step reads the flow's lock: once per content (`mtime_ns`) is enough."""
+    return parse_file(path, kind_of(path), extras, groups).pypi_locked
 
 
 def _check_part(part: _Part) -> None:
@@ -337,18 +370,21 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
     channels: Tuple[str, ...] = ()
     indices: Tuple[str, ...] = ()
     python = None
+    locked = None
     for part in parts:
         conda.update(part.conda)
         pypi.update(part.pypi)
         channels = _unique(part.channels + channels)
         indices = _unique(part.indices + indices)
         python = part.python or python
+        locked = part.locked or locked
     return EnvSpec(
         conda_deps=tuple(conda.values()),
         pypi_deps=tuple(pypi.values()),
         channels=channels,
         pypi_sources=PypiSources(extra_index_urls=indices),
         python=python,
+        pypi_locked=locked,
     )
 
 

@@ -87,6 +87,8 @@ def resolve(
         work = Path(tmp)
         (work / "requirements.in").write_text("\n".join(lines) + "\n")
         args = _compile_args(python_version, target)
+        if spec.pypi_no_deps:  # the file is a lock (pip-compile output): install exactly its lines
+            args.append("--no-deps")
         # The user's constraints (-c FILE), and Conda's Python packages as exact pins.
         constraints = list(spec.pypi_constraints) + ["%s==%s" % item for item in sorted(provided.items())]
         if constraints:
