@@ -269,23 +269,6 @@ def test_step_extends_the_named_base_environment(flows, named_envs, e2e_cache_di
     assert _version(end, "chainc") is None
 
 
-def test_a_gpu_step_is_resolved_with_the_gpu_defaults_and_declarations_win(flows, e2e_cache_dir):
-    result = flows.run("run_sys_packages_flow.py").check()
-    data = flows.read("RunSysPackagesFlow/%s" % result.run_id)
-    start = _only(data, "start")["probe"]  # @resources(gpu=1): __cuda 12.4 by default
-    _assert_in_env(start, e2e_cache_dir)
-    assert _version(start, "needscuda") == "1.0.0"
-    assert _version(_only(data, "newer")["probe"], "needscuda") == "2.0.0"  # @sys_packages: __cuda 12.8
-    # The GPU defaults are the setting's: an older driver there stops the GPU step, with one
-    # message naming __cuda and how to declare it.
-    again = flows.run("run_sys_packages_flow.py", env={
-        "METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES": '{"__cuda": "11.8"}'})
-    flat = " ".join(again.output.split())
-    assert again.returncode != 0 and "Traceback" not in flat, again.output
-    for text in ("Step start:", "__cuda >=12", "resolved with __cuda 11.8", '@sys_packages(packages={"__cuda": "12.4"})'):
-        assert text in flat, again.output
-
-
 # ---------------------------------------------------------------------------------------
 # 9. User mistakes: one clear message, no traceback, non-zero exit
 
