@@ -141,7 +141,7 @@ def test_blank_lines_unknown_sections_and_nodefaults():
     # Nothing is dropped silently: each section not read is named, with its line.
     assert spec.warnings == (
         "environment.yml, line 2: section 'unknown_section:' is ignored: metaflow-envs does not know it; "
-        "check its spelling (read: name, channels, pypi-indices, dependencies).",
+        "check its spelling (read: name, channels, pypi-indices, dependencies, sys).",
         "environment.yml, line 4: section 'prefix:' is ignored: environments live in metaflow-envs' cache; "
         "use 'metaflow environment create --prefix DIR' to create one at a path.",
         "environment.yml, line 5: section 'variables:' is ignored: metaflow-envs sets no environment "
@@ -219,7 +219,7 @@ def test_empty_lists_are_fine():
         ("dependencies:\n  -\n", r"line 2: a dependency must be text, got nothing"),
         (
             "dependencies:\n  - pandas\n  - conda:\n    - numpy\n",
-            r"line 3: unknown entry 'conda:' in dependencies: only '- pip:' may hold a list",
+            r"line 3: unknown entry 'conda:' in dependencies: only '- pip:' and '- sys:' may hold a list",
         ),
         ("dependencies:\n  - pip: requests\n", r"line 2: 'pip:' must be a list of requirements"),
         ("dependencies:\n  - pip:\n    - 2.0\n", r"line 3: a pip requirement must be text"),

@@ -45,6 +45,19 @@ CONDA_REMOTE_ARCH = from_conf("CONDA_REMOTE_ARCH")
 CONDA_GLIBC_VERSION = from_conf("CONDA_GLIBC_VERSION", "2.28")
 # macOS version assumed on osx targets (virtual package __osx, macosx wheel tags).
 CONDA_OSX_VERSION = from_conf("CONDA_OSX_VERSION", "11.0")
+# Virtual packages every target is resolved against, as JSON: `{"__name": "version"}` for every
+# platform and/or `{"<platform>": {"__name": "version"}}` for one, e.g.
+# '{"linux-64": {"__glibc": "2.31"}}'. Names: __cuda, __glibc, __linux, __osx, __unix,
+# __archspec; a version may carry a build ("12.4=0"). A request's own declarations
+# (@sys_packages, --sys-pkg, `sys:`) win for a name, then the platform's entry, then the
+# entries for every platform. Packages a target's OS lacks (__glibc on osx) are not applied to
+# it. Default: none (the target's own: __glibc from CONDA_GLIBC_VERSION...).
+CONDA_SYS_DEFAULT_PACKAGES = from_conf("CONDA_SYS_DEFAULT_PACKAGES")
+# Virtual packages of a step asking for a GPU (@resources, @kubernetes or @batch with gpu > 0),
+# under the flow's and step's own declarations, as JSON `{"__name": "version"}`. Default (when
+# unset): {"__cuda": "12.4"}, a CUDA 12 driver (NVIDIA driver 550 or newer), which conda-forge's
+# CUDA 12 builds (their `__cuda >=12` via cuda-version 12.x) resolve against; '{}' adds nothing.
+CONDA_SYS_DEFAULT_GPU_PACKAGES = from_conf("CONDA_SYS_DEFAULT_GPU_PACKAGES")
 # Where environments are stored, per datastore type. Default: a `conda_env` folder under the
 # datastore's root (METAFLOW_DATASTORE_SYSROOT_<TYPE>).
 CONDA_S3ROOT = from_conf("CONDA_S3ROOT")

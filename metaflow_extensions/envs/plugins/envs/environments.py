@@ -19,7 +19,7 @@ from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .plumbing.cache import PackageCache
 from .plumbing.download import configured_local_sources, fetch_packages
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
-from .spec.model import EnvSpec, PypiDep
+from .spec.model import EnvSpec, PypiDep, merge_sys_packages
 from .store.aliases import read_alias, write_alias
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
@@ -126,6 +126,7 @@ class Environments:
                 pypi_sources=first.pypi_sources.merged(additions.pypi_sources),
                 python=additions.python or first.python, platform=additions.platform,
                 pypi_constraints=tuple(dict.fromkeys(first.pypi_constraints + additions.pypi_constraints)),
+                sys_packages=merge_sys_packages(first.sys_packages, additions.sys_packages),
             )
 
         try:

@@ -7,18 +7,24 @@ change it); otherwise Metaflow's configuration (profile JSON, extension defaults
 import math
 import os
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 
 def get(name: str) -> Optional[str]:
     """`name` without the METAFLOW_ prefix, e.g. `CONDA_CHANNELS`."""
+    value = raw(name)
+    return None if value is None else str(value)
+
+
+def raw(name: str) -> Any:
+    """`name` as set: the environment's text, else the configured value as Metaflow holds it
+    (a JSON object in a profile stays a dict, where `get` would turn it into Python's repr)."""
     value = os.environ.get("METAFLOW_" + name)
     if value is not None:
         return value
     from metaflow import metaflow_config  # defaults live in config/mfextinit_envs.py
 
-    value = getattr(metaflow_config, name, None)
-    return None if value is None else str(value)
+    return getattr(metaflow_config, name, None)
 
 
 def number(name: str, default: float) -> float:

@@ -444,8 +444,10 @@ def step_request(flow: Any, step_name: str, step_decorators: Sequence[Any] = ()
     neither has an environment decorator). Also for steps without a step decorator, which
     get the flow-level request. Mistakes raise InvalidEnvRequest."""
     from .decorator_rules import request_for_step
+    from .sys_packages import with_sys_packages
 
     try:
-        return request_for_step(step_name, _flow_env_decorators(flow), _env_decorators(step_decorators))
+        request = request_for_step(step_name, _flow_env_decorators(flow), _env_decorators(step_decorators))
+        return with_sys_packages(request, flow, step_name, step_decorators)
     except SpecError as err:
         raise InvalidEnvRequest(err.message) from None

@@ -4,6 +4,7 @@ The solver sees only the target's virtual packages (never the host's), so resolv
 linux-64 from a Mac gives the same answer as on the Kubernetes node.
 """
 import datetime
+import re
 from dataclasses import replace
 from typing import List, Optional, Sequence
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
 from ..plumbing.rattler import rattler_client, run_rattler
-from ..spec.model import CondaDep
+from ..spec.model import SYS_PACKAGE_NAMES, CondaDep, sys_example
 from .. import settings
 from .platforms import PlatformInfo
 
@@ -110,10 +111,31 @@ def _explain(err: Exception, specs, channels, target: PlatformInfo, credentials:
             text,
         )
     if "Solver" in kind or "Cannot solve" in text or "cannot be installed" in text or "No candidates" in text:
-        return "Conda cannot satisfy %s from %s:\n%s" % (", ".join(specs), where, text)
+        return "Conda cannot satisfy %s from %s:\n%s%s" % (", ".join(specs), where, text, _virtual_hint(text, target))
     if "MatchSpec" in kind or "Parse" in kind:
         return "Invalid Conda requirement among %s: %s" % (", ".join(specs), text)
     return "Conda resolution failed (%s): %s" % (where, text)
+
+
+def _virtual_hint(text: str, target: PlatformInfo) -> str:
+    """When a virtual package stands in the way (`__cuda`, `__glibc`...), what the target was
+    resolved with and the ways to declare what its machines really provide."""
+    names = [n for n in SYS_PACKAGE_NAMES if re.search(r"\b%s\b" % n, text)]
+    if not names:
+        return ""
+    provided = target.virtual_packages()
+    name, example = names[0], sys_example(names[0])
+    hint = (
+        "\nThe target (%s) is resolved with %s: declare what the machines running it provide with "
+        "@sys_packages(packages={\"%s\": \"%s\"}) on the step (or @sys_packages_base on the flow), "
+        "'--sys-pkg %s==%s' in requirements.txt, a 'sys:' section in environment.yml "
+        "('sys: [\"%s==%s\"]') or METAFLOW_CONDA_SYS_DEFAULT_PACKAGES"
+        % (target.subdir, ", ".join("%s %s" % (n, provided[n][0]) if n in provided else "no %s" % n for n in names),
+           name, example, name, example, name, example))
+    if name == "__cuda":
+        hint += ("; steps asking for a GPU (@resources, @kubernetes or @batch with gpu=) get "
+                 "METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES")
+    return hint + "."
 
 
 def to_locked(record) -> LockedPackage:

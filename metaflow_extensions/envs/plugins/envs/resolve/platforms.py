@@ -2,18 +2,21 @@
 
 Resolving for a platform other than the host (a Mac user resolving for linux-64) must never
 look at the host: virtual packages and wheel tags are derived from the target alone. Their
-versions come from METAFLOW_CONDA_GLIBC_VERSION / METAFLOW_CONDA_OSX_VERSION.
+versions come from METAFLOW_CONDA_GLIBC_VERSION / METAFLOW_CONDA_OSX_VERSION, then from what
+the request declares (EnvSpec.sys_packages, over METAFLOW_CONDA_SYS_DEFAULT_PACKAGES): a
+declared `__glibc` also bounds the manylinux wheels, a declared `__osx` the macOS ones.
 """
 import platform as _host_platform
 import sys
+import json
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from packaging import tags
 
 from .. import settings
 from ..errors import SpecError
-from ..spec.model import CONDA_PLATFORMS
+from ..spec.model import CONDA_PLATFORMS, SysPackages, check_sys_package, merge_sys_packages
 
 _UV_MANYLINUX_MINORS = (17, 28) + tuple(range(31, 41))
 
@@ -24,6 +27,7 @@ class PlatformInfo:
     os: str  # linux | osx
     machine: str  # x86_64 | aarch64 | arm64
     system_version: str  # glibc version on linux, macOS version on osx
+    declared: SysPackages = ()  # what the request declares the target provides
 
     @property
     def is_linux(self) -> bool:
@@ -37,6 +41,10 @@ class PlatformInfo:
             out["__glibc"] = (self.system_version, "0")
         else:
             out["__osx"] = (self.system_version, "0")
+        for name, value in self.declared:
+            version, _, build = value.partition("=")
+            # without a build, keep the platform's own (`__archspec`'s names the machine)
+            out[name] = (version, build or out.get(name, ("", "0"))[1])
         return out
 
     def uv_python_platform(self) -> str:
@@ -78,7 +86,9 @@ class PlatformInfo:
         )
 
 
-def platform_info(subdir: str) -> PlatformInfo:
+def platform_info(subdir: str, declared: SysPackages = ()) -> PlatformInfo:
+    """The target `subdir`, with the virtual packages a request declares for it (see
+    `sys_packages_for`)."""
     if subdir not in CONDA_PLATFORMS:
         raise SpecError("Unknown platform '%s': use one of %s." % (subdir, ", ".join(CONDA_PLATFORMS)))
     os_name, arch = subdir.split("-", 1)
@@ -87,7 +97,68 @@ def platform_info(subdir: str) -> PlatformInfo:
         version = settings.get("CONDA_GLIBC_VERSION") or "2.28"
     else:
         version = settings.get("CONDA_OSX_VERSION") or "11.0"
-    return PlatformInfo(subdir, os_name, machine, version)
+    system = dict(declared).get("__glibc" if os_name == "linux" else "__osx")
+    if system:
+        version = system.partition("=")[0]
+    return PlatformInfo(subdir, os_name, machine, version, declared)
+
+
+# Virtual packages only one OS has; the others may be declared for any target.
+_OS_OF = {"__glibc": "linux", "__linux": "linux", "__osx": "osx"}
+DEFAULT_GPU_SYS_PACKAGES = {"__cuda": "12.4"}
+
+
+def sys_packages_for(subdir: str, declared: SysPackages) -> SysPackages:
+    """What the target `subdir` is declared to provide: METAFLOW_CONDA_SYS_DEFAULT_PACKAGES
+    (its entries for every platform, then those for `subdir`), then `declared`, each winning
+    for a name; less what `subdir`'s OS does not have (`__glibc` on osx...), so that one
+    request resolves for several platforms."""
+    setting = "CONDA_SYS_DEFAULT_PACKAGES"
+    data = _setting_mapping(setting, {})
+    everywhere = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith("__")}
+    unknown = sorted(set(data) - set(everywhere) - set(CONDA_PLATFORMS))
+    if unknown:
+        raise SpecError("METAFLOW_%s: %r is neither a platform (%s) nor a system package: write e.g. "
+                        "'{\"linux-64\": {\"__glibc\": \"2.28\"}}'." % (setting, unknown[0], ", ".join(CONDA_PLATFORMS)))
+    for_subdir = _as_mapping(setting, data.get(subdir, {}))
+    merged = merge_sys_packages(_checked(setting, everywhere), _checked(setting, for_subdir), declared)
+    os_name = subdir.split("-", 1)[0]
+    return tuple(item for item in merged if _OS_OF.get(item[0], os_name) == os_name)
+
+
+def gpu_sys_packages() -> SysPackages:
+    """What a step asking for a GPU is resolved with (METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES,
+    by default a CUDA 12 driver)."""
+    data = _setting_mapping("CONDA_SYS_DEFAULT_GPU_PACKAGES", DEFAULT_GPU_SYS_PACKAGES)
+    return merge_sys_packages(_checked("CONDA_SYS_DEFAULT_GPU_PACKAGES", data))
+
+
+def _setting_mapping(name: str, default: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A setting holding a JSON object: text from the environment, or a mapping already
+    (a Metaflow profile's JSON)."""
+    value = settings.raw(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    return _as_mapping(name, value)
+
+
+def _as_mapping(name: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise SpecError("METAFLOW_%s must be a JSON object such as '{\"__cuda\": \"12.4\"}', not %r."
+                        % (name, value))
+    return value
+
+
+def _checked(setting: str, items: Mapping[str, Any]) -> SysPackages:
+    try:
+        return tuple(check_sys_package(k, v) for k, v in items.items())
+    except SpecError as err:
+        raise SpecError("METAFLOW_%s: %s" % (setting, err.message)) from None
 
 
 def host_platform() -> str:

@@ -13,7 +13,7 @@ from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
 from . import conda, pinned, pypi
 from .mixed import pypi_provided_by
-from .platforms import host_platform, platform_info
+from .platforms import host_platform, platform_info, sys_packages_for
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
 
@@ -27,12 +27,15 @@ def with_defaults(spec: EnvSpec) -> EnvSpec:
     """Fill what the user left open, before hashing: the Python of the running interpreter
     (major.minor, as Metaflow runs the flow with it), where it comes from, the configured
     default channels (after the request's extra ones) and, for PyPI packages, the default
-    index: two users whose pip configurations differ never share an environment unknowingly."""
+    index: two users whose pip configurations differ never share an environment unknowingly.
+    The virtual packages declared for the target join the configured defaults (only those
+    its OS has), so the lock records what it was resolved against."""
     python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
     channels = tuple(dict.fromkeys(spec.extra_channels + (spec.channels or tuple(settings.default_channels()))))
     spec = pypi.with_default_index(spec) if spec.pypi_deps else spec
     return replace(spec, python=python, channels=channels, extra_channels=(),
-                   python_source=spec.python_source or settings.python_source())
+                   python_source=spec.python_source or settings.python_source(),
+                   sys_packages=sys_packages_for(spec.platform, spec.sys_packages))
 
 
 def spec_urls(spec: EnvSpec) -> List[str]:
@@ -67,7 +70,7 @@ def resolve_environment(
     spec = with_defaults(spec)
     credentials = credentials or credentials_for(spec)
     cache = cache or PackageCache()
-    target = platform_info(spec.platform)
+    target = platform_info(spec.platform, spec.sys_packages)
     channels = list(dict.fromkeys(list(spec.channels) + [d.channel for d in spec.conda_deps if d.channel]))
     conda_specs = [conda.match_spec(d) for d in spec.conda_deps]
 

@@ -6,6 +6,10 @@ reference extension reads them) and `dependencies`, a list of Conda specs (`pkg`
 `pkg = >=1`, `pkg=>=1.0`, `chan::pkg`, `chan::pkg = 3.32.0`, virtual packages such as
 `__glibc>=2.17`) with an optional `- pip: [...]` entry whose lines follow requirements.txt's
 rules (options such as `--extra-index-url` included), plus `name = 1.2` meaning `name==1.2`.
+`sys` lists the virtual packages the target machines provide (`- __cuda==12.4`), either as a
+top-level section or, as the reference extension reads it, as a `- sys: [...]` entry of
+`dependencies` (a virtual package among the dependencies themselves, `__glibc>=2.17`, is a
+requirement on the target instead).
 
 `python` in the dependencies becomes EnvSpec.python; `pip` is a Conda package like any other
 (PyPI packages are installed with uv, but a user who lists pip gets it). `name` is accepted and not used (environments are named by aliases).
@@ -26,7 +30,7 @@ from .requirements_txt import RequirementLines, error_reason, located, located_e
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
-_READ = ("name", "channels", "pypi-indices", "dependencies")
+_READ = ("name", "channels", "pypi-indices", "dependencies", "sys")
 # Sections conda knows that we do not use, and what to do instead.
 _NOT_USED = {
     "prefix": "environments live in metaflow-envs' cache; use 'metaflow environment create "
@@ -94,6 +98,8 @@ class _Parser:
             node = sections["dependencies"][0] if "dependencies" in sections else None
             raise self.error(node, "no 'dependencies:' listed: " + _EXAMPLE)
         self.dependencies(sections["dependencies"][1])
+        if "sys" in sections:
+            self.sys_section(sections["sys"][1])
         spec = self.lines.spec()
         sources = spec.pypi_sources
         return EnvSpec(
@@ -102,6 +108,7 @@ class _Parser:
             channels=channels,
             pypi_sources=replace(sources, extra_index_urls=tuple(dict.fromkeys(indexes + sources.extra_index_urls))),
             python=spec.python,
+            sys_packages=spec.sys_packages,
             warnings=self.unused(sections),
         )
 
@@ -189,10 +196,13 @@ class _Parser:
     def pip_section(self, node: yaml.MappingNode) -> None:
         for key, value in node.value:
             name = self.string(key, "a key in dependencies")
+            if name == "sys":
+                self.sys_section(value)
+                continue
             if name != "pip":
                 raise self.error(
-                    key, "unknown entry '%s:' in dependencies: only '- pip:' may hold a list; "
-                    "write Conda packages as '- %s' items." % (name, name),
+                    key, "unknown entry '%s:' in dependencies: only '- pip:' and '- sys:' may hold a "
+                    "list; write Conda packages as '- %s' items." % (name, name),
                 )
             if _is_null(value):
                 continue
@@ -203,6 +213,16 @@ class _Parser:
                 )
             for item in value.value:
                 self.lines.add(self.string(item, "a pip requirement"), _line(item))
+
+
+    def sys_section(self, node: yaml.Node) -> None:
+        """`sys:`, the virtual packages the target provides, e.g. `- __cuda==12.4`."""
+        if _is_null(node):
+            return
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, "'sys:' must be a list such as 'sys: [\"__cuda==12.4\"]', got %s." % _kind(node))
+        for item in node.value:
+            self.lines.add_sys(self.string(item, "a system package"), _line(item))
 
 
 def parse_text(text: str, source: str) -> EnvSpec:

@@ -275,6 +275,60 @@ def _unique(items: Iterable[str]) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+# Virtual packages a request may declare: what the target machine provides, which no channel
+# holds (a CUDA driver, the C library...). The solver takes them as given.
+SYS_PACKAGE_NAMES = ("__archspec", "__cuda", "__glibc", "__linux", "__osx", "__unix")
+SYS_EXAMPLE = "'__cuda==12.4'"
+_SYS_TEXT = re.compile(r"^\s*(__[A-Za-z0-9_]+)\s*(?:==?\s*(.*?))?\s*$")
+_SYS_VERSION = re.compile(r"^\d+(\.\d+)*$")
+_SYS_BUILD = re.compile(r"^[A-Za-z0-9_.]+$")
+_SYS_EXAMPLES = {"__glibc": "2.28", "__osx": "11.0", "__linux": "5.10", "__archspec": "1", "__unix": "0"}
+
+SysPackages = Tuple[Tuple[str, str], ...]  # (name, "version" or "version=build"), by name
+
+
+def check_sys_package(name: Any, value: Any) -> Tuple[str, str]:
+    """(name, value) once checked: a known virtual package and one exact version, optionally
+    with a build (`12.4`, `12.4=0`; `__archspec`'s build is the microarchitecture)."""
+    if name not in SYS_PACKAGE_NAMES:
+        raise SpecError(
+            "Unknown system package %r: use one of %s (the virtual packages a target machine "
+            "provides)." % (name, ", ".join(SYS_PACKAGE_NAMES)))
+    text = value.strip().lstrip("=") if isinstance(value, str) else ""
+    version, with_build, build = text.partition("=")
+    valid = bool(_SYS_VERSION.match(version)) and (not with_build or bool(_SYS_BUILD.match(build)))
+    if name in ("__glibc", "__osx") and "." not in version:
+        valid = False  # major.minor: wheel tags (manylinux_2_28, macosx_11_0) are made of it
+    if not valid:
+        example = sys_example(name)
+        raise SpecError(
+            "System package %s needs the one version the target machine provides, as a string "
+            "such as '%s' (or '%s=0' with a build), not %r." % (name, example, example, value))
+    return name, text
+
+
+def sys_example(name: str) -> str:
+    """A plausible version of the virtual package `name`, for messages and documentation."""
+    return _SYS_EXAMPLES.get(name, "12.4")
+
+
+def parse_sys_package(text: str) -> Tuple[str, str]:
+    """`__cuda==12.4` (or `__cuda=12.4`) as written in requirements.txt and environment.yml."""
+    match = _SYS_TEXT.match(text)
+    if not match or not match.group(2):
+        raise SpecError("Malformed system package '%s': write the name and the version the machine "
+                        "provides, e.g. %s." % (text.strip(), SYS_EXAMPLE))
+    return check_sys_package(match.group(1), match.group(2))
+
+
+def merge_sys_packages(*layers: Iterable[Tuple[str, str]]) -> SysPackages:
+    """Layers of declarations, later ones winning for a name; sorted by name."""
+    merged: Dict[str, str] = {}
+    for layer in layers:
+        merged.update(layer)
+    return tuple(sorted(merged.items()))
+
+
 @dataclass(frozen=True)
 class EnvSpec:
     """One environment request. `platform` is the target (not part of req_id: the same
@@ -297,6 +351,9 @@ class EnvSpec:
     # A lock brought by the user (uv.lock, pylock.toml): PyPI packages taken as locked, never
     # re-resolved. `pypi_deps` may still add packages on top (e.g. what Metaflow needs).
     pypi_locked: Optional[LockedPypi] = None
+    # Virtual packages the target is resolved against, overriding or adding to those of its
+    # platform (e.g. `("__cuda", "12.4")`): part of the request, as they change what resolves.
+    sys_packages: SysPackages = ()
     # What the parser read but does not use (unknown sections...), for the caller to show.
     # Not part of the request: two files differing only in ignored text ask for the same.
     warnings: Tuple[str, ...] = field(default=(), compare=False)
@@ -315,6 +372,12 @@ class EnvSpec:
                 bad = True
             if bad:
                 raise SpecError("Invalid PyPI constraint %r: write a name with versions, e.g. 'numpy<2'." % (constraint,))
+        names = [name for name, _ in self.sys_packages]
+        if len(set(names)) != len(names):
+            raise SpecError("System package %s is declared twice: keep one version."
+                            % next(n for n in names if names.count(n) > 1))
+        # sorted here, so that equal declarations are equal requests whatever their order
+        object.__setattr__(self, "sys_packages", tuple(sorted(check_sys_package(n, v) for n, v in self.sys_packages)))
         if self.python_source not in (None, "conda", "system"):
             raise SpecError("Unknown Python source '%s': use 'conda' or 'system'." % self.python_source)
 
@@ -368,6 +431,8 @@ class EnvSpec:
             out["pypi_no_deps"] = True
         if self.pypi_locked is not None:
             out["pypi_locked"] = self.pypi_locked.canonical()
+        if self.sys_packages:  # only then, as for hashes
+            out["sys"] = dict(self.sys_packages)
         return out
 
     @property
@@ -408,4 +473,14 @@ class EnvSpec:
             pypi_constraints=tuple(data.get("pypi_constraints", ())),
             extra_channels=tuple(data.get("extra_channels", ())),
             pypi_locked=LockedPypi.from_canonical(data["pypi_locked"]) if data.get("pypi_locked") else None,
+            sys_packages=tuple(_mapping(data.get("sys"), "sys").items()),
         )
+
+
+def _mapping(value: Any, what: str) -> Dict[str, Any]:
+    """A lock's mapping field, checked: locks are read from stores and caches."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError("Malformed '%s' in an environment description: expected a mapping, got %r." % (what, value))
+    return value

@@ -11,7 +11,8 @@ The supported subset of pip's format:
   `--conda-pkg SPEC`, which adds a non-Python Conda package (`ffmpeg`, `ffmpeg==6.1` exact,
   `ffmpeg>=6`, `conda-forge::ffmpeg`) to a PyPI environment, and `--conda-channel CHANNEL`,
   which adds a Conda channel (a name or URL), searched before the configured ones
-  (METAFLOW_CONDA_CHANNELS), as the reference extension reads it;
+  (METAFLOW_CONDA_CHANNELS), as the reference extension reads it; and `--sys-pkg
+  __cuda==12.4`, a virtual package the target machines provide (EnvSpec.sys_packages);
 - requirement lines: PEP 508 (`name[extra]>=1; python_version >= "3.8"`, `name @ URL`), bare
   VCS/archive URLs (`git+https://...#egg=name`), local paths (`./dir`, `/abs/dir`,
   `file:///abs/dir`), each optionally followed by `--hash=sha256:HEX` (several allowed).
@@ -37,7 +38,16 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from packaging.requirements import InvalidRequirement, Requirement
 
 from ..errors import SpecError
-from .model import CondaDep, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url, parse_channel
+from .model import (
+    CondaDep,
+    EnvSpec,
+    PypiDep,
+    PypiSources,
+    check_find_links,
+    check_source_url,
+    parse_channel,
+    parse_sys_package,
+)
 
 # Options taking a value, by every spelling, mapped to what they set.
 _VALUE_OPTIONS: Dict[str, str] = {
@@ -53,6 +63,7 @@ _VALUE_OPTIONS: Dict[str, str] = {
     "--trusted-host": "trusted-host",
     "--conda-pkg": "conda-pkg",
     "--conda-channel": "conda-channel",
+    "--sys-pkg": "sys-pkg",
 }
 _FLAG_OPTIONS = ("--pre", "--no-index", "--require-hashes")
 
@@ -66,7 +77,7 @@ _REFUSED: Dict[str, str] = {
 
 _SUPPORTED_TEXT = (
     "-r/--requirement, -c/--constraint, -i/--index-url, --extra-index-url, -f/--find-links, "
-    "--trusted-host, --pre, --no-index, --require-hashes, --conda-pkg, --conda-channel"
+    "--trusted-host, --pre, --no-index, --require-hashes, --conda-pkg, --conda-channel, --sys-pkg"
 )
 # Algorithms pip accepts in `--hash`; only sha256 can be checked against what indexes publish.
 _OTHER_HASHES = ("sha384", "sha512")
@@ -153,6 +164,7 @@ class RequirementLines:
         self._no_index = False
         self._require_hashes = False
         self._dep_lines: Dict[PypiDep, Tuple[str, int]] = {}  # where each was written
+        self._sys: Dict[str, Tuple[str, int]] = {}  # virtual package -> (version, line)
 
     # -- results --------------------------------------------------------------------------
     def sources(self) -> PypiSources:
@@ -174,6 +186,7 @@ class RequirementLines:
             python=self.python,
             pypi_constraints=tuple(dict.fromkeys(self.constraints)),
             extra_channels=tuple(dict.fromkeys(self.channels)),
+            sys_packages=tuple((name, version) for name, (version, _) in self._sys.items()),
         )
 
     # -- input ----------------------------------------------------------------------------
@@ -362,6 +375,9 @@ class RequirementLines:
             self._trusted_hosts.append(value)
         elif what == "conda-channel":
             self._add_conda_channel(name, value, lineno)
+        elif what == "sys-pkg":
+            self._conda_only_in_requirements(name, value, lineno, "sys")
+            self.add_sys(value, lineno)
         else:
             self._add_conda_pkg(name, value, lineno)
 
@@ -438,6 +454,17 @@ class RequirementLines:
             raise self._error(lineno, error_reason(err)) from None
         self.add_conda(dep, lineno)
 
+    def add_sys(self, text: str, lineno: int) -> None:
+        """A virtual package the target provides (`__cuda==12.4`), declared once."""
+        try:
+            name, version = parse_sys_package(text)
+        except SpecError as err:
+            raise self._error(lineno, error_reason(err)) from None
+        if name in self._sys and self._sys[name][0] != version:
+            raise self._error(lineno, "system package %s is declared twice (first on line %d, as %s): keep "
+                              "one version." % (name, self._sys[name][1], self._sys[name][0]))
+        self._sys.setdefault(name, (version, lineno))
+
     def add_conda(self, dep: CondaDep, lineno: int) -> None:
         """A Conda dependency; `python` becomes the python constraint. `pip` is kept like
         any package: uv needs none, but the user asked for it (to use it in the environment)."""
@@ -466,6 +493,7 @@ _EXAMPLES = {
     "trusted-host": "pypi.example.com",
     "conda-pkg": "ffmpeg",
     "conda-channel": "pytorch",
+    "sys-pkg": "__cuda==12.4",
 }
 
 
