@@ -2,7 +2,7 @@
 architectures, then publish and alias the results."""
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from ..environments import Environments
 from ..errors import SpecError
@@ -10,6 +10,7 @@ from ..ids import Alias
 from ..lock import ResolvedEnvironment
 from ..spec import parse_file
 from ..spec.model import EnvSpec
+from ..verify import Verification
 from .progress import Progress
 from .refs import EnvRef, find
 
@@ -26,6 +27,7 @@ class ResolveRequest:
     dry_run: bool = False
     set_default: bool = True
     local_only: bool = False
+    verify: bool = False  # import each requested package in a scratch prefix first (verify/)
 
 
 def read_request(request: ResolveRequest) -> EnvSpec:
@@ -67,6 +69,16 @@ def _version(text: str):
     return Version(text)
 
 
+def _verification_report(progress: Progress) -> Callable[[Verification], None]:
+    def report(result: Verification) -> None:
+        for line in result.warnings():  # not verified: shown even with --quiet
+            progress.warn(line)
+        for line in result.notes():
+            progress.note(line)
+
+    return report
+
+
 def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> List[ResolvedEnvironment]:
     """Resolve (or reuse) the environment for each architecture, in parallel; unless a dry
     run, publish them (when there is a datastore) and alias the first one."""
@@ -75,7 +87,7 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
         progress.warn(warning)
     base = find(envs, request.using) if request.using is not None else None
     options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
-                   local_only=request.local_only)
+                   local_only=request.local_only, verify=_verification_report(progress) if request.verify else None)
     done = []
 
     def one(arch: str) -> ResolvedEnvironment:

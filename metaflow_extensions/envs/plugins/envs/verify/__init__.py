@@ -61,8 +61,8 @@ class Verification:
             return []
         if self.earlier:
             return ["%s was verified earlier on this machine." % _describe(self.env)]
-        out = ["%s verified: %s import%s." % (_describe(self.env), ", ".join(self.imported) or "nothing to",
-                                             "s" if len(self.imported) != 1 else "")]
+        imports = {0: "nothing to import", 1: "%s imports"}.get(len(self.imported), "%s import")
+        out = ["%s verified: %s." % (_describe(self.env), imports.replace("%s", ", ".join(self.imported)))]
         out += ["%s has no importable module (a tool or data only): not imported." % p for p in self.skipped]
         return out
 
