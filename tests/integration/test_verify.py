@@ -88,3 +88,25 @@ def test_another_platform_is_reported_as_not_verified(envs, index_url, tmp_path)
                                      "machine is linux-64, so it cannot run here." % env.full_id[:12]]
     assert envs.index.default(env.arch, env.req_id) is not None  # recorded: nothing failed
     assert not (tmp_path / "cache" / "scratch").exists()  # nothing was hydrated
+
+
+def test_an_environment_reused_from_the_datastore_is_verified_before_it_is_recorded(
+        envs, index_url, tmp_path, monkeypatch):
+    """METAFLOW_CONDA_USE_REMOTE_LATEST: another user's broken environment, published without
+    verification, is refused here and does not become this machine's default."""
+    from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
+    from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
+    from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
+
+    store = EnvStore("local", str(tmp_path / "datastore" / "conda_env"))
+    spec = _spec(index_url, pypi=["mfenvs-brokenpair==1.0.0"])
+    theirs = Environments(store=store)
+    theirs.publish(theirs.resolve(spec))
+
+    monkeypatch.setenv("METAFLOW_CONDA_USE_REMOTE_LATEST", ":any:")
+    mine = Environments(store=store, index=LocalIndex(tmp_path / "mine"), cache=PackageCache(tmp_path / "mine" / "pkgs"))
+    with pytest.raises(ResolveError, match="import mfenvs_brokenpair failed"):
+        mine.resolve(spec, verify=lambda report: None)
+    filled = with_defaults(spec)
+    assert mine.index.default(filled.platform, filled.req_id) is None
+    assert _scratch_entries(tmp_path) == []
