@@ -14,7 +14,7 @@ ENVS = PACKAGE + ".plugins.envs"
 # Lowest first. A module may import its own layer and those below it, never one above.
 # ids.py (environment ids, aliases, @{VAR}) is pure and stdlib-only: every stage names things.
 # lock.py is the data resolve produces, so it sits below resolve/, which builds it, and below
-# store/ and hydrate/, which read it.
+# store/ and hydrate/, which read it. verify/ hydrates what resolve made, beside the orchestrator.
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", PACKAGE + ".config")),
     ("names", (ENVS + ".ids",)),
@@ -23,7 +23,7 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("resolve", (ENVS + ".resolve",)),
     ("store", (ENVS + ".store",)),
     ("hydrate", (ENVS + ".hydrate",)),
-    ("environments", (ENVS + ".environments",)),
+    ("environments", (ENVS + ".environments", ENVS + ".verify")),
     ("commands", (ENVS + ".integration", ENVS + ".cli", PACKAGE + ".cmd", PACKAGE + ".plugins.mfextinit_envs")),
 ]
 # Package __init__ files that only mark a folder: importing `from .. import settings` names them.

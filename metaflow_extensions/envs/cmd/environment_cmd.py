@@ -182,12 +182,16 @@ def _fast_exit() -> None:
               help="Resolve only: download, cache, publish and alias nothing.")
 @click.option("--set-default/--no-set-default", default=True, show_default=True,
               help="Make the result the default environment for its requirements.")
+@click.option("--verify/--no-verify", default=False, show_default=True,
+              help="Before recording, publishing or aliasing, create the environment in a scratch prefix "
+              "and import each requested package; one that does not import fails the command. Only "
+              "environments for this machine's platform can be verified.")
 @_local_only_option
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON document (as show --json).")
 @_quiet_option
 @click.pass_obj
 def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, extras, groups, python, archs, using,
-            using_pathspec, aliases, force, dry_run, set_default, local_only, as_json, quiet):
+            using_pathspec, aliases, force, dry_run, set_default, verify, local_only, as_json, quiet):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
@@ -212,7 +216,7 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
             spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
-            local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock)
+            local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock, verify=verify)
         resolving.read_request(request)  # the file parses (or the error names it) before any work
         envs = obj.environments(local_only=local_only)
         results = resolving.resolve(envs, request, obj.progress(quiet))

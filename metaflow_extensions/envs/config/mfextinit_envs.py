@@ -75,5 +75,11 @@ CONDA_USE_REMOTE_LATEST = from_conf("CONDA_USE_REMOTE_LATEST", ":none:")
 CONDA_PREFERRED_FORMAT = from_conf("CONDA_PREFERRED_FORMAT")
 # Attempts of our own around each datastore call (on top of the backend's own retries).
 CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", "3")
+# Set to 1 to make flows verify each environment they resolve for a step before any task runs,
+# as `metaflow environment resolve --verify` does: hydrated in a scratch prefix and each
+# requested package imported; one that does not import stops the run naming the step. Only
+# environments for this machine's platform can be verified (the others are reported as not
+# verified); a success is remembered on this machine. Default 0: not verified.
+CONDA_VERIFY = from_conf("CONDA_VERIFY", "0")
 # Set to 1 to see full tracebacks instead of one-line errors.
 DEBUG_CONDA = from_conf("DEBUG_CONDA", False)

@@ -6,7 +6,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from . import settings
 from .auth import Credentials
@@ -24,6 +24,7 @@ from .store.aliases import read_alias, write_alias
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
+from .verify import Verification, verify_environment
 
 
 def build_prefix_python(conda_only: ResolvedEnvironment, credentials: Credentials, cache: PackageCache) -> str:
@@ -54,20 +55,26 @@ class Environments:
 
     # ---- resolve ------------------------------------------------------------------------
     def resolve(self, spec: EnvSpec, force: bool = False, local_only: bool = False,
-                dry_run: bool = False, set_default: bool = True) -> ResolvedEnvironment:
+                dry_run: bool = False, set_default: bool = True,
+                verify: Optional[Callable[[Verification], None]] = None) -> ResolvedEnvironment:
         """The default environment for `spec`, resolving only when none is known (or `force`).
         Unless a dry run, a new resolution's packages are all fetched into the local cache
         (with the request's credentials) before it is recorded: later steps, processes and
-        nodes then need no credentials for them."""
+        nodes then need no credentials for them. With `verify`, the environment returned has
+        been verified (verify/) and the report handed to `verify`; a new one before it is
+        recorded, so one that does not import is never recorded (a ResolveError says why)."""
         spec = with_defaults(spec)
         if not force:
             known = self.index.default(spec.platform, spec.req_id)
             env = self.index.load(known) if known else None
-            if env is None and not local_only and self.store is not None:
+            remote = env is None and not local_only and self.store is not None
+            if remote:
                 env = self._remote_latest(spec)
-                if env is not None and not dry_run:
-                    self.index.add(env, make_default=set_default)
             if env is not None:
+                if verify is not None:
+                    verify(verify_environment(env, credentials_for(spec), self.cache, self.store))
+                if remote and not dry_run:
+                    self.index.add(env, make_default=set_default)
                 return env
         credentials = credentials_for(spec)
         env = resolve_environment(spec, credentials, self.cache, keep_builds=not dry_run,
@@ -76,6 +83,9 @@ class Environments:
             # Now, with this request's credentials: later steps (create, other processes, nodes) need none.
             fetch_packages(env.packages, self.cache, credentials,
                            local_sources=configured_local_sources(env.local_source_urls()))
+        if verify is not None:  # (a dry run's packages are fetched into the cache for it)
+            verify(verify_environment(env, credentials, self.cache, self.store))
+        if not dry_run:
             self.index.add(env, make_default=set_default)
         return env
 
@@ -96,7 +106,7 @@ class Environments:
         candidates = [e for e in envs if users is None or e.resolved_by in users]
         return max(candidates, key=lambda e: e.resolved_at) if candidates else None
 
-    def extend(self, base: ResolvedEnvironment, additions: EnvSpec, **options: bool) -> ResolvedEnvironment:
+    def extend(self, base: ResolvedEnvironment, additions: EnvSpec, **options: Any) -> ResolvedEnvironment:
         """A new environment: what `base` was asked for, kept at the versions `base` locked
         (and on the channels they came from) where the solver allows, plus `additions`,
         which win for a package both name. `options` are those of `resolve`."""

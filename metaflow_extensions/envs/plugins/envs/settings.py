@@ -114,3 +114,17 @@ def preferred_format() -> Optional[str]:
 
         raise SpecError("METAFLOW_CONDA_PREFERRED_FORMAT must be '.conda' or '.tar.bz2', not '%s'." % value)
     return value
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off", "none")
+
+
+def verify() -> bool:
+    """METAFLOW_CONDA_VERIFY: whether flows verify the environments they resolve (checked:
+    a typo must not silently mean off)."""
+    value = (get("CONDA_VERIFY") or "").strip().lower()
+    if value not in _TRUE + _FALSE:
+        from .errors import SpecError
+
+        raise SpecError("METAFLOW_CONDA_VERIFY must be 1 (verify) or 0 (do not), not '%s'." % get("CONDA_VERIFY"))
+    return value in _TRUE

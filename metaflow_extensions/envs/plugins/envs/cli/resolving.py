@@ -3,7 +3,7 @@ architectures, then publish and alias the results."""
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from ..environments import Environments
 from ..errors import SpecError
@@ -12,6 +12,7 @@ from ..lock import ResolvedEnvironment
 from ..resolve.pypi import host_only_build_notes
 from ..spec import parse_file
 from ..spec.model import EnvSpec
+from ..verify import Verification
 from .progress import Progress
 from .refs import EnvRef, find
 
@@ -31,6 +32,7 @@ class ResolveRequest:
     extras: Sequence[str] = ()  # of a lock file (uv.lock, pylock.toml)
     groups: Sequence[str] = ()
     use_uv_lock: bool = True  # a pyproject.toml with a uv.lock beside it: take the lock
+    verify: bool = False  # import each requested package in a scratch prefix first (verify/)
 
 
 def _uv_lock_beside(request: ResolveRequest) -> Optional[str]:
@@ -88,6 +90,16 @@ def _version(text: str):
     return Version(text)
 
 
+def _verification_report(progress: Progress) -> Callable[[Verification], None]:
+    def report(result: Verification) -> None:
+        for line in result.warnings():  # not verified: shown even with --quiet
+            progress.warn(line)
+        for line in result.notes():
+            progress.note(line)
+
+    return report
+
+
 def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> List[ResolvedEnvironment]:
     """Resolve (or reuse) the environment for each architecture, in parallel; unless a dry
     run, publish them (when there is a datastore) and alias the first one."""
@@ -100,7 +112,7 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
             if _uv_lock_beside(request) else ""))
     base = find(envs, request.using) if request.using is not None else None
     options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
-                   local_only=request.local_only)
+                   local_only=request.local_only, verify=_verification_report(progress) if request.verify else None)
     done = []
 
     def one(arch: str) -> ResolvedEnvironment:

@@ -57,6 +57,7 @@ class CondaEnvironment(MetaflowEnvironment):
         self._environments = None
         # Set by Metaflow itself (--force-rebuild-environments): re-resolve known requests.
         self._force_rebuild = False
+        self._verify_report: Optional[Callable[[Any], None]] = None  # METAFLOW_CONDA_VERIFY's echo
 
     # ---- Metaflow hooks -----------------------------------------------------------------
     def validate_environment(self, logger: Any, datastore_type: str) -> None:
@@ -72,10 +73,12 @@ class CondaEnvironment(MetaflowEnvironment):
                          force: bool = False) -> None:
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
+        from .. import settings
         from ..errors import EnvError
         from ..resolve.pypi import host_only_build_notes
 
         force = force or self._force_rebuild
+        self._verify_report = _verification_echo(echo) if settings.verify() else None
         jobs: Dict[Tuple, List[str]] = {}
         for step in self.flow:
             if only_steps and step.name not in only_steps:
@@ -256,7 +259,7 @@ class CondaEnvironment(MetaflowEnvironment):
         manager = self.manager()
         if base is None:
             known_before = _known(manager, spec) and not force
-            env = manager.resolve(spec, force=force)
+            env = manager.resolve(spec, force=force, verify=self._verify_report)
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
@@ -266,11 +269,21 @@ class CondaEnvironment(MetaflowEnvironment):
             # As the reference does: extended with them (every version it locked kept), not refused.
             from ..spec.model import EnvSpec
 
-            return (manager.extend(env, EnvSpec(pypi_deps=missing, platform=arch), force=force),
+            return (manager.extend(env, EnvSpec(pypi_deps=missing, platform=arch), force=force,
+                                   verify=self._verify_report),
                     time.time() - started, False)
         # Extending may re-resolve for another platform: the base's arch need not match.
-        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=force),
+        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=force, verify=self._verify_report),
                 time.time() - started, False)
+
+
+def _verification_echo(echo: Callable[..., None]) -> Callable[[Any], None]:
+    """How a flow shows what verifying an environment found (a failure is an error instead)."""
+    def report(result: Any) -> None:
+        for line in result.warnings() + result.notes():
+            echo("    %s" % line)
+
+    return report
 
 
 def _outcome(run: Callable, *args: Any) -> Tuple[Any, Any]:

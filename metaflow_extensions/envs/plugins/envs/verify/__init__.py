@@ -1,0 +1,193 @@
+"""Verification (`resolve --verify`, METAFLOW_CONDA_VERIFY): an environment is checked to
+import before it is recorded, on the machine that resolves it, not in a remote task later.
+
+The environment is hydrated from the package cache into a scratch prefix (made by us, under
+the cache, removed after) and each requested top-level package, Conda and PyPI, is imported
+by the prefix's own Python in one process (probe.py). A package that does not import fails
+the resolution with the import error and the versions involved: the package's own and those
+of its direct dependencies in the environment, where version conflicts (pandas built against
+numpy 1 meeting numpy 2) come from. An environment for another platform than this machine's
+is not verified, and the report says so.
+
+A success is remembered in the cache (`verified/<arch>/<full_id>`): a flow reusing a verified
+environment does not hydrate it again. A forged file there only skips a check.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from packaging.utils import canonicalize_name
+
+from .. import settings
+from ..auth import Credentials
+from ..errors import ResolveError
+from ..hydrate.install import create_prefix
+from ..hydrate.plan import PackageStore
+from ..hydrate.prefix import owns, python_in, remove_owned
+from ..ids import is_hex_id
+from ..lock import KIND_CONDA, ResolvedEnvironment
+from ..plumbing.cache import PackageCache
+from ..resolve.platforms import host_platform
+
+PROBE = Path(__file__).with_name("probe.py")
+IMPORT_TIMEOUT = 600  # seconds for all imports: an import that hangs must not hang the resolution
+_RESULTS = "imports.jsonl"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What verifying one environment found (a failure raises ResolveError instead)."""
+
+    env: ResolvedEnvironment
+    imported: Tuple[str, ...] = ()  # modules imported
+    skipped: Tuple[str, ...] = ()  # requested packages without an importable module
+    not_verified: str = ""  # why nothing was checked
+    earlier: bool = False  # verified by an earlier run on this machine
+
+    def warnings(self) -> List[str]:
+        """Never a silent pass: an environment that was not checked says so."""
+        if not self.not_verified:
+            return []
+        return ["%s not verified: %s." % (_describe(self.env), self.not_verified)]
+
+    def notes(self) -> List[str]:
+        if self.not_verified:
+            return []
+        if self.earlier:
+            return ["%s was verified earlier on this machine." % _describe(self.env)]
+        imports = {0: "nothing to import", 1: "%s imports"}.get(len(self.imported), "%s import")
+        out = ["%s verified: %s." % (_describe(self.env), imports.replace("%s", ", ".join(self.imported)))]
+        out += ["%s has no importable module (a tool or data only): not imported." % p for p in self.skipped]
+        return out
+
+
+def verify_environment(env: ResolvedEnvironment, credentials: Credentials, cache: PackageCache,
+                       store: Optional[PackageStore] = None) -> Verification:
+    """Hydrate `env` into a scratch prefix (packages from `cache`, else `store` or their
+    origin) and import what it was asked for; ResolveError naming each module that does not
+    import."""
+    host = host_platform()
+    if env.arch != host:
+        return Verification(env, not_verified="it is for %s and this machine is %s, so it cannot run here"
+                                              % (env.arch, host))
+    done = _done_marker(env)
+    if done is not None and done.is_file():
+        return Verification(env, earlier=True)
+    requested, unnamed = _requested(env)
+    with _scratch() as root:
+        prefix = create_prefix(env, root / "env", credentials, cache, store=store)
+        python = python_in(prefix)
+        if not python.exists():
+            return Verification(env, not_verified="it has no Python interpreter")
+        events = _probe(python, requested, root / _RESULTS)
+    result = _judge(env, events, unnamed)
+    if done is not None:
+        done.parent.mkdir(parents=True, exist_ok=True)
+        done.touch()
+    return result
+
+
+def _describe(env: ResolvedEnvironment) -> str:
+    return "The %s environment %s" % (env.arch, env.full_id[:12])
+
+
+def _done_marker(env: ResolvedEnvironment) -> Optional[Path]:
+    # Both ids make the path: a lock read back from a cache is untrusted.
+    if not (is_hex_id(env.full_id) and env.arch.replace("-", "").isalnum()):
+        return None
+    return settings.cache_root() / "verified" / env.arch / env.full_id
+
+
+def _requested(env: ResolvedEnvironment) -> Tuple[Dict[str, List[str]], List[str]]:
+    """The requested packages the lock holds, by kind ("conda", "pypi"), and the requested
+    PyPI requirements that name no project (a bare URL or path), which cannot be looked up."""
+    locked = {(p.kind, canonicalize_name(p.name)) for p in env.packages}
+    conda = [d.name for d in env.spec.conda_deps
+             if d.name != "python" and (KIND_CONDA, canonicalize_name(d.name)) in locked]
+    pypi = [d.name for d in env.spec.pypi_deps if d.name]
+    unnamed = [d.requirement for d in env.spec.pypi_deps if not d.name]
+    return {"conda": conda, "pypi": pypi}, unnamed
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    """A new directory of ours under the cache (hard links from the package cache work
+    there), removed after: the prefix through `remove_owned`, which proves it is ours."""
+    root = Path(tempfile.mkdtemp(prefix="verify-", dir=str(settings.cache_dir("scratch"))))
+    try:
+        yield root
+    finally:
+        prefix = root / "env"
+        if owns(prefix):
+            remove_owned(prefix)
+        for leftover in (root / "env.lock", root / _RESULTS):  # create_prefix's lock, the probe's output
+            if leftover.exists():
+                leftover.unlink()
+        if prefix.is_dir():  # left empty by a failed creation
+            prefix.rmdir()
+        root.rmdir()
+
+
+def _probe(python: Path, requested: Dict[str, List[str]], results: Path) -> List[dict]:
+    """Run probe.py in the prefix's Python (isolated: neither this process's PYTHONPATH
+    nor the working directory can supply a module); its events, in order, and an error
+    event if the process itself ended badly."""
+    try:
+        proc = subprocess.run([str(python), "-I", str(PROBE), str(results)], input=json.dumps(requested),
+                              capture_output=True, text=True, timeout=IMPORT_TIMEOUT)
+        why = "" if proc.returncode == 0 else "ended the Python process (exit status %s) %s" % (
+            proc.returncode, _last_line(proc.stderr))
+    except subprocess.TimeoutExpired:
+        why = "took more than %ds" % IMPORT_TIMEOUT
+    events = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+    if why:
+        finished = {(e["package"], e["module"]) for e in events if e["event"] in ("ok", "error")}
+        current = [e for e in events if e["event"] == "start" and (e["package"], e["module"]) not in finished]
+        culprit = current[0] if current else {"package": "", "module": ""}
+        events.append(dict(culprit, event="error", error=why.strip()))
+    return events
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _judge(env: ResolvedEnvironment, events: List[dict], unnamed: List[str]) -> Verification:
+    packages = {e["package"]: e for e in events if e["event"] == "package"}
+    errors = [e for e in events if e["event"] == "error"]
+    if errors:
+        raise ResolveError(_failure(env, errors, packages))
+    skipped = [name for name, e in packages.items() if not e["modules"]]
+    skipped += ["%s (names no project)" % r for r in unnamed]
+    return Verification(env, imported=tuple(e["module"] for e in events if e["event"] == "ok"),
+                        skipped=tuple(skipped))
+
+
+def _failure(env: ResolvedEnvironment, errors: List[dict], packages: Dict[str, dict]) -> str:
+    versions = {canonicalize_name(p.name): p.version for p in env.packages}
+
+    def with_version(name: str) -> str:
+        version = versions.get(canonicalize_name(name))
+        return "%s %s" % (name, version) if version else name
+
+    lines = ["%s does not import:" % _describe(env)]
+    for error in errors:
+        package = error["package"]
+        deps = [with_version(d) for d in packages.get(package, {}).get("requires", ())
+                if canonicalize_name(d) in versions and canonicalize_name(d) != "python"]
+        if error["module"]:
+            lines.append("- %s: import %s failed: %s%s;" % (
+                with_version(package), error["module"], error["error"],
+                "; its dependencies here: %s" % ", ".join(deps) if deps else ""))
+        else:
+            lines.append("- the import check %s;" % error["error"])
+    return "\n".join(lines) + (
+        "\nPin versions that work together in the request (e.g. an older version of a dependency named "
+        "above) and resolve again, or resolve without verification to keep this environment as it is.")

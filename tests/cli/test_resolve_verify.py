@@ -1,0 +1,66 @@
+"""`metaflow environment resolve --verify` and METAFLOW_CONDA_VERIFY for flows: an environment
+that resolves but does not import fails at resolve time, with nothing recorded or aliased.
+mfenvs-* projects come from the local test index, served without credentials (other PyPI
+packages, e.g. what Metaflow itself needs, from the default index)."""
+import shutil
+from typing import Iterator
+
+import pytest
+
+from tests.fixtures.channel import host_can_run_real_python
+from tests.fixtures.servers import StaticFileServer
+
+from .conftest import FLOWS
+
+pytestmark = pytest.mark.skipif(not host_can_run_real_python(), reason="the test channel's Python runs on linux-64")
+
+
+@pytest.fixture(scope="module")
+def index_url(pypi_index) -> Iterator[str]:
+    with StaticFileServer(pypi_index.root) as server:
+        yield server.url + "/simple"
+
+
+def test_resolve_verify_refuses_an_environment_that_does_not_import(cli, index_url):
+    (cli.root / "req.txt").write_text("--extra-index-url %s\nmfenvs-brokenpair==1.0.0\n" % index_url)
+    error = cli.fails("resolve", "-r", "req.txt", "--verify", "--alias", "team/broken:v1")
+    assert "does not import" in error
+    assert "mfenvs-brokenpair 1.0.0: import mfenvs_brokenpair failed: ValueError: mfenvs_otherdep.dtype size " \
+           "changed" in error
+    assert "its dependencies here: mfenvs-otherdep 2.0.0" in error
+    assert "Unknown environment 'team/broken:v1'" in cli.fails("show", "team/broken:v1")  # not aliased
+    assert cli.json("list", "--json")["environments"] == []  # not recorded either
+    # Without --verify the same request resolves: the check is what stops it.
+    cli.run("resolve", "-r", "req.txt", "-q")
+
+
+def test_resolve_verify_passes_an_environment_that_imports(cli, index_url):
+    (cli.root / "environment.yml").write_text(
+        "dependencies:\n  - tinyutil==1.1.0\n  - ffmpeg\n  - pip:\n    - --extra-index-url %s\n"
+        "    - mfenvs-brokenpair==1.0.0\n    - mfenvs-otherdep<2\n" % index_url)
+    proc = cli.run("resolve", "-f", "environment.yml", "--verify", "--alias", "team/works:v1", "--json")
+    verified = [line for line in proc.stderr.splitlines() if " verified: " in line]
+    assert len(verified) == 1
+    for module in ("tinyutil", "mfenvs_brokenpair", "mfenvs_otherdep"):
+        assert module in verified[0]
+    assert "ffmpeg has no importable module (a tool or data only): not imported." in proc.stderr
+    assert cli.json("show", "--json", "team/works:v1")[0]["env_id"]["arch"] == "linux-64"
+    assert not list((cli.cache / "scratch").iterdir())  # the scratch prefix is gone
+
+
+def test_resolve_verify_says_what_it_could_not_verify(cli):
+    (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
+    proc = cli.run("resolve", "-f", "environment.yml", "--verify", "--arch", "osx-arm64", "-q")
+    assert "warning: The osx-arm64 environment" in proc.stderr
+    assert "not verified: it is for osx-arm64 and this machine is linux-64, so it cannot run here." in proc.stderr
+
+
+def test_a_flow_with_conda_verify_fails_at_resolve_time_naming_the_step(cli, index_url):
+    shutil.copy(FLOWS / "verify_flow.py", cli.root / "verify_flow.py")
+    proc = cli.flow("verify_flow.py", "--environment=conda", "run", ok=False,
+                    env={"METAFLOW_CONDA_VERIFY": "1", "MFENVS_TEST_INDEX": index_url})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert "Step start: The linux-64 environment" in out
+    assert "mfenvs-brokenpair 1.0.0: import mfenvs_brokenpair failed" in out and "mfenvs-otherdep 2.0.0" in out
+    assert "the start task ran" not in out and "Task is starting" not in out
