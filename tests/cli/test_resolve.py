@@ -83,7 +83,7 @@ def test_an_unknown_environment_yml_section_is_named_in_a_warning_even_with_quie
     proc = cli.run("resolve", "-f", "environment.yml", "--dry-run", "--json", "-q")
     assert json.loads(proc.stdout)[0]["type"] == "conda-only"  # stdout holds only the result
     warning = ("warning: environment.yml, line 1: section 'channel:' is ignored: metaflow-envs does not "
-               "know it; check its spelling (read: name, channels, pypi-indices, dependencies).")
+               "know it; check its spelling (read: name, channels, pypi-indices, dependencies, sys).")
     assert proc.stderr.splitlines().count(warning) == 1, proc.stderr
 
 
