@@ -8,6 +8,7 @@ from ..environments import Environments
 from ..errors import SpecError
 from ..ids import Alias
 from ..lock import ResolvedEnvironment
+from ..resolve.preferences import Preferences
 from ..spec import parse_file
 from ..spec.model import EnvSpec
 from .progress import Progress
@@ -26,6 +27,9 @@ class ResolveRequest:
     dry_run: bool = False
     set_default: bool = True
     local_only: bool = False
+    prefer: Optional[EnvRef] = None  # whose versions to keep; default: `using`
+    upgrade_all: bool = False
+    upgrade: Sequence[str] = ()  # package names whose versions may move
 
 
 def read_request(request: ResolveRequest) -> EnvSpec:
@@ -74,13 +78,16 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
     for warning in spec.warnings:  # here, where the file is read once per command
         progress.warn(warning)
     base = find(envs, request.using) if request.using is not None else None
+    previous = find(envs, request.prefer) if request.prefer is not None else base
+    prefer = Preferences.of(previous, request.upgrade_all, request.upgrade)
     options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
                    local_only=request.local_only)
     done = []
 
     def one(arch: str) -> ResolvedEnvironment:
         target = spec.for_platform(arch)
-        env = envs.extend(base, target, **options) if base is not None else envs.resolve(target, **options)
+        env = (envs.extend(base, target, prefer, **options) if base is not None
+               else envs.resolve(target, prefer=prefer, **options))
         done.append(arch)
         return env
 

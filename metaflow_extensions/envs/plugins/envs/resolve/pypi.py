@@ -73,10 +73,12 @@ def resolve(
     credentials: Credentials,
     provided: Optional[Dict[str, str]] = None,
     build_wheel: Optional[WheelBuilder] = None,
+    prefer: Sequence[LockedPackage] = (),
 ) -> List[LockedPackage]:
     """Resolve `spec.pypi_deps` for `python_version` on `target`.
 
-    `provided` maps PyPI names to the versions Conda already installs.
+    `provided` maps PyPI names to the versions Conda already installs; the versions of
+    `prefer` (a previous lock's) are kept where the requirements allow.
     """
     provided = {canonicalize_name(k): v for k, v in (provided or {}).items()}
     requirements = _requirements_not_provided(spec, provided)
@@ -86,6 +88,8 @@ def resolve(
     with tempfile.TemporaryDirectory(prefix="mfenvs-uv-") as tmp:
         work = Path(tmp)
         (work / "requirements.in").write_text("\n".join(lines) + "\n")
+        # uv keeps the versions its output file already pins (its own `-o` preferences).
+        _write_preferences(work / "pylock.toml", prefer)
         args = [
             "pip", "compile", "requirements.in",
             "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
@@ -152,6 +156,16 @@ def resolve(
                                "packages can be built for another platform. %s" % (no_wheel, built.filename, advice))
         locked.append(_locked_built(source, built))
     return sorted(locked, key=lambda p: p.name)
+
+
+def _write_preferences(path: Path, prefer: Sequence[LockedPackage]) -> None:
+    """A pylock.toml naming only each preferred package and its version: all uv reads of an
+    existing output file to prefer what it pins."""
+    if not prefer:
+        return
+    entries = "".join("\n[[packages]]\nname = %s\nversion = %s\n" % (json.dumps(p.name), json.dumps(p.version))
+                      for p in prefer)
+    path.write_text('lock-version = "1.0"\ncreated-by = "metaflow-envs"\n' + entries)
 
 
 def _requirements_summary(requirements: Sequence[str]) -> str:
