@@ -8,28 +8,13 @@ from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.resolve.preferences import Preferences, parse_upgrade_setting
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 from metaflow_extensions.envs.plugins.envs.store.local import LocalIndex
-from tests.fixtures.growing import publish_conda_packages, publish_wheels, script_package
-from tests.fixtures.pypi_index import PyProject
-from tests.fixtures.servers import StaticFileServer
-
-
-def _project(name, version, requires=()):
-    return PyProject("mfenvs-%s" % name, version, "mfenvs_%s" % name, requires=tuple(requires))
-
-
-FIRST = [_project("pa", "1.0", ["mfenvs-pdep"]), _project("pb", "1.0"), _project("pc", "1.0"),
-         _project("pdep", "1.0")]
-NEWER = [_project("pa", "1.1", ["mfenvs-pdep"]), _project("pb", "1.1"), _project("pdep", "1.1")]
+from tests.fixtures.growing import growing_pypi_index, publish_conda_packages, script_package
 
 
 @pytest.fixture
 def growing_index(tmp_path, engine_settings, monkeypatch):
-    """An index of FIRST, served; `grow()` publishes NEWER into it."""
-    monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "0")  # every resolution sees the index as it is now
-    root = tmp_path / "index"
-    publish_wheels(root, FIRST)
-    with StaticFileServer(root) as server:
-        server.grow = lambda: publish_wheels(root, FIRST + NEWER)
+    monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", "0")
+    with growing_pypi_index(tmp_path / "pypi") as server:
         yield server
 
 
