@@ -178,6 +178,12 @@ def _fast_exit() -> None:
 @click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
               help="Alias the result (repeatable); with several --arch, the first arch's environment.")
 @click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
+@click.option("--prefer", default=None, metavar="ENV", help="Keep the versions this environment locked wherever "
+              "the request allows them (an alias, pathspec or req_id:full_id) [default: the --using environment].")
+@click.option("--upgrade", "upgrade_all", is_flag=True, default=False,
+              help="Keep no previous version: every package may move to the newest allowed (implies --force).")
+@click.option("--upgrade-package", "upgrade", multiple=True, metavar="NAME",
+              help="Let this package move to the newest allowed (repeatable; implies --force).")
 @click.option("--dry-run", is_flag=True, default=False,
               help="Resolve only: download, cache, publish and alias nothing.")
 @click.option("--set-default/--no-set-default", default=True, show_default=True,
@@ -191,13 +197,15 @@ def _fast_exit() -> None:
 @_quiet_option
 @click.pass_obj
 def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, extras, groups, python, archs, using,
-            using_pathspec, aliases, force, dry_run, set_default, verify, local_only, as_json, quiet):
+            using_pathspec, aliases, force, prefer, upgrade_all, upgrade, dry_run, set_default, verify, local_only,
+            as_json, quiet):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
         from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import python_version_spec
         from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
+        from metaflow_extensions.envs.plugins.envs.resolve.preferences import check_package_names
 
         # Every argument is checked before any work starts.
         chosen_archs = args.check_archs(archs) or [host_platform()]
@@ -216,7 +224,9 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
             spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
-            local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock, verify=verify)
+            local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock, verify=verify,
+            prefer=refs.parse_ref(prefer) if prefer else None, upgrade_all=upgrade_all,
+            upgrade=check_package_names(upgrade, "--upgrade-package"))
         resolving.read_request(request)  # the file parses (or the error names it) before any work
         envs = obj.environments(local_only=local_only)
         results = resolving.resolve(envs, request, obj.progress(quiet))

@@ -70,6 +70,11 @@ CONDA_ENVS_DIRNAME = from_conf("CONDA_ENVS_DIRNAME", "envs")
 # Reuse environments resolved by others for a request unknown locally: `:none:` (resolve
 # again), `:username:` (my own), `:any:` (anyone's) or a comma-separated list of users.
 CONDA_USE_REMOTE_LATEST = from_conf("CONDA_USE_REMOTE_LATEST", ":none:")
+# A changed request keeps every version its previous lock chose that it still allows (for a flow
+# step: what that step resolved to last on this machine). `:all:` lets every package move to
+# the newest allowed, a comma-separated list of package names lets those move; either makes the
+# steps' environments resolve again even when their request is unchanged. Default: empty.
+CONDA_UPGRADE = from_conf("CONDA_UPGRADE", "")
 # `.conda` or `.tar.bz2`: a Conda package only available in the other format is transmuted
 # when published, and both forms are kept in the store.
 CONDA_PREFERRED_FORMAT = from_conf("CONDA_PREFERRED_FORMAT")

@@ -18,6 +18,7 @@ from .ids import Alias, EnvID, parse_alias
 from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .plumbing.cache import PackageCache
 from .plumbing.download import configured_local_sources, fetch_packages
+from .resolve.preferences import Preferences
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep, merge_sys_packages
 from .store.aliases import read_alias, write_alias
@@ -56,15 +57,18 @@ class Environments:
     # ---- resolve ------------------------------------------------------------------------
     def resolve(self, spec: EnvSpec, force: bool = False, local_only: bool = False,
                 dry_run: bool = False, set_default: bool = True,
+                prefer: Optional[Preferences] = None,
                 verify: Optional[Callable[[Verification], None]] = None) -> ResolvedEnvironment:
-        """The default environment for `spec`, resolving only when none is known (or `force`).
-        Unless a dry run, a new resolution's packages are all fetched into the local cache
-        (with the request's credentials) before it is recorded: later steps, processes and
-        nodes then need no credentials for them. With `verify`, the environment returned has
-        been verified (verify/) and the report handed to `verify`; a new one before it is
-        recorded, so one that does not import is never recorded (a ResolveError says why)."""
+        """The default environment for `spec`, resolving only when none is known (or `force`,
+        or `prefer` lifts versions on purpose). A resolution keeps the versions of `prefer`
+        (a previous lock's) that the request still allows. Unless a dry run, a new
+        resolution's packages are all fetched into the local cache (with the request's
+        credentials) before it is recorded: later steps, processes and nodes then need no
+        credentials for them. With `verify`, the environment returned has been verified
+        (verify/) and the report handed to `verify`; a new one before it is recorded, so one
+        that does not import is never recorded (a ResolveError says why)."""
         spec = with_defaults(spec)
-        if not force:
+        if not force and not (prefer is not None and prefer.lifts):
             known = self.index.default(spec.platform, spec.req_id)
             env = self.index.load(known) if known else None
             remote = env is None and not local_only and self.store is not None
@@ -78,7 +82,7 @@ class Environments:
                 return env
         credentials = credentials_for(spec)
         env = resolve_environment(spec, credentials, self.cache, keep_builds=not dry_run,
-                                  build_python=build_prefix_python)
+                                  build_python=build_prefix_python, prefer=prefer)
         if not dry_run:
             # Now, with this request's credentials: later steps (create, other processes, nodes) need none.
             fetch_packages(env.packages, self.cache, credentials,
@@ -106,11 +110,14 @@ class Environments:
         candidates = [e for e in envs if users is None or e.resolved_by in users]
         return max(candidates, key=lambda e: e.resolved_at) if candidates else None
 
-    def extend(self, base: ResolvedEnvironment, additions: EnvSpec, **options: Any) -> ResolvedEnvironment:
+    def extend(self, base: ResolvedEnvironment, additions: EnvSpec, prefer: Optional[Preferences] = None,
+               **options: Any) -> ResolvedEnvironment:
         """A new environment: what `base` was asked for, kept at the versions `base` locked
         (and on the channels they came from) where the solver allows, plus `additions`,
-        which win for a package both name. `options` are those of `resolve`."""
-        locked = {p.name: p for p in base.packages}
+        which win for a package both name. `prefer` (default: `base`'s packages) keeps
+        every other version it can, and names what may move. `options` are those of `resolve`."""
+        prefer = prefer or Preferences.of(base)
+        locked = {p.name: p for p in base.packages if prefer.keeps(p.name)}
 
         def requested(pinned: bool) -> EnvSpec:
             conda = []
@@ -140,9 +147,9 @@ class Environments:
             )
 
         try:
-            return self.resolve(merged(requested(pinned=True)), **options)
+            return self.resolve(merged(requested(pinned=True)), prefer=prefer, **options)
         except ResolveError:
-            return self.resolve(merged(requested(pinned=False)), **options)
+            return self.resolve(merged(requested(pinned=False)), prefer=prefer, **options)
 
     # ---- publish ------------------------------------------------------------------------
     def publish(self, env: ResolvedEnvironment) -> None:

@@ -9,6 +9,7 @@ from ..environments import Environments
 from ..errors import SpecError
 from ..ids import Alias
 from ..lock import ResolvedEnvironment
+from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
 from ..spec import parse_file
 from ..spec.model import EnvSpec
@@ -33,6 +34,9 @@ class ResolveRequest:
     groups: Sequence[str] = ()
     use_uv_lock: bool = True  # a pyproject.toml with a uv.lock beside it: take the lock
     verify: bool = False  # import each requested package in a scratch prefix first (verify/)
+    prefer: Optional[EnvRef] = None  # whose versions to keep; default: `using`
+    upgrade_all: bool = False
+    upgrade: Sequence[str] = ()  # package names whose versions may move
 
 
 def _uv_lock_beside(request: ResolveRequest) -> Optional[str]:
@@ -111,13 +115,16 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
             spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
             if _uv_lock_beside(request) else ""))
     base = find(envs, request.using) if request.using is not None else None
+    previous = find(envs, request.prefer) if request.prefer is not None else base
+    prefer = Preferences.of(previous, request.upgrade_all, request.upgrade)
     options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
                    local_only=request.local_only, verify=_verification_report(progress) if request.verify else None)
     done = []
 
     def one(arch: str) -> ResolvedEnvironment:
         target = spec.for_platform(arch)
-        env = envs.extend(base, target, **options) if base is not None else envs.resolve(target, **options)
+        env = (envs.extend(base, target, prefer, **options) if base is not None
+               else envs.resolve(target, prefer=prefer, **options))
         done.append(arch)
         return env
 

@@ -76,6 +76,7 @@ class CondaEnvironment(MetaflowEnvironment):
         from .. import settings
         from ..errors import EnvError
         from ..resolve.pypi import host_only_build_notes
+        from ..ids import EnvID
 
         force = force or self._force_rebuild
         self._verify_report = _verification_echo(echo) if settings.verify() else None
@@ -91,7 +92,7 @@ class CondaEnvironment(MetaflowEnvironment):
             return
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
         with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            outcomes = list(pool.map(lambda job: _outcome(self._run_job, job, force), jobs))
+            outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1]), jobs.items()))
         failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
         if failed:  # every failing environment at once, each named by its steps
             raise EnvError("\n".join("Step%s %s: %s" % ("s" if len(steps) > 1 else "", ", ".join(steps), err)
@@ -100,6 +101,7 @@ class CondaEnvironment(MetaflowEnvironment):
         for (job, steps), (env, seconds, reused) in zip(jobs.items(), results):
             for name in steps:
                 self._envs[name] = env
+                self.manager().index.set_step_env(self.flow.name, name, EnvID.of(env))
             echo("    %s: %s environment %s (Python %s, %d packages) %s" % (
                 ", ".join(steps), env.env_type, env.full_id[:12], env.python_version, len(env.packages),
                 "reused" if reused else "resolved in %.1fs" % seconds))
@@ -253,13 +255,30 @@ class CondaEnvironment(MetaflowEnvironment):
         return tuple(PypiDep.parse("%s%s" % (name, version)) for name, version in sorted(needed.items())
                      if canonicalize_name(name) not in present)
 
-    def _run_job(self, job: Tuple, force: bool) -> Tuple[Any, float, bool]:
+    def _previous(self, steps: List[str], arch: str) -> Optional[Any]:
+        """What these steps resolved to last on this machine (the first one known): the
+        versions a changed request keeps where it can."""
+        index = self.manager().index
+        for name in steps:
+            env_id = index.step_env(self.flow.name, name, arch)
+            env = index.load(env_id) if env_id is not None else None
+            if env is not None:
+                return env
+        return None
+
+    def _run_job(self, job: Tuple, force: bool, steps: List[str]) -> Tuple[Any, float, bool]:
+        from .. import settings
+        from ..resolve.preferences import Preferences, parse_upgrade_setting
+
         arch, base, base_kind, spec = job
         started = time.time()
         manager = self.manager()
+        upgrade_all, upgrade = parse_upgrade_setting(settings.get("CONDA_UPGRADE"))
+        previous = self._previous(steps, arch)
         if base is None:
-            known_before = _known(manager, spec) and not force
-            env = manager.resolve(spec, force=force, verify=self._verify_report)
+            prefer = Preferences.of(previous, upgrade_all, upgrade)
+            known_before = _known(manager, spec) and not force and not prefer.lifts
+            env = manager.resolve(spec, force=force, prefer=prefer, verify=self._verify_report)
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
@@ -273,7 +292,9 @@ class CondaEnvironment(MetaflowEnvironment):
                                    verify=self._verify_report),
                     time.time() - started, False)
         # Extending may re-resolve for another platform: the base's arch need not match.
-        return (manager.extend(manager.lookup(base, kind=base_kind), spec, force=force, verify=self._verify_report),
+        env = manager.lookup(base, kind=base_kind)
+        return (manager.extend(env, spec, Preferences.of(previous or env, upgrade_all, upgrade), force=force,
+                               verify=self._verify_report),
                 time.time() - started, False)
 
 

@@ -59,8 +59,10 @@ def solve(
     channels: Sequence[str],
     target: PlatformInfo,
     credentials: Credentials,
+    prefer: Sequence[LockedPackage] = (),
 ) -> List[LockedPackage]:
-    """Solve `specs` (MatchSpec strings) against `channels` for `target`."""
+    """Solve `specs` (MatchSpec strings) against `channels` for `target`, keeping the
+    packages of `prefer` (a previous lock's) where the specs allow."""
     import rattler
     from rattler import Channel, ChannelConfig, Gateway, GenericVirtualPackage
 
@@ -79,13 +81,15 @@ def solve(
         for name, (version, build) in target.virtual_packages().items()
     ]
     sources = [Channel(strip_credentials(u), config) for u in urls]
+    platforms = [target.subdir, "noarch"]
     try:
         records = run_rattler(
             rattler.solve(
                 sources=sources,
                 specs=list(specs),
                 gateway=gateway,
-                platforms=[target.subdir, "noarch"],
+                platforms=platforms,
+                locked_packages=_records_of(prefer, gateway, sources, platforms),
                 virtual_packages=virtual,
                 timeout=datetime.timedelta(seconds=settings.number("CONDA_RESOLVE_TIMEOUT", 600)),
             )
@@ -93,6 +97,19 @@ def solve(
     except Exception as err:  # rattler raises many types; all become one clear message
         raise ResolveError(_explain(err, specs, channels, target, credentials)) from None
     return sorted((to_locked(r) for r in records), key=lambda p: p.name)
+
+
+def _records_of(packages: Sequence[LockedPackage], gateway, sources, platforms) -> list:
+    """The channels' records of `packages` (same file, same sha256): the solver's
+    `locked_packages`, which it keeps unless the specs exclude them. A package the channels
+    no longer serve is simply not preferred."""
+    if not packages:
+        return []
+    wanted = {(p.filename, p.sha256) for p in packages}
+    names = sorted({p.name for p in packages})  # as MatchSpecs: any version
+    found = run_rattler(gateway.query(sources, platforms, specs=names, recursive=False))
+    return [r for records in found for r in records
+            if (r.file_name, r.sha256.hex() if r.sha256 else "") in wanted]
 
 
 def _explain(err: Exception, specs, channels, target: PlatformInfo, credentials: Credentials) -> str:

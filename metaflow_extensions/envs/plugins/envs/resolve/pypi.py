@@ -73,10 +73,12 @@ def resolve(
     credentials: Credentials,
     provided: Optional[Dict[str, str]] = None,
     build_wheel: Optional[WheelBuilder] = None,
+    prefer: Sequence[LockedPackage] = (),
 ) -> List[LockedPackage]:
     """Resolve `spec.pypi_deps` for `python_version` on `target`.
 
-    `provided` maps PyPI names to the versions Conda already installs.
+    `provided` maps PyPI names to the versions Conda already installs; the versions of
+    `prefer` (a previous lock's) are kept where the requirements allow.
     """
     provided = {canonicalize_name(k): v for k, v in (provided or {}).items()}
     requirements = _requirements_not_provided(spec, provided)
@@ -86,6 +88,8 @@ def resolve(
     with tempfile.TemporaryDirectory(prefix="mfenvs-uv-") as tmp:
         work = Path(tmp)
         (work / "requirements.in").write_text("\n".join(lines) + "\n")
+        # uv keeps the versions its output file already pins (its own `-o` preferences).
+        _write_preferences(work / "pylock.toml", prefer)
         args = _compile_args(python_version, target)
         if spec.pypi_no_deps:  # the file is a lock (pip-compile output): install exactly its lines
             args.append("--no-deps")
@@ -218,6 +222,16 @@ def host_only_build_notes(env: ResolvedEnvironment) -> List[str]:
             "environment targets %s %s, so it may not run on other machines; pin a version that publishes such "
             "a wheel if they run this environment." % (p.name, p.version, p.filename, env.arch, promise)
             for p in env.pypi_packages() if p.built_from and not wheel_filename_tags(p.filename)[2] & tags]
+
+
+def _write_preferences(path: Path, prefer: Sequence[LockedPackage]) -> None:
+    """A pylock.toml naming only each preferred package and its version: all uv reads of an
+    existing output file to prefer what it pins."""
+    if not prefer:
+        return
+    entries = "".join("\n[[packages]]\nname = %s\nversion = %s\n" % (json.dumps(p.name), json.dumps(p.version))
+                      for p in prefer)
+    path.write_text('lock-version = "1.0"\ncreated-by = "metaflow-envs"\n' + entries)
 
 
 def _requirements_summary(requirements: Sequence[str]) -> str:

@@ -7,13 +7,14 @@ from typing import Callable, List, Optional
 from .. import settings
 from ..auth import Credentials
 from ..errors import ResolveError
-from ..lock import PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
 from . import conda, pinned, pypi
 from .mixed import pypi_provided_by
 from .platforms import host_platform, platform_info, sys_packages_for
+from .preferences import Preferences
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
 
@@ -61,13 +62,16 @@ def resolve_environment(
     cache: Optional[PackageCache] = None,
     keep_builds: bool = True,
     build_python: Optional[BuildPython] = None,
+    prefer: Optional[Preferences] = None,
 ) -> ResolvedEnvironment:
     """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes. Without
     `keep_builds` (a dry run) wheels built from sources are not kept. With Python from Conda,
     wheels are built from sources (sdists, git, local directories) with the interpreter
     `build_python` makes; `Environments.resolve` passes one, a bare call without it cannot
-    build from sources."""
+    build from sources. `prefer` (a previous lock's packages) keeps their versions where the
+    request still allows them: only what must move moves."""
     spec = with_defaults(spec)
+    prefer = prefer or Preferences()
     credentials = credentials or credentials_for(spec)
     cache = cache or PackageCache()
     target = platform_info(spec.platform, spec.sys_packages)
@@ -80,7 +84,8 @@ def resolve_environment(
         # platform: its series (the target's machine provides the interpreter at create).
         interpreter = find_interpreter(spec.python)
         python_version = version_of(interpreter) if on_host else _series(version_of(interpreter))
-        conda_pkgs = conda.solve(conda_specs, channels, target, credentials) if conda_specs else []
+        conda_pkgs = conda.solve(conda_specs, channels, target, credentials,
+                                 prefer.kept(KIND_CONDA)) if conda_specs else []
         if any(p.name == "python" for p in conda_pkgs):
             raise ResolveError(
                 "With METAFLOW_CONDA_PYTHON_SOURCE=system, Conda packages may not need Python "
@@ -90,7 +95,8 @@ def resolve_environment(
         python_for_builds = lambda: interpreter  # noqa: E731
     else:
         try:
-            conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials)
+            conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials,
+                                     prefer.kept(KIND_CONDA))
         except ResolveError as err:
             if conda_specs:
                 raise
@@ -114,7 +120,7 @@ def resolve_environment(
         if not on_host:  # a target's Python cannot run here: build (pure-Python only) with this machine's
             python_for_builds = lambda: find_interpreter(_series(python_version) + ".*")  # noqa: E731
         builder = make_builder(python_for_builds, python_version, spec, credentials, cache, keep_builds)
-        pypi_pkgs += pypi.resolve(spec, python_version, target, credentials, provided, builder)
+        pypi_pkgs += pypi.resolve(spec, python_version, target, credentials, provided, builder, prefer.kept(KIND_PYPI))
     return ResolvedEnvironment(
         spec=spec,
         packages=tuple(conda_pkgs + pypi_pkgs),

@@ -118,6 +118,16 @@ class LocalIndex:
         except (OSError, UnicodeDecodeError, SpecError) as err:
             raise EnvError("The local lock %s cannot be used: %s" % (path, err)) from None
 
+    # ---- what each flow step resolved to last (the preference of its next resolution) ----
+    def set_step_env(self, flow: str, step: str, env_id: EnvID) -> None:
+        with self._update() as data:
+            data.setdefault("steps", {})[_step_key(flow, step, env_id.arch)] = env_id.to_dict()
+
+    def step_env(self, flow: str, step: str, arch: str) -> Optional[EnvID]:
+        """The environment step `step` of flow `flow` resolved to last here for `arch`."""
+        found = self._read().get("steps", {}).get(_step_key(flow, step, arch))
+        return self._env_id(lambda: EnvID.from_dict(found)) if found else None
+
     # ---- aliases ------------------------------------------------------------------------
     def set_alias(self, alias: Alias, env_id: EnvID) -> None:
         with self._update() as data:
@@ -137,3 +147,7 @@ class LocalIndex:
 
     def aliases_of(self, env_id: EnvID) -> List[str]:
         return sorted(k.split("/", 2)[2] for k, v in self._read()["aliases"].items() if v == env_id.to_dict())
+
+
+def _step_key(flow: str, step: str, arch: str) -> str:
+    return "%s/%s/%s" % (flow, step, arch)
