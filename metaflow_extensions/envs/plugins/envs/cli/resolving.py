@@ -4,12 +4,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence
 
-from ..environments import Environments
+from ..environments import Environments, merged_spec
 from ..errors import SpecError
 from ..ids import Alias
+from ..integration.metaflow_needs import with_metaflow_needs
 from ..lock import ResolvedEnvironment
 from ..spec import parse_file
-from ..spec.model import EnvSpec
+from ..spec.model import CondaDep, EnvSpec, PypiDep
 from .progress import Progress
 from .refs import EnvRef, find
 
@@ -26,14 +27,24 @@ class ResolveRequest:
     dry_run: bool = False
     set_default: bool = True
     local_only: bool = False
+    conda_pkgs: Sequence[CondaDep] = ()  # --conda-pkg
+    pypi_pkgs: Sequence[PypiDep] = ()  # --pypi-pkg
+    from_env: Optional[EnvRef] = None  # --from / --from-pathspec: that environment's request, re-resolved
+    metaflow_deps: bool = True  # add what Metaflow needs in a task (not with --skip-metaflow-deps)
+    datastore: Optional[str] = None  # whose client Metaflow needs (boto3 for s3...)
 
 
 def read_request(request: ResolveRequest) -> EnvSpec:
-    """What the file (and --python) ask for; empty when only extending with --using."""
-    if request.spec_file is None and request.using is None:
-        raise SpecError("Nothing to resolve: give a requirements file (-r requirements.txt, "
-                        "-f environment.yml or -p pyproject.toml), or --using ENV to extend.")
+    """What the file, --conda-pkg/--pypi-pkg (and --python) ask for."""
+    asked = request.spec_file or request.conda_pkgs or request.pypi_pkgs or request.python
+    if not (asked or request.using or request.from_env or request.metaflow_deps):
+        raise SpecError("Nothing to resolve with --skip-metaflow-deps: give a requirements file (-r "
+                        "requirements.txt, -f environment.yml or -p pyproject.toml), --conda-pkg/--pypi-pkg, "
+                        "--python, or --using/--from ENV.")
     spec = parse_file(request.spec_file, request.spec_kind) if request.spec_file else EnvSpec()
+    if request.conda_pkgs or request.pypi_pkgs:
+        spec = merged_spec(spec, EnvSpec(conda_deps=tuple(request.conda_pkgs), pypi_deps=tuple(request.pypi_pkgs),
+                                         platform=spec.platform))
     if request.python:
         spec = replace(spec, python=_both_pythons(spec.python, request.python, request.spec_file))
     return spec
@@ -74,17 +85,24 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
     for warning in spec.warnings:  # here, where the file is read once per command
         progress.warn(warning)
     base = find(envs, request.using) if request.using is not None else None
-    options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
-                   local_only=request.local_only)
+    earlier = find(envs, request.from_env) if request.from_env is not None else None
+    # --from asks for a new resolution of an old request: reusing the known one would change nothing.
+    options = dict(force=request.force or earlier is not None, dry_run=request.dry_run,
+                   set_default=request.set_default, local_only=request.local_only)
     done = []
 
     def one(arch: str) -> ResolvedEnvironment:
         target = spec.for_platform(arch)
+        if earlier is not None:
+            target = merged_spec(earlier.spec, target)
+        if request.metaflow_deps:
+            target = with_metaflow_needs(target, request.datastore, base)
         env = envs.extend(base, target, **options) if base is not None else envs.resolve(target, **options)
         done.append(arch)
         return env
 
-    what = "Extending %s" % request.using if base is not None else "Resolving"
+    what = ("Extending %s" % request.using if base is not None else
+            "Re-resolving the request of %s" % request.from_env if earlier is not None else "Resolving")
     archs = list(request.archs)
     with progress.task("%s for %s" % (what, ", ".join(archs)), total=len(archs) if len(archs) > 1 else None,
                        poll=lambda: len(done)):
