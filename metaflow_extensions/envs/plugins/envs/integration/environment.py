@@ -120,8 +120,8 @@ class CondaEnvironment(MetaflowEnvironment):
                                      for steps, err in failed))
         done = []
         for steps, ((env, seconds, reused), _) in zip(jobs.values(), outcomes):
-            echo("    %s: %s environment %s (%s, Python %s, %d packages) %s" % (
-                ", ".join(steps), env.env_type, env.full_id[:12], env.arch, env.python_version, len(env.packages),
+            echo("    %s: %s environment %s (Python %s, %d packages) %s" % (
+                ", ".join(steps), env.env_type, env.full_id[:12], env.python_version, len(env.packages),
                 "reused" if reused else "resolved in %.1fs" % seconds))
             done.append((steps, env))
         return done
