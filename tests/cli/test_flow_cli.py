@@ -60,3 +60,40 @@ def test_errors(cli):
 def test_help_has_examples(cli, args):
     out = env(cli, *args, "--help").stdout
     assert "Example" in out
+
+
+def test_resolve_dry_run_arch_and_alias(cli):
+    dry = json.loads(env(cli, "resolve", "--dry-run", "--json", "pypi_step").stdout)
+    assert dry[0]["step"] == "pypi_step" and cli.json("list", "--json") == {"environments": [], "aliases": {}}
+    both = json.loads(env(cli, "resolve", "--json", "--arch", "linux-64", "--arch", "osx-arm64", "pypi_step").stdout)
+    assert [(d["step"], d["env_id"]["arch"]) for d in both] == [("pypi_step", "linux-64"), ("pypi_step", "osx-arm64")]
+    env(cli, "resolve", "--alias", "team/from-flow:v1", "pypi_step")
+    assert cli.json("show", "--json", "team/from-flow:v1")[0]["env_id"] == both[0]["env_id"]
+    # An alias names one environment: refused, before any work, for steps with two.
+    proc = env(cli, "resolve", "--alias", "team/two:v1", "start", "pypi_step", ok=None)
+    line = assert_one_line_error(proc, 1)
+    assert "--alias names one environment, but the steps have 2 (" in line and "start" in line and "pypi_step" in line
+    assert "Resolving" not in proc.stderr
+
+
+RUNNER = """
+import json, sys
+from metaflow import Runner
+with Runner(sys.argv[1], show_output=False) as runner:
+    print(json.dumps(runner.environment().resolve("pypi_step", arch=["linux-64"])))
+"""
+
+
+def test_runner_resolves_the_environments_of_a_flow(cli):
+    """A real metaflow.Runner, in its own process as a user script would be."""
+    import subprocess
+    import sys
+
+    from .conftest import FLOWS
+
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(FLOWS / FLOW)], cwd=str(cli.root), env=cli.env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [(d["step"], d["type"]) for d in docs] == [("pypi_step", "pypi-only")]
+    assert {"six", "requests"} <= {p["name"] for p in docs[0]["packages"]}

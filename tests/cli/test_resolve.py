@@ -39,7 +39,8 @@ def test_resolve_requirements_json_document(cli):
 def test_resolve_environment_yml_aliases_and_show_document(cli):
     (cli.root / "environment.yml").write_text("channels: [conda-forge]\ndependencies:\n  - tinyutil==1.1.0\n")
     resolved = cli.json("resolve", "-f", "environment.yml", "--alias", "team/a:v1", "--alias", "team/a", "--json")
-    assert resolved[0]["type"] == "conda-only"
+    # mixed: Metaflow's `requests` (from PyPI) is added to what the file asks for
+    assert resolved[0]["type"] == "mixed" and ("pypi", "requests") in _packages(resolved[0])
     assert resolved[0]["aliases"] == ["team/a:latest", "team/a:v1"]
     shown = cli.json("show", "--json", "team/a:v1")
     assert shown == resolved  # resolve --json prints the same document as show --json
@@ -72,7 +73,7 @@ def test_resolve_several_archs_alias_names_the_first(cli):
 def test_dry_run_keeps_nothing(cli):
     (cli.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
     doc = cli.json("resolve", "-f", "environment.yml", "--alias", "team/dry:v1", "--dry-run", "--json")[0]
-    assert doc["type"] == "conda-only" and doc["aliases"] == []
+    assert doc["type"] == "mixed" and doc["aliases"] == []  # mixed: with Metaflow's requests
     assert cli.json("list", "--json") == {"environments": [], "aliases": {}}
     assert not (cli.cache / "pkgs").exists() or not any((cli.cache / "pkgs").rglob("*.conda"))
     assert "Unknown environment" in cli.fails("show", "team/dry:v1")
@@ -81,7 +82,7 @@ def test_dry_run_keeps_nothing(cli):
 def test_an_unknown_environment_yml_section_is_named_in_a_warning_even_with_quiet(cli):
     (cli.root / "environment.yml").write_text("channel: [bioconda]\ndependencies:\n  - tinyutil==1.1.0\n")
     proc = cli.run("resolve", "-f", "environment.yml", "--dry-run", "--json", "-q")
-    assert json.loads(proc.stdout)[0]["type"] == "conda-only"  # stdout holds only the result
+    assert json.loads(proc.stdout)[0]["type"] == "mixed"  # stdout holds only the result
     warning = ("warning: environment.yml, line 1: section 'channel:' is ignored: metaflow-envs does not "
                "know it; check its spelling (read: name, channels, pypi-indices, dependencies, sys).")
     assert proc.stderr.splitlines().count(warning) == 1, proc.stderr
@@ -144,10 +145,10 @@ def test_using_pathspec_extends_a_step_environment(seeded):
     (["-r", "reqs.txt", "--alias", "MyFlow/12/start"], "Invalid environment name"),
     (["-r", "reqs.txt", "--arch", "win-64"], "Unknown architecture 'win-64' for --arch"),
     (["-r", "reqs.txt", "--python", "three"], "'three' is not a Python version"),
-    (["-r", "reqs.txt", "--using", "a/b", "--using-pathspec", "F/1/s"], "only one of --using and --using-pathspec"),
+    (["-r", "reqs.txt", "--using", "a/b", "--using-pathspec", "F/1/s"], "only one of --using, --using-pathspec, --from and --from-pathspec"),
     (["-r", "reqs.txt", "--using-pathspec", "not-a-pathspec"], "Invalid pathspec"),
     (["-r", "reqs.txt", "--using", "Bad:Tag!"], "Invalid environment name"),
-    ([], "Nothing to resolve"),
+    (["--skip-metaflow-deps"], "Nothing to resolve with --skip-metaflow-deps"),
     (["-r", "bad.txt"], "bad.txt"),
 ])
 def test_bad_arguments_fail_before_any_work(cli, args, expected):
@@ -245,7 +246,9 @@ def test_system_python_resolves_pypi_only_requests_for_other_platforms(cli, arch
     doc = cli.json("resolve", "-r", "requirements.txt", "--arch", arch, "--python", "3.11", "--json", "-q",
                    env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})[0]
     assert doc["env_id"]["arch"] == arch and doc["python"] == "3.11"
-    assert [(p["kind"], p["name"], p["version"]) for p in doc["packages"]] == [("pypi", "six", "1.16.0")]
+    kinds = {(p["kind"], p["name"]) for p in doc["packages"]}
+    assert _packages(doc)[("pypi", "six")]["version"] == "1.16.0" and ("pypi", "requests") in kinds  # Metaflow's
+    assert {kind for kind, _ in kinds} == {"pypi"}
 
 
 @pytest.mark.skipif(host_platform() != "linux-64", reason="the host build's tag is this machine's")

@@ -78,6 +78,11 @@ def _arch_option(help_text):
     return click.option("--arch", default=None, metavar="ARCH", help=help_text)
 
 
+def _pathspec_option(func):
+    return click.option("--pathspec", "as_pathspec", is_flag=True, default=False,
+                        help="ENV is a pathspec (Flow/run_id/step), even where it could read as an alias.")(func)
+
+
 def _local_only_option(func):
     return click.option("--local-only", is_flag=True, default=False,
                         help="Never look in the datastore: only this machine's index.")(func)
@@ -92,6 +97,12 @@ class _Obj:
         from metaflow_extensions.envs.plugins.envs.cli.progress import Progress
 
         return Progress(quiet=quiet or self.quiet)
+
+    def datastore_type(self) -> str:
+        """The datastore tasks use: whose client Metaflow needs in them."""
+        from metaflow_extensions.envs.plugins.envs import settings
+
+        return self.datastore or settings.get("DEFAULT_DATASTORE") or "local"
 
     def environments(self, local_only: bool = False):
         from metaflow_extensions.envs.plugins.envs.environments import Environments
@@ -108,6 +119,11 @@ def _check_arch(arch):
     from metaflow_extensions.envs.plugins.envs.cli.args import check_archs
 
     return check_archs([arch])[0] if arch else None
+
+
+def _kind(as_pathspec: bool):
+    """What --pathspec makes of ENV (None: whatever its form says)."""
+    return "pathspec" if as_pathspec else None
 
 
 def _one_line(func):
@@ -128,8 +144,10 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, default=False, help="No progress or notes on stderr.")
 @click.option("--datastore", default=None, type=click.Choice(["local", "s3", "azure", "gs"]),
               help="Datastore holding shared environments [default: METAFLOW_DEFAULT_DATASTORE].")
+@click.option("--environment", "_environment", default="conda", show_default=True, type=click.Choice(["conda", "pypi"]),
+              help="Accepted as the reference extension's group accepts it: both manage the same environments.")
 @click.pass_context
-def environment(ctx, quiet, datastore):
+def environment(ctx, quiet, datastore, _environment):
     ctx.obj = _Obj(quiet, datastore)
     _fast_exit()
 
@@ -151,7 +169,10 @@ def _fast_exit() -> None:
                      "to the datastore, alias it and print it.\n\nExamples:\n\n\b\n"
                      "    metaflow environment resolve -r requirements.txt --alias team/serving:v1\n"
                      "    metaflow environment resolve -f environment.yml --arch linux-64 --arch osx-arm64 --json\n"
-                     "    metaflow environment resolve --using team/serving:v1 -r extra.txt --alias team/serving:v2")
+                     "    metaflow environment resolve --using team/serving:v1 -r extra.txt --alias team/serving:v2\n"
+                     "    metaflow environment resolve --python 3.11 --conda-pkg numpy==1.26.4 --alias team/np:v1\n\n"
+                     "What Metaflow needs in a task (requests, and boto3 for an S3 datastore...) is added "
+                     "unless --skip-metaflow-deps.")
 @click.option("-r", "--requirement", "req_file", default=None, metavar="FILE", help="A requirements.txt file.")
 @click.option("-f", "--file", "yml_file", default=None, metavar="FILE", help="An environment.yml file.")
 @click.option("-p", "--pyproject", "toml_file", default=None, metavar="FILE", help="A pyproject.toml file; "
@@ -175,6 +196,16 @@ def _fast_exit() -> None:
               "requirements (an alias or req_id:full_id).")
 @click.option("--using-pathspec", default=None, metavar="PATHSPEC",
               help="Start from the environment a step ran in (Flow/run_id/step).")
+@click.option("--from", "from_env", default=None, metavar="ENV",
+              help="Re-resolve what this environment was asked for (plus any file or package given here).")
+@click.option("--from-pathspec", default=None, metavar="PATHSPEC",
+              help="Re-resolve what the environment of this step (Flow/run_id/step) was asked for.")
+@click.option("--conda-pkg", "conda_pkgs", multiple=True, metavar="NAME[SPEC]",
+              help="A Conda package to add, e.g. numpy==1.26.4 (repeatable).")
+@click.option("--pypi-pkg", "pypi_pkgs", multiple=True, metavar="REQUIREMENT",
+              help="A PyPI requirement to add, e.g. 'requests>=2.31' (repeatable).")
+@click.option("--skip-metaflow-deps", is_flag=True, default=False,
+              help="Do not add what Metaflow needs in a task (requests, the datastore's client such as boto3).")
 @click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
               help="Alias the result (repeatable); with several --arch, the first arch's environment.")
 @click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
@@ -197,8 +228,8 @@ def _fast_exit() -> None:
 @_quiet_option
 @click.pass_obj
 def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, extras, groups, python, archs, using,
-            using_pathspec, aliases, force, prefer, upgrade_all, upgrade, dry_run, set_default, verify, local_only,
-            as_json, quiet):
+            using_pathspec, from_env, from_pathspec, conda_pkgs, pypi_pkgs, skip_metaflow_deps, aliases, force, prefer,
+            upgrade_all, upgrade, dry_run, set_default, verify, local_only, as_json, quiet):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
@@ -213,20 +244,25 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
         spec_file = args.check_env_file([("-r", req_file, "requirements"), ("-f", yml_file, "environment-yml"),
                                          ("-p", toml_file, "pyproject"), ("--uv-lock", uv_lock, "uv-lock"),
                                          ("--pylock", pylock, "pylock")])
-        if using and using_pathspec:
-            raise SpecError("Give only one of --using and --using-pathspec.")
-        base = None
-        if using:
-            base = refs.parse_ref(using)
-        elif using_pathspec:
-            base = refs.parse_ref(using_pathspec, kind="pathspec")
+        starts = [(flag, value) for flag, value in (("--using", using), ("--using-pathspec", using_pathspec),
+                                                    ("--from", from_env), ("--from-pathspec", from_pathspec)) if value]
+        if len(starts) > 1:
+            raise SpecError("Give only one of --using, --using-pathspec, --from and --from-pathspec (got %s)."
+                            % " and ".join(flag for flag, _ in starts))
+        base = refs.parse_ref(using or using_pathspec, "pathspec" if using_pathspec else None) if (
+            using or using_pathspec) else None
+        earlier = refs.parse_ref(from_env or from_pathspec, "pathspec" if from_pathspec else None) if (
+            from_env or from_pathspec) else None
         request = resolving.ResolveRequest(
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
             spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
             local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock, verify=verify,
             prefer=refs.parse_ref(prefer) if prefer else None, upgrade_all=upgrade_all,
-            upgrade=check_package_names(upgrade, "--upgrade-package"))
+            upgrade=check_package_names(upgrade, "--upgrade-package"),
+            conda_pkgs=args.check_packages(conda_pkgs, "--conda-pkg"),
+            pypi_pkgs=args.check_packages(pypi_pkgs, "--pypi-pkg"), from_env=earlier,
+            metaflow_deps=not skip_metaflow_deps, datastore=obj.datastore_type())
         resolving.read_request(request)  # the file parses (or the error names it) before any work
         envs = obj.environments(local_only=local_only)
         results = resolving.resolve(envs, request, obj.progress(quiet))
@@ -249,17 +285,18 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
 @click.option("--json", "as_json", is_flag=True, default=False,
               help="Print one JSON list with an object per environment.")
 @_arch_option("Architecture the environments must be for (default: whatever they name).")
+@_pathspec_option
 @_local_only_option
 @_quiet_option
 @click.argument("envs_", metavar="ENV...", nargs=-1, required=True)
 @click.pass_obj
-def show(obj, as_json, arch, local_only, quiet, envs_):
+def show(obj, as_json, arch, as_pathspec, local_only, quiet, envs_):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import document, refs, render
 
         wanted = _check_arch(arch)
-        parsed = [refs.parse_ref(text) for text in envs_]
+        parsed = [refs.parse_ref(text, _kind(as_pathspec)) for text in envs_]
         envs = obj.environments(local_only=local_only)
         found = [refs.find(envs, ref, wanted) for ref in parsed]
         docs = document.documents(envs, found)
@@ -296,21 +333,25 @@ def show(obj, as_json, arch, local_only, quiet, envs_):
               help="Only print the plan: whether the prefix would be created, and where each package would "
               "come from (the local cache, the datastore or its origin) and why. Changes nothing.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="With --dry-run: print the plan as JSON.")
+@click.option("--strict", is_flag=True, default=False,
+              help="Create exactly the environment ENV names: fail rather than extend it (as --install-notebook "
+              "does for an environment without ipykernel).")
 @_arch_option("Architecture of the environment (default: whatever ENV names).")
+@_pathspec_option
 @_local_only_option
 @_quiet_option
 @click.argument("env", metavar="ENV")
 @click.pass_obj
-def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, dry_run, as_json, arch,
-           local_only, quiet, env):
+def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, dry_run, as_json, strict, arch,
+           as_pathspec, local_only, quiet, env):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, code_package, creating, document, notebook, refs
-        from metaflow_extensions.envs.plugins.envs.errors import SpecError
+        from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
         from metaflow_extensions.envs.plugins.envs.hydrate.prefix import check_target, named_prefix, python_in
 
         wanted = _check_arch(arch)
-        ref = refs.parse_ref(env)
+        ref = refs.parse_ref(env, _kind(as_pathspec))
         if name and prefix_path:
             raise SpecError("Give only one of --name and --prefix.")
         if as_json and not dry_run:
@@ -328,6 +369,9 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
             _emit(document.dumps(creating.plan_document(steps, found)) if as_json else creating.render_plan(steps))
             return
         if install_notebook and not notebook.has_ipykernel(found):
+            if strict:
+                raise EnvError("%s has no ipykernel, which its Jupyter kernel needs, and --strict creates it "
+                               "unchanged: drop --strict to extend it with ipykernel, or resolve one with it." % ref)
             with progress.task("Adding ipykernel to %s, which its Jupyter kernel needs" % ref):
                 found = notebook.with_ipykernel(envs, found)
         code = code_package.code_of(ref.alias.name) if into is not None and ref.is_pathspec else None
@@ -369,17 +413,18 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
                      "candidate and stable can be moved later, other aliases are immutable). " + ENV_HELP +
                      "\n\nExample:\n\n\b\n"
                      "    metaflow environment alias MyFlow/12/train team/train:stable")
+@_pathspec_option
 @_local_only_option
 @_quiet_option
 @click.argument("env", metavar="ENV")
 @click.argument("new_alias", metavar="NEW_ALIAS")
 @click.pass_obj
-def alias(obj, local_only, quiet, env, new_alias):
+def alias(obj, as_pathspec, local_only, quiet, env, new_alias):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, refs
 
-        ref = refs.parse_ref(env)
+        ref = refs.parse_ref(env, _kind(as_pathspec))
         target = args.check_new_aliases([new_alias])[0]
         envs = obj.environments(local_only=local_only)
         found = refs.find(envs, ref)
@@ -397,16 +442,17 @@ def alias(obj, local_only, quiet, env, new_alias):
 @click.option("--default/--no-default", "make_default", default=True, show_default=True,
               help="Make it the default environment for its requirements.")
 @_arch_option("Architecture the environment must be for (default: whatever ENV names).")
+@_pathspec_option
 @_quiet_option
 @click.argument("env", metavar="ENV")
 @click.pass_obj
-def get(obj, make_default, arch, quiet, env):
+def get(obj, make_default, arch, as_pathspec, quiet, env):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import refs
 
         wanted = _check_arch(arch)
-        ref = refs.parse_ref(env)
+        ref = refs.parse_ref(env, _kind(as_pathspec))
         envs = obj.environments()
         if envs.store is None:
             obj.progress(quiet).note("No datastore configured (local datastore): looking in the local index only.")

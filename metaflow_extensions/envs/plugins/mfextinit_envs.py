@@ -20,3 +20,5 @@ ENVIRONMENTS_DESC = [
     ("pypi", ".envs.integration.environment.PypiEnvironment"),
 ]
 CLIS_DESC = [("environment", ".envs.integration.flow_cli.cli")]
+# Runner(flow_file).environment().resolve()/.show(): see integration/runner.py
+RUNNER_CLIS_DESC = [("environment", ".envs.integration.runner.EnvironmentRunner")]

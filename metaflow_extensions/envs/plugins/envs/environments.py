@@ -36,6 +36,22 @@ def build_prefix_python(conda_only: ResolvedEnvironment, credentials: Credential
     return str(python_in(prefix))
 
 
+def merged_spec(first: EnvSpec, additions: EnvSpec) -> EnvSpec:
+    """`first` plus `additions`, which win for a package both name (and for Python)."""
+    conda = {d.name: d for d in first.conda_deps}
+    conda.update({d.name: d for d in additions.conda_deps})
+    pypi = {d.name or d.requirement: d for d in first.pypi_deps}
+    pypi.update({d.name or d.requirement: d for d in additions.pypi_deps})
+    return replace(
+        first, conda_deps=tuple(conda.values()), pypi_deps=tuple(pypi.values()),
+        channels=tuple(dict.fromkeys(additions.extra_channels + additions.channels + first.channels)),
+        pypi_sources=first.pypi_sources.merged(additions.pypi_sources),
+        python=additions.python or first.python, platform=additions.platform,
+        pypi_constraints=tuple(dict.fromkeys(first.pypi_constraints + additions.pypi_constraints)),
+        sys_packages=merge_sys_packages(first.sys_packages, additions.sys_packages),
+    )
+
+
 class Environments:
     def __init__(
         self,
@@ -132,24 +148,10 @@ class Environments:
             return replace(base.spec, conda_deps=tuple(conda), pypi_deps=tuple(pypi),
                            python=("==" + base.python_version) if pinned else base.spec.python)
 
-        def merged(first: EnvSpec) -> EnvSpec:
-            conda = {d.name: d for d in first.conda_deps}
-            conda.update({d.name: d for d in additions.conda_deps})
-            pypi = {d.name or d.requirement: d for d in first.pypi_deps}
-            pypi.update({d.name or d.requirement: d for d in additions.pypi_deps})
-            return replace(
-                first, conda_deps=tuple(conda.values()), pypi_deps=tuple(pypi.values()),
-                channels=tuple(dict.fromkeys(additions.extra_channels + additions.channels + first.channels)),
-                pypi_sources=first.pypi_sources.merged(additions.pypi_sources),
-                python=additions.python or first.python, platform=additions.platform,
-                pypi_constraints=tuple(dict.fromkeys(first.pypi_constraints + additions.pypi_constraints)),
-                sys_packages=merge_sys_packages(first.sys_packages, additions.sys_packages),
-            )
-
         try:
-            return self.resolve(merged(requested(pinned=True)), prefer=prefer, **options)
+            return self.resolve(merged_spec(requested(pinned=True), additions), prefer=prefer, **options)
         except ResolveError:
-            return self.resolve(merged(requested(pinned=False)), prefer=prefer, **options)
+            return self.resolve(merged_spec(requested(pinned=False), additions), prefer=prefer, **options)
 
     # ---- publish ------------------------------------------------------------------------
     def publish(self, env: ResolvedEnvironment) -> None:

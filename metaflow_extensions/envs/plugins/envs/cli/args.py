@@ -61,3 +61,17 @@ def check_days(days: float, option: str = "--older-than") -> float:
     if not math.isfinite(days) or days < 0:
         raise SpecError("%s must be a number of days >= 0 (e.g. 30), not %s." % (option, days))
     return days
+
+
+def check_packages(texts: Iterable[str], option: str) -> list:
+    """--conda-pkg (Conda match specs) or --pypi-pkg (PEP 508 requirements)."""
+    from ..spec.model import CondaDep, PypiDep
+
+    parse = CondaDep.parse if option == "--conda-pkg" else PypiDep.parse
+    out = []
+    for text in texts:
+        try:
+            out.append(parse(text))
+        except SpecError as err:
+            raise SpecError("%s %s: %s" % (option, text, err)) from None
+    return out

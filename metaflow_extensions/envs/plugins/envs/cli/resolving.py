@@ -5,14 +5,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, List, Optional, Sequence
 
-from ..environments import Environments
+from ..environments import Environments, merged_spec
 from ..errors import SpecError
 from ..ids import Alias
+from ..integration.metaflow_needs import with_metaflow_needs
 from ..lock import ResolvedEnvironment
 from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
 from ..spec import parse_file
-from ..spec.model import EnvSpec
+from ..spec.model import CondaDep, EnvSpec, PypiDep
 from ..verify import Verification
 from .progress import Progress
 from .refs import EnvRef, find
@@ -38,6 +39,13 @@ class ResolveRequest:
     upgrade_all: bool = False
     upgrade: Sequence[str] = ()  # package names whose versions may move
 
+    conda_pkgs: Sequence[CondaDep] = ()  # --conda-pkg
+    pypi_pkgs: Sequence[PypiDep] = ()  # --pypi-pkg
+    from_env: Optional[EnvRef] = None  # --from / --from-pathspec: that environment's request, re-resolved
+    metaflow_deps: bool = True  # add what Metaflow needs in a task (not with --skip-metaflow-deps)
+    datastore: Optional[str] = None  # whose client Metaflow needs (boto3 for s3...)
+
+
 
 def _uv_lock_beside(request: ResolveRequest) -> Optional[str]:
     """The uv.lock next to the request's pyproject.toml, when it is to be used."""
@@ -48,11 +56,12 @@ def _uv_lock_beside(request: ResolveRequest) -> Optional[str]:
 
 
 def read_request(request: ResolveRequest) -> EnvSpec:
-    """What the file (and --python) ask for; empty when only extending with --using."""
-    if request.spec_file is None and request.using is None:
-        raise SpecError("Nothing to resolve: give a requirements file (-r requirements.txt, "
-                        "-f environment.yml, -p pyproject.toml, --uv-lock uv.lock or --pylock pylock.toml), or --using ENV "
-                        "to extend.")
+    """What the file, --conda-pkg/--pypi-pkg (and --python) ask for."""
+    asked = request.spec_file or request.conda_pkgs or request.pypi_pkgs or request.python
+    if not (asked or request.using or request.from_env or request.metaflow_deps):
+        raise SpecError("Nothing to resolve with --skip-metaflow-deps: give a requirements file (-r "
+                        "requirements.txt, -f environment.yml, -p pyproject.toml, --uv-lock uv.lock or --pylock "
+                        "pylock.toml), --conda-pkg/--pypi-pkg, --python, or --using/--from ENV.")
     lock = _uv_lock_beside(request)
     if lock is not None:  # the project's Python bound, and its PyPI packages as uv locked them
         spec = replace(parse_file(lock, "uv-lock", request.extras, request.groups),
@@ -61,6 +70,9 @@ def read_request(request: ResolveRequest) -> EnvSpec:
         spec = parse_file(request.spec_file, request.spec_kind, request.extras, request.groups)
     else:
         spec = EnvSpec()
+    if request.conda_pkgs or request.pypi_pkgs:
+        spec = merged_spec(spec, EnvSpec(conda_deps=tuple(request.conda_pkgs), pypi_deps=tuple(request.pypi_pkgs),
+                                         platform=spec.platform))
     if request.python:
         spec = replace(spec, python=_both_pythons(spec.python, request.python, request.spec_file))
     return spec
@@ -117,18 +129,26 @@ def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> 
     base = find(envs, request.using) if request.using is not None else None
     previous = find(envs, request.prefer) if request.prefer is not None else base
     prefer = Preferences.of(previous, request.upgrade_all, request.upgrade)
-    options = dict(force=request.force, dry_run=request.dry_run, set_default=request.set_default,
-                   local_only=request.local_only, verify=_verification_report(progress) if request.verify else None)
+    earlier = find(envs, request.from_env) if request.from_env is not None else None
+    # --from asks for a new resolution of an old request: reusing the known one would change nothing.
+    options = dict(force=request.force or earlier is not None, dry_run=request.dry_run,
+                   set_default=request.set_default, local_only=request.local_only,
+                   verify=_verification_report(progress) if request.verify else None)
     done = []
 
     def one(arch: str) -> ResolvedEnvironment:
         target = spec.for_platform(arch)
+        if earlier is not None:
+            target = merged_spec(earlier.spec, target)
+        if request.metaflow_deps:
+            target = with_metaflow_needs(target, request.datastore, base)
         env = (envs.extend(base, target, prefer, **options) if base is not None
                else envs.resolve(target, prefer=prefer, **options))
         done.append(arch)
         return env
 
-    what = "Extending %s" % request.using if base is not None else "Resolving"
+    what = ("Extending %s" % request.using if base is not None else
+            "Re-resolving the request of %s" % request.from_env if earlier is not None else "Resolving")
     archs = list(request.archs)
     with progress.task("%s for %s" % (what, ", ".join(archs)), total=len(archs) if len(archs) > 1 else None,
                        poll=lambda: len(done)):

@@ -74,40 +74,13 @@ class CondaEnvironment(MetaflowEnvironment):
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
         from .. import settings
-        from ..errors import EnvError
-        from ..resolve.pypi import host_only_build_notes
-        from ..ids import EnvID
 
-        force = force or self._force_rebuild
         self._verify_report = _verification_echo(echo) if settings.verify() else None
-        jobs: Dict[Tuple, List[str]] = {}
-        for step in self.flow:
-            if only_steps and step.name not in only_steps:
-                continue
-            request = self.request_for(step.name)
-            if request is None or request.disabled or request.fetch_at_exec:
-                continue
-            jobs.setdefault(self._job(request, self.arch_of(step.name)), []).append(step.name)
-        if not jobs:
-            return
-        echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
-        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1]), jobs.items()))
-        failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
-        if failed:  # every failing environment at once, each named by its steps
-            raise EnvError("\n".join("Step%s %s: %s" % ("s" if len(steps) > 1 else "", ", ".join(steps), err)
-                                     for steps, err in failed))
-        results = [result for result, _ in outcomes]
-        for (job, steps), (env, seconds, reused) in zip(jobs.items(), results):
+        resolved = self.resolve_jobs(echo, self.step_jobs(only_steps), force or self._force_rebuild)
+        for steps, env in resolved:
             for name in steps:
                 self._envs[name] = env
-                self.manager().index.set_step_env(self.flow.name, name, EnvID.of(env))
-            echo("    %s: %s environment %s (Python %s, %d packages) %s" % (
-                ", ".join(steps), env.env_type, env.full_id[:12], env.python_version, len(env.packages),
-                "reused" if reused else "resolved in %.1fs" % seconds))
-            for note in [] if reused else host_only_build_notes(env):
-                echo("    Note: " + note)
-        if self.manager().store is not None:
+        if resolved and self.manager().store is not None:
             unique = {e.full_id: e for e in self._envs.values()}
             with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
                 list(pool.map(self.manager().publish, unique.values()))
@@ -117,6 +90,53 @@ class CondaEnvironment(MetaflowEnvironment):
 
                 for arch in sorted(remote_archs):
                     publish_tools(self.manager(), arch)
+
+    def step_jobs(self, only_steps: Optional[List[str]] = None,
+                  archs: Optional[List[str]] = None) -> Dict[Tuple, List[str]]:
+        """The environments to resolve, (arch, base, base_kind, spec) -> their steps: for
+        each step's own platform, or for each of `archs` when given."""
+        jobs: Dict[Tuple, List[str]] = {}
+        for step in self.flow:
+            if only_steps and step.name not in only_steps:
+                continue
+            request = self.request_for(step.name)
+            if request is None or request.disabled or request.fetch_at_exec:
+                continue
+            for arch in archs or [self.arch_of(step.name)]:
+                jobs.setdefault(self._job(request, arch), []).append(step.name)
+        return jobs
+
+    @_as_metaflow_error
+    def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
+                     dry_run: bool = False) -> List[Tuple[List[str], Any]]:
+        """Resolve (or reuse) `jobs` in parallel: (steps, ResolvedEnvironment) for each. A
+        `dry_run` records nothing."""
+        from ..errors import EnvError
+        from ..ids import EnvID
+        from ..resolve.pypi import host_only_build_notes
+
+        if not jobs:
+            return []
+        echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+            outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1], dry_run),
+                                     jobs.items()))
+        failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
+        if failed:  # every failing environment at once, each named by its steps
+            raise EnvError("\n".join("Step%s %s: %s" % ("s" if len(steps) > 1 else "", ", ".join(steps), err)
+                                     for steps, err in failed))
+        done = []
+        for steps, ((env, seconds, reused), _) in zip(jobs.values(), outcomes):
+            echo("    %s: %s environment %s (Python %s, %d packages) %s" % (
+                ", ".join(steps), env.env_type, env.full_id[:12], env.python_version, len(env.packages),
+                "reused" if reused else "resolved in %.1fs" % seconds))
+            for note in [] if reused else host_only_build_notes(env):
+                echo("    Note: " + note)
+            if not dry_run:
+                for name in steps:
+                    self.manager().index.set_step_env(self.flow.name, name, EnvID.of(env))
+            done.append((steps, env))
+        return done
 
     def bootstrap_commands(self, step_name: str, datastore_type: str) -> List[str]:
         request = self.request_for(step_name)
@@ -202,7 +222,9 @@ class CondaEnvironment(MetaflowEnvironment):
 
         name = substitute_vars(request.base, variables)
         env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
-        missing = self._metaflow_needs(env.python_version, [p.name for p in env.packages])
+        from .metaflow_needs import metaflow_needs
+
+        missing = metaflow_needs(env.python_version, self.datastore_type, [p.name for p in env.packages])
         if missing:  # known only when the task starts: too late to extend it, say what to add
             from ..errors import EnvError
 
@@ -231,29 +253,10 @@ class CondaEnvironment(MetaflowEnvironment):
     def _job(self, request: Any, arch: str) -> Tuple:
         spec = request.spec
         if spec is not None:
-            spec = self._with_metaflow_needs(spec.for_platform(arch))
+            from .metaflow_needs import with_metaflow_needs
+
+            spec = with_metaflow_needs(spec.for_platform(arch), self.datastore_type)
         return (arch, request.base, request.base_kind, spec)
-
-    def _with_metaflow_needs(self, spec: Any) -> Any:
-        """Add what Metaflow itself needs in a task unless the request names them already."""
-        from dataclasses import replace
-
-        named = [d.name for d in spec.conda_deps] + [d.name for d in spec.pypi_deps if d.name]
-        extra = self._metaflow_needs(spec.python, named)
-        return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec
-
-    def _metaflow_needs(self, python: str, have: List[str]) -> Tuple[Any, ...]:
-        """What Metaflow needs in a task (its pinned libraries for this datastore), as PyPI
-        requirements, less the packages named in `have`."""
-        from metaflow.metaflow_config import get_pinned_conda_libs
-        from packaging.utils import canonicalize_name
-
-        from ..spec.model import PypiDep
-
-        present = {canonicalize_name(name) for name in have}
-        needed = get_pinned_conda_libs(python, self.datastore_type or "local")
-        return tuple(PypiDep.parse("%s%s" % (name, version)) for name, version in sorted(needed.items())
-                     if canonicalize_name(name) not in present)
 
     def _previous(self, steps: List[str], arch: str) -> Optional[Any]:
         """What these steps resolved to last on this machine (the first one known): the
@@ -266,7 +269,7 @@ class CondaEnvironment(MetaflowEnvironment):
                 return env
         return None
 
-    def _run_job(self, job: Tuple, force: bool, steps: List[str]) -> Tuple[Any, float, bool]:
+    def _run_job(self, job: Tuple, force: bool, steps: List[str], dry_run: bool = False) -> Tuple[Any, float, bool]:
         from .. import settings
         from ..resolve.preferences import Preferences, parse_upgrade_setting
 
@@ -278,23 +281,25 @@ class CondaEnvironment(MetaflowEnvironment):
         if base is None:
             prefer = Preferences.of(previous, upgrade_all, upgrade)
             known_before = _known(manager, spec) and not force and not prefer.lifts
-            env = manager.resolve(spec, force=force, prefer=prefer, verify=self._verify_report)
+            env = manager.resolve(spec, force=force, dry_run=dry_run, prefer=prefer, verify=self._verify_report)
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
-            missing = self._metaflow_needs(env.python_version, [p.name for p in env.packages])
+            from .metaflow_needs import metaflow_needs
+
+            missing = metaflow_needs(env.python_version, self.datastore_type, [p.name for p in env.packages])
             if not missing:
                 return env, time.time() - started, True
             # As the reference does: extended with them (every version it locked kept), not refused.
             from ..spec.model import EnvSpec
 
-            return (manager.extend(env, EnvSpec(pypi_deps=missing, platform=arch), force=force,
+            return (manager.extend(env, EnvSpec(pypi_deps=missing, platform=arch), force=force, dry_run=dry_run,
                                    verify=self._verify_report),
                     time.time() - started, False)
         # Extending may re-resolve for another platform: the base's arch need not match.
         env = manager.lookup(base, kind=base_kind)
         return (manager.extend(env, spec, Preferences.of(previous or env, upgrade_all, upgrade), force=force,
-                               verify=self._verify_report),
+                               dry_run=dry_run, verify=self._verify_report),
                 time.time() - started, False)
 
 

@@ -109,22 +109,73 @@ def _summary(described) -> str:
 
 @environment.command(short_help="Resolve (or reuse) the environments of steps.",
                      help="Resolve the environments of the given steps (default: all), in parallel, "
-                     "for the platform each runs on; reuse known ones unless --force. Publishes them when "
-                     "the datastore is not local.\n\nExample:\n\n\b\n"
-                     "    python flow.py --environment=conda environment resolve --force train")
+                     "for the platform each runs on (or each --arch); reuse known ones unless --force. "
+                     "Publishes them when the datastore is not local.\n\nExamples:\n\n\b\n"
+                     "    python flow.py --environment=conda environment resolve --force train\n"
+                     "    python flow.py --environment=conda environment resolve --alias team/train:v1 train")
 @click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="Resolve only: record, publish and alias nothing.")
+@click.option("--arch", "archs", multiple=True, metavar="ARCH",
+              help="Resolve for this architecture instead of the one each step runs on (repeatable).")
+@click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
+              help="Alias the result (repeatable); the steps must share one environment (with several "
+              "--arch, that of the first).")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON documents (as show --json).")
 @click.argument("steps", nargs=-1, metavar="[STEP]...")
 @click.pass_obj
-def resolve(obj, force, as_json, steps):
+def resolve(obj, force, dry_run, archs, aliases, as_json, steps):
     def run():
+        from ..cli.args import check_archs, check_new_aliases
+
         env, names = _checked(obj, steps, "resolve")
-        env.init_environment(obj.echo, only_steps=names, force=force)
-        described = _describe(obj, env, names)
+        chosen, new_aliases = check_archs(archs), check_new_aliases(aliases)
+        jobs = env.step_jobs(names, chosen or None)
+        if new_aliases:
+            _check_one_environment(jobs, chosen)
+        resolved = env.resolve_jobs(obj.echo, jobs, force=force, dry_run=dry_run)
+        if not dry_run:
+            _record(env, resolved, new_aliases)
+        described = _described(obj, env, names, resolved)
         text = _json(_documents(env, described)) if as_json else _summary(described)
         print(text, flush=True)
 
     _run(run)
+
+
+def _check_one_environment(jobs, archs) -> None:
+    """An alias names one environment: that of the first --arch, shared by all the steps."""
+    from ..errors import SpecError
+
+    first = [steps for job, steps in jobs.items() if not archs or job[0] == archs[0]]
+    if len(first) != 1:
+        raise SpecError("--alias names one environment, but %s: give the steps to alias, e.g. `environment "
+                        "resolve --alias NAME %s`." % (
+                            "these steps have none" if not first else
+                            "the steps have %d (%s)" % (len(first), "; ".join(", ".join(s) for s in first)),
+                            first[0][0] if first else "STEP"))
+
+
+def _record(env, resolved, aliases) -> None:
+    """Publish (to a datastore that is not local) and alias what was resolved."""
+    manager = env.manager()
+    if manager.store is not None:
+        for _, found in resolved:
+            manager.publish(found)
+    for alias in aliases:
+        manager.alias(resolved[0][1], alias)
+
+
+def _described(obj, env, names, resolved):
+    """Each step's environments (one per arch) as resolved, or why it has none, in step order."""
+    by_step = {}
+    for steps, found in resolved:
+        for name in steps:
+            by_step.setdefault(name, []).append(found)
+    rows = []
+    for name in names:
+        rows += [(name, found, "") for found in by_step[name]] if name in by_step else _describe(obj, env, [name])
+    return rows
 
 
 @environment.command(short_help="Show the environments of steps (--json for a document).",
