@@ -62,5 +62,11 @@ CONDA_USE_REMOTE_LATEST = from_conf("CONDA_USE_REMOTE_LATEST", ":none:")
 CONDA_PREFERRED_FORMAT = from_conf("CONDA_PREFERRED_FORMAT")
 # Attempts of our own around each datastore call (on top of the backend's own retries).
 CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", "3")
+# --environment=uv: the optional dependencies (extras, `[project.optional-dependencies]`) and
+# dependency groups (`[dependency-groups]`) of the uv project installed with its dependencies,
+# comma-separated, as `uv sync --extra X --group Y` would. Default: none of either, not even
+# uv's default `dev` group: what `uv sync --no-dev` installs.
+CONDA_UV_EXTRAS = from_conf("CONDA_UV_EXTRAS")
+CONDA_UV_GROUPS = from_conf("CONDA_UV_GROUPS")
 # Set to 1 to see full tracebacks instead of one-line errors.
 DEBUG_CONDA = from_conf("DEBUG_CONDA", False)

@@ -1,5 +1,6 @@
 """Registration of metaflow-envs with Metaflow: our decorators and environments replace the
-built-in `conda`, `conda_base`, `pypi`, `pypi_base` and the `conda` / `pypi` environments."""
+built-in `conda`, `conda_base`, `pypi`, `pypi_base` and the `conda` / `pypi` / `uv` environments
+(an extension's plugin of the same name as a core one takes its place)."""
 STEP_DECORATORS_DESC = [
     ("conda", ".envs.integration.decorators.CondaStepDecorator"),
     ("pypi", ".envs.integration.decorators.PypiStepDecorator"),
@@ -15,5 +16,6 @@ FLOW_DECORATORS_DESC = [
 ENVIRONMENTS_DESC = [
     ("conda", ".envs.integration.environment.CondaEnvironment"),
     ("pypi", ".envs.integration.environment.PypiEnvironment"),
+    ("uv", ".envs.integration.uv_environment.UvEnvironment"),
 ]
 CLIS_DESC = [("environment", ".envs.integration.flow_cli.cli")]
