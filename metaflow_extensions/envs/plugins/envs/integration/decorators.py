@@ -57,7 +57,7 @@ class EnvStepDecoratorBase(StepDecorator):
         self.request = ours(flow, step_name, decos) if ours else step_request(flow, step_name, decos)
         self.holds_request = True  # the environment reads it from here (request_for)
         self._flow, self._step, self._environment = flow, step_name, environment
-        if self.request is not None and not self.request.disabled and ours is None:
+        if self.request is not None and not self.request.disabled and getattr(environment, "TYPE", None) not in ("conda", "pypi", "uv"):
             raise InvalidEnvRequest(
                 "Step '%s' uses @%s: run the flow with --environment=conda (or --environment=pypi), "
                 "e.g. `python flow.py --environment=conda run`." % (step_name, self.name))
