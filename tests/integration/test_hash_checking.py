@@ -46,10 +46,20 @@ def test_a_wrong_hash_is_refused_naming_package_file_and_hashes(hashed_resolve):
     assert "not among the hashes given for it (sha256:%s)" % WRONG in message
 
 
-def test_dependencies_need_hashes_too(hashed_resolve, pypi_index_server):
+def test_a_fully_hashed_file_is_a_lock_whose_dependencies_are_not_resolved(hashed_resolve, pypi_index_server):
+    """Every line `name==version --hash=...` (pip-compile output): installed as listed, as
+    `pip install --no-deps` would; beta's dependency alpha, not listed, is not added."""
     beta = _sha256_of(pypi_index_server, "mfenvs_beta-1.0.0-py3-none-any.whl")
+    env = hashed_resolve("mfenvs-beta==1.0.0 --hash=sha256:%s\n" % beta)
+    assert [(p.name, p.version, p.sha256) for p in env.pypi_packages()] == [("mfenvs-beta", "1.0.0", beta)]
+
+
+def test_dependencies_need_hashes_too(hashed_resolve, pypi_index_server):
+    """Not a lock (one line is a URL): dependencies are resolved, and must be hashed as well."""
+    beta = _sha256_of(pypi_index_server, "mfenvs_beta-1.0.0-py3-none-any.whl")
+    url = "%s/files/mfenvs_beta-1.0.0-py3-none-any.whl" % pypi_index_server.url
     with pytest.raises(ResolveError, match=r"these packages have none: mfenvs-alpha==2\.0\.0\. Add each"):
-        hashed_resolve("mfenvs-beta==1.0.0 --hash=sha256:%s\n" % beta)
+        hashed_resolve("mfenvs-beta @ %s --hash=sha256:%s\n" % (url, beta))
 
 
 def test_an_sdist_is_checked_by_its_archive_hash(hashed_resolve, pypi_index_server):

@@ -93,6 +93,8 @@ def resolve(
             "--python-platform", target.uv_python_platform(),
             "--python", sys.executable,
         ]
+        if spec.pypi_no_deps:  # the file is a lock (pip-compile output): install exactly its lines
+            args.append("--no-deps")
         # The user's constraints (-c FILE), and Conda's Python packages as exact pins.
         constraints = list(spec.pypi_constraints) + ["%s==%s" % item for item in sorted(provided.items())]
         if constraints:

@@ -11,7 +11,7 @@ from ..lock import PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, Resolve
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
-from . import conda, pypi
+from . import conda, pinned, pypi
 from .mixed import pypi_provided_by
 from .platforms import host_platform, platform_info
 
@@ -40,6 +40,8 @@ def spec_urls(spec: EnvSpec) -> List[str]:
     needed again to build them, after uv has resolved them)."""
     src = spec.pypi_sources
     requirement_urls = [m.group(0) for dep in spec.pypi_deps for m in _URL.finditer(dep.requirement)]
+    if spec.pypi_locked is not None:  # their hosts' credentials (netrc, settings) fetch the files
+        requirement_urls += [f.url for e in spec.pypi_locked.entries for f in e.wheels]
     return list(spec.channels) + [u for u in [src.index_url, *src.extra_index_urls, *src.find_links] if u] + requirement_urls
 
 
@@ -98,15 +100,18 @@ def resolve_environment(
             build_python, spec, conda_pkgs, python_version, credentials, cache)
 
     pypi_pkgs: List[LockedPackage] = []
+    provided = pypi_provided_by(conda_pkgs)
+    if spec.pypi_locked is not None:
+        # Taken as locked; requirements on top (e.g. Metaflow's needs) are resolved around it.
+        pypi_pkgs = pinned.resolve_locked(spec.pypi_locked, python_version, target, provided)
+        provided.update((p.name, p.version) for p in pypi_pkgs)
     if spec.pypi_deps:
         from .build import make_builder  # here: loads the downloader, rarely needed to resolve
 
         if not on_host:  # a target's Python cannot run here: build (pure-Python only) with this machine's
             python_for_builds = lambda: find_interpreter(_series(python_version) + ".*")  # noqa: E731
         builder = make_builder(python_for_builds, python_version, spec, credentials, cache, keep_builds)
-        pypi_pkgs = pypi.resolve(
-            spec, python_version, target, credentials, pypi_provided_by(conda_pkgs), builder
-        )
+        pypi_pkgs += pypi.resolve(spec, python_version, target, credentials, provided, builder)
     return ResolvedEnvironment(
         spec=spec,
         packages=tuple(conda_pkgs + pypi_pkgs),

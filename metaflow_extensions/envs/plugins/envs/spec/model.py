@@ -13,6 +13,7 @@ from packaging.utils import canonicalize_name
 from ..errors import SpecError
 from ..ids import CONDA_PLATFORMS
 from ..plumbing.cache import is_sha256
+from .locked import LockedPypi
 
 ENV_TYPE_CONDA = "conda-only"
 ENV_TYPE_PYPI = "pypi-only"
@@ -293,6 +294,9 @@ class EnvSpec:
     # Channels searched before `channels` (or the configured ones when it is empty):
     # requirements.txt's `--conda-channel`. Folded into `channels` before hashing.
     extra_channels: Tuple[str, ...] = ()
+    # A lock brought by the user (uv.lock, pylock.toml): PyPI packages taken as locked, never
+    # re-resolved. `pypi_deps` may still add packages on top (e.g. what Metaflow needs).
+    pypi_locked: Optional[LockedPypi] = None
     # What the parser read but does not use (unknown sections...), for the caller to show.
     # Not part of the request: two files differing only in ignored text ask for the same.
     warnings: Tuple[str, ...] = field(default=(), compare=False)
@@ -316,11 +320,21 @@ class EnvSpec:
 
     @property
     def env_type(self) -> str:
-        if self.pypi_deps and self.conda_deps:
+        has_pypi = bool(self.pypi_deps) or self.pypi_locked is not None
+        if has_pypi and self.conda_deps:
             return ENV_TYPE_MIXED
-        if self.pypi_deps:
+        if has_pypi:
             return ENV_TYPE_PYPI
         return ENV_TYPE_CONDA
+
+    @property
+    def pypi_no_deps(self) -> bool:
+        """A requirements file that is itself a lock (pip-compile / `uv pip compile
+        --generate-hashes` output): every requirement `name==version` with its `--hash`. Its
+        packages are installed as listed, their dependencies not resolved."""
+        return bool(self.pypi_deps) and all(
+            d.hashes and d.name and d.pinned and "==" in d.requirement and "@" not in d.requirement
+            for d in self.pypi_deps)
 
     def for_platform(self, platform: str) -> "EnvSpec":
         return replace(self, platform=platform)
@@ -350,6 +364,10 @@ class EnvSpec:
             out["pypi_constraints"] = sorted(self.pypi_constraints)
         if self.extra_channels:  # only then, as for hashes
             out["extra_channels"] = list(self.extra_channels)
+        if self.pypi_no_deps:
+            out["pypi_no_deps"] = True
+        if self.pypi_locked is not None:
+            out["pypi_locked"] = self.pypi_locked.canonical()
         return out
 
     @property
@@ -389,4 +407,5 @@ class EnvSpec:
             python_source=data.get("python_source"),
             pypi_constraints=tuple(data.get("pypi_constraints", ())),
             extra_channels=tuple(data.get("extra_channels", ())),
+            pypi_locked=LockedPypi.from_canonical(data["pypi_locked"]) if data.get("pypi_locked") else None,
         )

@@ -1,0 +1,74 @@
+"""pylock.toml (PEP 751) -> LockedPypi.
+
+Read: `requires-python`, and per package `name`, `version`, `marker`, `wheels` and `sdist`
+(each with `url` or `path`, `hashes.sha256`, `size`). A package with only a `directory`,
+`vcs` or `archive` source is kept without files: it has none for any target, which resolving
+reports with the other packages lacking one.
+"""
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+from packaging.utils import canonicalize_name
+
+from ...errors import SpecError
+from ..locked import LockedEntry, LockedFile, LockedPypi
+from ..requirements_txt import read_spec_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+
+def read_pylock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = (),
+                source: Optional[str] = None) -> LockedPypi:
+    """The locked set of the pylock.toml at `path`; `extras`/`groups` select what its
+    markers may test (`'x' in extras`). `source` names it in messages (default: `path`)."""
+    source = source or str(path)
+    try:
+        data = tomllib.loads(read_spec_text(str(path)))
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError("%s is not valid TOML (%s): fix the file or lock again." % (source, err)) from None
+    if not str(data.get("lock-version", "")).startswith("1."):
+        raise SpecError("%s is not a pylock.toml of version 1.x (lock-version = %r): write it with a tool "
+                        "following PEP 751 (e.g. `uv export --format pylock.toml`)." % (source, data.get("lock-version")))
+    packages = data.get("packages", [])
+    if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
+        raise SpecError("%s: [[packages]] must be a list of tables." % source)
+    return LockedPypi(
+        entries=tuple(_entry(p, path.parent, source) for p in packages),
+        requires_python=data.get("requires-python"),
+        extras=tuple(extras),
+        groups=tuple(data.get("default-groups", ())) + tuple(groups),
+        source=source,
+    )
+
+
+def _entry(package: Dict[str, Any], base: Path, source: str) -> LockedEntry:
+    name, version = package.get("name"), package.get("version")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise SpecError("%s: every package needs a name and a version (got %r %r): only locks of exact "
+                        "versions can be used." % (source, name, version))
+    wheels = package.get("wheels", [])
+    sdist = package.get("sdist")
+    try:
+        return LockedEntry(
+            name=canonicalize_name(name),
+            version=version,
+            marker=package.get("marker"),
+            wheels=tuple(_file(w, base, source, name) for w in wheels),
+            sdist=_file(sdist, base, source, name) if sdist else None,
+        )
+    except (TypeError, AttributeError):
+        raise SpecError("%s: the files of package %s are malformed." % (source, name)) from None
+
+
+def _file(data: Dict[str, Any], base: Path, source: str, package: str) -> LockedFile:
+    url = data.get("url") or (Path(base, data["path"]).resolve().as_uri() if data.get("path") else None)
+    if not url:
+        raise SpecError("%s: a file of package %s has neither url nor path." % (source, package))
+    filename = data.get("name") or url.rstrip("/").rsplit("/", 1)[-1]
+    return LockedFile(url=url, sha256=(data.get("hashes") or {}).get("sha256", ""), filename=filename,
+                      size=data.get("size"))
+
