@@ -33,10 +33,13 @@ import pytest
 
 from tests.fixtures.servers import StaticFileServer
 
+from .uv_project import copy_flow, lock_project, serve_index_copy
+
 pytestmark = pytest.mark.network  # PyPI: six (and Metaflow's boto3/requests) + the node tools
 
 FLOW = Path(__file__).with_name("flows") / "remote_node_flow.py"
 FLOW_NAME = "RemoteNodeFlow"
+UV_FLOW = FLOW.with_name("remote_uv_flow.py")
 WORKFLOW_NAME = "test-1"  # {{workflow.name}}: the run id is argo-test-1
 RUN_ID = "argo-" + WORKFLOW_NAME
 CREATED = "2026-01-01T00:00:00Z"  # {{workflow.creationTimestamp}}
@@ -53,12 +56,10 @@ DEAD_PROXY = "http://127.0.0.1:9"
 
 
 # ------------------------------------------------------------------ launcher side
-@pytest.fixture(scope="module")
-def deployment(s3_server, conda_channels_dir, tmp_path_factory):
-    """`argo-workflows create --only-json` with an S3 datastore; its channel server is gone
-    once this returns."""
+def _deploy(s3_server, conda_channels_dir, launcher: Path, flow: Path, environment: str, also_stop=()):
+    """`argo-workflows create --only-json` of `flow` with an S3 datastore; its channel server
+    (and every server of `also_stop`) is gone once this returns."""
     prefix = "tests/remote-node-%s" % secrets.token_hex(4)
-    launcher = tmp_path_factory.mktemp("launcher")
     channel = StaticFileServer(conda_channels_dir).start()
     channel_url = channel.url
     try:
@@ -72,16 +73,38 @@ def deployment(s3_server, conda_channels_dir, tmp_path_factory):
             "USERNAME": "tester",
         })
         proc = subprocess.run(
-            [sys.executable, str(FLOW), "--no-pylint", "--environment=conda", "--datastore=s3",
+            [sys.executable, str(flow), "--no-pylint", "--environment=" + environment, "--datastore=s3",
              "argo-workflows", "create", "--only-json"],
             cwd=str(launcher), env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert channel.requests, "the launcher resolved without the channel?"
     finally:
-        channel.stop()
+        for server in (channel,) + tuple(also_stop):
+            server.stop()
     workflow = json.loads(proc.stdout[proc.stdout.index("{"):])
     templates = {t["name"]: t for t in workflow["spec"]["templates"] if t.get("container")}
     return {"prefix": prefix, "templates": templates, "log": proc.stderr, "channel_url": channel_url}
+
+
+@pytest.fixture(scope="module")
+def deployment(s3_server, conda_channels_dir, tmp_path_factory):
+    return _deploy(s3_server, conda_channels_dir, tmp_path_factory.mktemp("launcher"), FLOW, "conda")
+
+
+@pytest.fixture(scope="module")
+def uv_deployment(s3_server, conda_channels_dir, pypi_index, tmp_path_factory):
+    """The uv project's flow (mfenvs-alpha locked at 1.0.0, 2.0.0 on the index since), deployed
+    with --environment=uv; its index is stopped with the channel."""
+    root = tmp_path_factory.mktemp("uv-index") / "index"
+    index = serve_index_copy(pypi_index.root, root)
+    project = tmp_path_factory.mktemp("uv-project") / "project"
+    try:
+        lock_project(project, root, index.url, ["mfenvs-alpha", "requests>=2.21.0", "boto3>=1.14.0"])
+    except BaseException:
+        index.stop()
+        raise
+    return _deploy(s3_server, conda_channels_dir, tmp_path_factory.mktemp("launcher"),
+                   copy_flow(UV_FLOW, project), "uv", also_stop=(index,))
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +282,16 @@ def test_end_step_without_environment_runs_with_the_node_python(start_on_node, d
     proc, _dirs = run_on_node(deployment, s3_server, node_python, "end", tmp_path / "node",
                               input_paths="%s/start/%s" % (RUN_ID, task_id))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_uv_project_runs_in_its_locked_versions_on_a_bare_node(uv_deployment, s3_server, node_python, tmp_path):
+    """--environment=uv: the node hydrates the uv.lock's environment from the datastore alone
+    (no index, no uv download: the index server is stopped and only loopback is reachable)."""
+    script = uv_deployment["templates"]["start"]["container"]["command"][2]
+    assert BOOTSTRAP in script and "metaflow_envs/start/bin/python -s" in script
+    proc, dirs = run_on_node(uv_deployment, s3_server, node_python, "start", tmp_path / "node")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    probe = json.loads(re.search(r"^REMOTE-NODE-PROBE (.*)$", proc.stdout, re.M).group(1))
+    assert probe["executable"] == str(dirs["work"] / "metaflow" / "metaflow_envs" / "start" / "bin" / "python")
+    assert probe["mfenvs_alpha"] == "1.0.0"  # as locked, though 2.0.0 was on the index
+    assert probe["boto3"]

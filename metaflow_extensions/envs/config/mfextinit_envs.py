@@ -86,5 +86,11 @@ CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", "3")
 # environments for this machine's platform can be verified (the others are reported as not
 # verified); a success is remembered on this machine. Default 0: not verified.
 CONDA_VERIFY = from_conf("CONDA_VERIFY", "0")
+# --environment=uv: the optional dependencies (extras, `[project.optional-dependencies]`) and
+# dependency groups (`[dependency-groups]`) of the uv project installed with its dependencies,
+# comma-separated, as `uv sync --extra X --group Y` would. Default: none of either, not even
+# uv's default `dev` group: what `uv sync --no-dev` installs.
+CONDA_UV_EXTRAS = from_conf("CONDA_UV_EXTRAS")
+CONDA_UV_GROUPS = from_conf("CONDA_UV_GROUPS")
 # Set to 1 to see full tracebacks instead of one-line errors.
 DEBUG_CONDA = from_conf("DEBUG_CONDA", False)

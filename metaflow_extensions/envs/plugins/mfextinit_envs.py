@@ -1,6 +1,7 @@
 """Registration of metaflow-envs with Metaflow: our decorators and environments replace the
-built-in `conda`, `conda_base`, `pypi`, `pypi_base` and the `conda` / `pypi` environments;
-`sys_packages` / `sys_packages_base` declare the virtual packages steps' machines provide."""
+built-in `conda`, `conda_base`, `pypi`, `pypi_base` and the `conda` / `pypi` / `uv` environments
+(an extension's plugin of the same name as a core one takes its place); `sys_packages` /
+`sys_packages_base` declare the virtual packages steps' machines provide."""
 STEP_DECORATORS_DESC = [
     ("conda", ".envs.integration.decorators.CondaStepDecorator"),
     ("pypi", ".envs.integration.decorators.PypiStepDecorator"),
@@ -18,6 +19,7 @@ FLOW_DECORATORS_DESC = [
 ENVIRONMENTS_DESC = [
     ("conda", ".envs.integration.environment.CondaEnvironment"),
     ("pypi", ".envs.integration.environment.PypiEnvironment"),
+    ("uv", ".envs.integration.uv_environment.UvEnvironment"),
 ]
 CLIS_DESC = [("environment", ".envs.integration.flow_cli.cli")]
 # Runner(flow_file).environment().resolve()/.show(): see integration/runner.py

@@ -7,7 +7,7 @@ change it); otherwise Metaflow's configuration (profile JSON, extension defaults
 import math
 import os
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 
 def get(name: str) -> Optional[str]:
@@ -48,8 +48,13 @@ def pypi_index_max_age() -> int:
     return max(0, int(number("CONDA_PYPI_INDEX_MAX_AGE", 600)))
 
 
+def names(name: str) -> Tuple[str, ...]:
+    """A comma-separated setting's items (empty: none)."""
+    return tuple(item.strip() for item in (get(name) or "").split(",") if item.strip())
+
+
 def default_channels() -> List[str]:
-    return [c.strip() for c in (get("CONDA_CHANNELS") or "").split(",") if c.strip()]
+    return list(names("CONDA_CHANNELS"))
 
 
 def channel_alias() -> str:

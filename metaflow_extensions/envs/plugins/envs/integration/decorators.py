@@ -53,10 +53,11 @@ class EnvStepDecoratorBase(StepDecorator):
         if _is_attached(self) and any(family_of(d) and d is not self for d in decos):
             self.request = None  # the step's own decorator does the work, once
             return
-        self.request = step_request(flow, step_name, decos)
+        ours = getattr(environment, "step_request", None)  # our environments decide (--environment=uv: its project)
+        self.request = ours(flow, step_name, decos) if ours else step_request(flow, step_name, decos)
         self.holds_request = True  # the environment reads it from here (request_for)
         self._flow, self._step, self._environment = flow, step_name, environment
-        if self.request is not None and not self.request.disabled and getattr(environment, "TYPE", None) not in ("conda", "pypi"):
+        if self.request is not None and not self.request.disabled and getattr(environment, "TYPE", None) not in ("conda", "pypi", "uv"):
             raise InvalidEnvRequest(
                 "Step '%s' uses @%s: run the flow with --environment=conda (or --environment=pypi), "
                 "e.g. `python flow.py --environment=conda run`." % (step_name, self.name))

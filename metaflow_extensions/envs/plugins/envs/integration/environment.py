@@ -10,7 +10,7 @@ loaded in task processes, inside the user's environment.
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from metaflow.exception import MetaflowException
 from metaflow.metaflow_environment import MetaflowEnvironment
@@ -178,10 +178,15 @@ class CondaEnvironment(MetaflowEnvironment):
         if holder is not None:
             return holder.request
         if step_name not in self._requests:
-            from .decorators import step_request
-
-            self._requests[step_name] = step_request(self.flow, step_name, step.decorators)
+            self._requests[step_name] = self.step_request(self.flow, step_name, step.decorators)
         return self._requests[step_name]
+
+    def step_request(self, flow: Any, step_name: str, decorators: Sequence[Any]) -> Optional[Any]:
+        """The request of a step with these decorators: what they ask for. Called by the step
+        decorators' step_init too, so an environment may decide otherwise (see uv_environment)."""
+        from .decorators import step_request
+
+        return step_request(flow, step_name, decorators)
 
     def resolved(self, step_name: str) -> Optional[Any]:
         """The ResolvedEnvironment init_environment found for `step_name` (None: not yet, or
