@@ -54,6 +54,7 @@ def test_every_step_runs_in_the_locked_versions_with_the_environments_python(flo
         assert _version(probe, "mfenvs_alpha") == "1.0.0"  # as locked; 2.0.0 is on the index
         assert probe["modules"]["requests"] is not None
         assert probe["modules"]["mfenvs_beta"] is None  # an extra nobody selected
+        assert probe["modules"]["mfenvs_otherdep"] is None  # the dev group, as `uv sync --no-dev`
     assert start["prefix"] == end["prefix"]
 
 
@@ -67,12 +68,14 @@ def test_resume_reruns_the_failed_step_in_the_same_environment(flows, project):
     assert _version(end, "mfenvs_alpha") == "1.0.0"
 
 
-@pytest.mark.parametrize("setting", ["METAFLOW_CONDA_UV_EXTRAS=beta", "METAFLOW_CONDA_UV_GROUPS=tools"])
-def test_extras_and_groups_are_chosen_by_settings(flows, project, setting):
+@pytest.mark.parametrize("setting, module", [("METAFLOW_CONDA_UV_EXTRAS=beta", "mfenvs_beta"),
+                                             ("METAFLOW_CONDA_UV_GROUPS=tools", "mfenvs_beta"),
+                                             ("METAFLOW_CONDA_UV_GROUPS=dev", "mfenvs_otherdep")])
+def test_extras_and_groups_are_chosen_by_settings(flows, project, setting, module):
     name, value = setting.split("=")
     result = flows.run(str(project / FLOW.name), environment="uv", env={name: value}).check()
     start, _end = _probes(flows, result.run_id)
-    assert _version(start, "mfenvs_beta") == "1.0.0"
+    assert start["modules"][module] is not None
     assert _version(start, "mfenvs_alpha") == "1.0.0"
 
 

@@ -28,7 +28,7 @@ def lock_project(project: Path, index_dir: Path, index_url: str, dependencies: S
         '[project]\nname = "uv-flow-project"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
         "dependencies = [%s]\n\n"
         '[project.optional-dependencies]\nbeta = ["mfenvs-beta"]\n\n'
-        '[dependency-groups]\ntools = ["mfenvs-beta"]\n\n'
+        '[dependency-groups]\ntools = ["mfenvs-beta"]\ndev = ["mfenvs-otherdep"]\n\n'
         '[[tool.uv.index]]\nname = "test"\nurl = "%s/simple"\n' % (deps, index_url))
     page = index_dir / "simple" / "mfenvs-alpha" / "index.html"
     published = page.read_text()

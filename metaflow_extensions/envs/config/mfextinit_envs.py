@@ -88,8 +88,9 @@ CONDA_STORE_RETRIES = from_conf("CONDA_STORE_RETRIES", "3")
 CONDA_VERIFY = from_conf("CONDA_VERIFY", "0")
 # --environment=uv: the optional dependencies (extras, `[project.optional-dependencies]`) and
 # dependency groups (`[dependency-groups]`) of the uv project installed with its dependencies,
-# comma-separated, as `uv sync --extra X --group Y` would. Default: none of either, not even
-# uv's default `dev` group: what `uv sync --no-dev` installs.
+# comma-separated, as `uv sync --extra X --group Y` would. Default: none beyond uv's default
+# groups other than `dev`, what Metaflow's own uv environment installs (`uv sync --no-dev`);
+# `dev` here brings that group back.
 CONDA_UV_EXTRAS = from_conf("CONDA_UV_EXTRAS")
 CONDA_UV_GROUPS = from_conf("CONDA_UV_GROUPS")
 # Set to 1 to see full tracebacks instead of one-line errors.

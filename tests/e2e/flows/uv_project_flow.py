@@ -7,7 +7,7 @@ from metaflow import FlowSpec, step
 
 from run_probe import probe
 
-MODULES = ("mfenvs_alpha", "mfenvs_beta", "requests")
+MODULES = ("mfenvs_alpha", "mfenvs_beta", "mfenvs_otherdep", "requests")
 
 
 class UvProjectFlow(FlowSpec):

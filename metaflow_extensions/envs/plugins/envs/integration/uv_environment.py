@@ -2,7 +2,7 @@
 
 It replaces Metaflow's own `uv` environment. The project is the nearest directory holding a
 `uv.lock` (with its `pyproject.toml`), from the flow file's directory upwards. Every step's
-request is the lock's packages for the step's platform (uv's default groups, plus the extras
+request is the lock's packages for the step's platform (uv's default groups but `dev`, plus the extras
 and groups of METAFLOW_CONDA_UV_EXTRAS / METAFLOW_CONDA_UV_GROUPS) and the Python of the
 project's .python-version, if any; nothing is resolved again. From there
 on it is the `conda` environment's machinery: published to the datastore, hydrated locally
@@ -94,8 +94,9 @@ class UvEnvironment(CondaEnvironment):
             from .. import settings
             from ..spec.lockfiles import spec_from_uv_project
 
+            # As Metaflow's own uv environment (`uv sync --no-dev`): the dev group is a developer's.
             spec = spec_from_uv_project(project_dir, extras=settings.names("CONDA_UV_EXTRAS"),
-                                        groups=settings.names("CONDA_UV_GROUPS"))
+                                        groups=settings.names("CONDA_UV_GROUPS"), dev=False)
             self._project = (project_dir, replace(spec, python=pinned_python(project_dir)))
         return self._project
 

@@ -16,11 +16,12 @@ from .uv_lock import read_uv_lock
 __all__ = ["read_pylock", "read_uv_lock", "spec_from_lock_file", "spec_from_pylock", "spec_from_uv_project"]
 
 
-def spec_from_uv_project(project_dir: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> EnvSpec:
-    """The request for the environment the uv.lock of `project_dir` locks (uv's default groups
-    plus `extras` and `groups`). Python: the caller's choice, checked against the lock's
-    requires-python when resolving."""
-    return EnvSpec(pypi_locked=read_uv_lock(Path(project_dir), extras, groups))
+def spec_from_uv_project(project_dir: Path, extras: Sequence[str] = (), groups: Sequence[str] = (),
+                         dev: bool = True) -> EnvSpec:
+    """The request for the environment the uv.lock of `project_dir` locks (uv's default groups,
+    less `dev` without `dev`, plus `extras` and `groups`). Python: the caller's choice, checked
+    against the lock's requires-python when resolving."""
+    return EnvSpec(pypi_locked=read_uv_lock(Path(project_dir), extras, groups, dev))
 
 
 def spec_from_pylock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> EnvSpec:

@@ -11,10 +11,12 @@ from ..locked import LockedPypi
 from .pylock import read_pylock
 
 
-def read_uv_lock(project_dir: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> LockedPypi:
+def read_uv_lock(project_dir: Path, extras: Sequence[str] = (), groups: Sequence[str] = (),
+                 dev: bool = True) -> LockedPypi:
     """The locked set of the uv project in `project_dir` (its pyproject.toml and uv.lock):
-    uv's default groups (as `uv sync`), plus `extras` and `groups`; the project itself is
-    not part of it (a flow ships its own code)."""
+    uv's default groups (as `uv sync`; without `dev`, all but the `dev` group, as `uv sync
+    --no-dev`), plus `extras` and `groups`; the project itself is not part of it (a flow
+    ships its own code)."""
     project_dir = Path(project_dir)
     lock = project_dir / "uv.lock"
     if not lock.is_file():
@@ -26,6 +28,8 @@ def read_uv_lock(project_dir: Path, extras: Sequence[str] = (), groups: Sequence
         args += ["--extra", extra]
     for group in groups:
         args += ["--group", group]
+    if not dev and "dev" not in groups:
+        args.append("--no-dev")
     with tempfile.TemporaryDirectory(prefix="mfenvs-uvlock-") as tmp:
         out = Path(tmp) / "pylock.toml"
         # uv's message names an unknown extra or group, or what is wrong with the lock.
