@@ -21,18 +21,24 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "pip_sources": [],
         "python": None,
         "disabled": None,
+        "conda_only": False,  # Metaflow's own needs from Conda too: no PyPI package at all
         **_NAMED_DEFAULTS,
     },
     FAMILY_PYPI: {
         "packages": {},
         "extra_indices": [],
         "sources": [],  # older spelling of `extra_indices`
+        "extras": [],  # resolver options by name: PYPI_EXTRAS
         "python": None,
         "disabled": None,
         **_NAMED_DEFAULTS,
     },
     FAMILY_NAMED: dict(_NAMED_DEFAULTS),
 }
+
+# What `@pypi(extras=[...])` accepts: name -> what it does (for messages and docs).
+PYPI_EXTRAS: Dict[str, str] = {"pre": "allow pre-release versions (uv's --prerelease allow)"}
+
 
 def defaults_for(family: str) -> Dict[str, Any]:
     """A fresh copy of the attributes (and their defaults) a family's decorators accept."""

@@ -223,15 +223,20 @@ class CondaEnvironment(MetaflowEnvironment):
     def _job(self, request: Any, arch: str) -> Tuple:
         spec = request.spec
         if spec is not None:
-            spec = self._with_metaflow_needs(spec.for_platform(arch))
+            spec = self._with_metaflow_needs(spec.for_platform(arch), request.conda_only)
         return (arch, request.base, request.base_kind, spec)
 
-    def _with_metaflow_needs(self, spec: Any) -> Any:
-        """Add what Metaflow itself needs in a task unless the request names them already."""
+    def _with_metaflow_needs(self, spec: Any, conda_only: bool) -> Any:
+        """Add what Metaflow itself needs in a task unless the request names them already:
+        from PyPI, or from Conda (same names) for a `conda_only=True` request."""
         from dataclasses import replace
+
+        from ..spec.model import CondaDep
 
         named = [d.name for d in spec.conda_deps] + [d.name for d in spec.pypi_deps if d.name]
         extra = self._metaflow_needs(spec.python, named)
+        if conda_only:
+            return replace(spec, conda_deps=spec.conda_deps + tuple(CondaDep.parse(str(d)) for d in extra))
         return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec
 
     def _metaflow_needs(self, python: str, have: List[str]) -> Tuple[Any, ...]:
