@@ -3,6 +3,8 @@ on one step, a step's @pypi on @conda_base, a step's @conda on @pypi_base, conda
 
 Conda packages come from the local test channel, PyPI packages (and `requests`, what Metaflow
 needs in a task) from the local index of the reference examples' packages: no network."""
+import re
+from pathlib import Path
 
 
 def _only(data, step):
@@ -48,3 +50,13 @@ def test_conda_step_adds_to_pypi_base(flows, reference_index_url):
     assert _found(start, "tinyutil") == ("2.0.0", "conda") and _found(start, "pandas") == ("1.4.0", "uv")
     end = _only(data, "end")["probe"]
     assert _found(end, "tinyutil") is None and _found(end, "pandas") == ("1.4.0", "uv")
+
+
+def test_the_decorators_doc_flow_runs_as_written(flows, tmp_path, reference_index_url):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "decorators.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "__main__" in b]
+    script = tmp_path / "mixed_doc_flow.py"
+    script.write_text(block)
+    result = flows.run(str(script), env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": reference_index_url}).check()
+    assert "start: numpy 1.26.4 scipy 1.11.4 pandas 1.5.0" in result.output
+    assert "end: numpy 1.26.4, nothing from PyPI" in result.output
