@@ -525,6 +525,12 @@ def test_named_env_extended_by_conda_and_pypi_on_one_step():
     assert conda_names(req.spec) == {"numpy": None} and pypi_reqs(req.spec) == {"six": "six"}
 
 
+def test_name_on_conda_base_next_to_pypi_base_packages_is_an_error():
+    with pytest.raises(SpecError, match=r"@conda_base on the flow names an environment, so @pypi_base on the "
+                                        r"flow cannot add to it: name it with @named_env_base\(name='team/env'\)"):
+        merge(flow_attrs={"name": "team/env"}, flow_family=FAMILY_CONDA, pypi_base_attrs={"packages": {"a": ""}})
+
+
 def test_name_on_conda_next_to_pypi_packages_is_an_error():
     with pytest.raises(SpecError, match=r"@conda on step 'train' names an environment, so @pypi on step 'train' "
                                         r"cannot add to it: name it with @named_env\(name='team/env'\)"):

@@ -30,7 +30,7 @@ from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
     defaults_for,
 )
 
-# Attributes that put packages (content) into a request, per family.
+# Attributes that shape what a request holds (named in messages when set).
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
             "sources", "python", "extras", "conda_only")
 
@@ -419,9 +419,10 @@ def _parts(where: str, decos: Sequence[DecoratorAttrs]) -> List[_Part]:
             for d in decos]
 
 
-def _combine(parts: Sequence[_Part]) -> Optional[_Part]:
+def _combine(parts: Sequence[_Part], named_label: str) -> Optional[_Part]:
     """One part for a @conda and a @pypi on the same step (or flow): Conda packages and
-    channels from the first, PyPI packages and indices from both."""
+    channels from the first, PyPI packages and indices from both. `named_label`: the
+    decorator that names an environment there (for messages)."""
     if len(parts) <= 1:
         return parts[0] if parts else None
     conda, pypi = parts  # check_*_decorators: one of each family, Conda first
@@ -441,8 +442,8 @@ def _combine(parts: Sequence[_Part]) -> Optional[_Part]:
             raise SpecError(
                 "%s names an environment, so %s cannot add to it: name it with %s(%s='%s') "
                 "instead and keep the packages in %s." % (
-                    named.where, other.where, "@named_env" if "step" in named.where else "@named_env_base",
-                    "name" if named.name else "pathspec", named.base, other.label))
+                    named.where, other.where, named_label, "name" if named.name else "pathspec",
+                    named.base, other.label))
     flags = (conda.disabled, pypi.disabled)
     return _Part(
         where="%s and %s" % (conda.label, pypi.where), label="%s and %s" % (conda.label, pypi.label),
@@ -470,10 +471,10 @@ def request_for_step(step_name: str, flow_decos: Sequence[DecoratorAttrs],
                      step_decos: Sequence[DecoratorAttrs]) -> Optional[StepEnvRequest]:
     """The whole rule set for one step: the env decorators on the flow and on the step →
     its request, or None when it has none at all. Raises SpecError naming what to change."""
-    flow = _combine(_parts("on the flow", check_flow_decorators(flow_decos)))
+    flow = _combine(_parts("on the flow", check_flow_decorators(flow_decos)), "@named_env_base")
     packages, named_deco = check_step_decorators(step_name, step_decos)
     on_step = "on step '%s'" % step_name
-    step = _combine(_parts(on_step, packages))
+    step = _combine(_parts(on_step, packages), "@named_env")
     named = _parts(on_step, [named_deco])[0] if named_deco else None
     if step is None:
         step, named = named, None  # a lone @named_env is the step's decorator
