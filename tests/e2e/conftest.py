@@ -160,3 +160,14 @@ class FlowResult:
 @pytest.fixture
 def flows(tmp_path, engine_env) -> FlowRunner:
     return FlowRunner(tmp_path, engine_env)
+
+
+@pytest.fixture(scope="session")
+def reference_index_url():
+    """The index of the reference examples' PyPI packages (fake pandas, requests...), served
+    on 127.0.0.1, as `http://.../simple`: flows get it as METAFLOW_CONDA_DEFAULT_PYPI_SOURCE."""
+    from tests.fixtures.pypi_index import REFERENCE_PROJECTS, ensure_pypi_index
+    from tests.fixtures.servers import StaticFileServer
+
+    with StaticFileServer(ensure_pypi_index("reference-pypi-index", REFERENCE_PROJECTS).root) as server:
+        yield server.url + "/simple"

@@ -25,7 +25,6 @@ from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import (
     check_step_decorators,
     conda_dep_from_item,
     defaults_for,
-    merge_request,
     pypi_dep_from_item,
     python_version_spec,
     request_for_step,
@@ -52,10 +51,23 @@ def pypi_reqs(spec: EnvSpec) -> dict:
     return {d.name: d.requirement for d in spec.pypi_deps}
 
 
-def merge(step_attrs=None, step_family=None, flow_attrs=None, flow_family=None, user_set=None, **kw):
-    if user_set is None:
-        user_set = set(step_attrs or {})
-    return merge_request("train", flow_attrs, flow_family, step_attrs, step_family, user_set, **kw)
+def merge(step_attrs=None, step_family=None, flow_attrs=None, flow_family=None, user_set=None, *,
+          named_attrs=None, step_label=None, flow_label=None, pypi_attrs=None, pypi_base_attrs=None):
+    """The request of step 'train' from one decorator of each kind given (`pypi_attrs`: a
+    @pypi next to the step's @conda, `pypi_base_attrs`: a @pypi_base next to @conda_base)."""
+    flow, step = [], []
+    if flow_attrs is not None:
+        flow.append(DecoratorAttrs(flow_label or "@%s_base" % flow_family, flow_family, flow_attrs))
+    if pypi_base_attrs is not None:
+        flow.append(DecoratorAttrs("@pypi_base", FAMILY_PYPI, pypi_base_attrs))
+    if step_attrs is not None:
+        user_set = set(step_attrs) if user_set is None else user_set
+        step.append(DecoratorAttrs(step_label or "@" + step_family, step_family, step_attrs, frozenset(user_set)))
+    if pypi_attrs is not None:
+        step.append(DecoratorAttrs("@pypi", FAMILY_PYPI, pypi_attrs, frozenset(pypi_attrs)))
+    if named_attrs is not None:
+        step.append(DecoratorAttrs("@named_env", FAMILY_NAMED, named_attrs, frozenset(named_attrs)))
+    return request_for_step("train", flow, step)
 
 
 # ------------------------------------------------------------------------------------------
@@ -218,9 +230,9 @@ def test_defaults_for_returns_fresh_copies():
     first = defaults_for(FAMILY_CONDA)
     first["libraries"]["x"] = "1"
     assert defaults_for(FAMILY_CONDA)["libraries"] == {}
-    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "python",
+    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "extras", "python",
                                               "disabled", "name", "pathspec", "fetch_at_exec", "lockfile",
-                                              "extras", "groups"}
+                                              "lock_extras", "lock_groups"}
     assert set(defaults_for(FAMILY_NAMED)) == {"name", "pathspec", "fetch_at_exec"}
 
 
@@ -401,31 +413,129 @@ def test_named_env_needs_a_name():
         merge(flow_attrs={}, flow_family=FAMILY_NAMED)
 
 
-# rule 4: families
+# rule 4: mixing — @conda and @pypi (on the flow, the step, or both) make one environment
 
 
-def test_pypi_base_with_conda_step_is_an_error():
+def test_pypi_base_with_conda_step_mixes():
+    req = merge({"libraries": {"numpy": "1.26"}, "channels": ["bioconda"]}, FAMILY_CONDA,
+                {"packages": {"requests": "2.31"}, "extra_indices": ["https://f/simple"], "python": "3.10"},
+                FAMILY_PYPI)
+    assert (req.family, req.disabled, req.base) == (FAMILY_CONDA, False, None)
+    assert conda_names(req.spec) == {"numpy": "==1.26"} and req.spec.channels == ("bioconda",)
+    assert pypi_reqs(req.spec) == {"requests": "requests==2.31"}
+    assert req.spec.pypi_sources.extra_index_urls == ("https://f/simple",)
+    assert req.spec.python == "3.10.*" and req.spec.env_type == ENV_TYPE_MIXED
+
+
+def test_conda_base_with_pypi_step_mixes():
+    req = merge({"packages": {"requests": "2.31"}}, FAMILY_PYPI,
+                {"libraries": {"numpy": "1.26"}, "pip_packages": {"six": ""}, "python": "3.10"}, FAMILY_CONDA)
+    assert req.family == FAMILY_CONDA
+    assert conda_names(req.spec) == {"numpy": "==1.26"}
+    assert pypi_reqs(req.spec) == {"requests": "requests==2.31", "six": "six"}
+    assert req.spec.python == "3.10.*"
+
+
+def test_conda_and_pypi_on_one_step_mix_with_the_base():
+    req = merge({"libraries": {"numpy": "1.26"}, "python": "3.10"}, FAMILY_CONDA,
+                {"libraries": {"pandas": ""}, "pip_packages": {"six": ""}}, FAMILY_CONDA,
+                pypi_attrs={"packages": {"requests": ""}, "extra_indices": ["https://s/simple"],
+                            "python": "3.10"})
+    assert (req.family, req.disabled) == (FAMILY_CONDA, False)
+    assert conda_names(req.spec) == {"numpy": "==1.26", "pandas": None}
+    assert pypi_reqs(req.spec) == {"requests": "requests", "six": "six"}
+    assert req.spec.pypi_sources.extra_index_urls == ("https://s/simple",)
+    assert req.spec.python == "3.10.*"
+
+
+def test_conda_base_and_pypi_base_on_the_flow_mix():
+    req = merge(flow_attrs={"libraries": {"numpy": ""}}, flow_family=FAMILY_CONDA,
+                pypi_base_attrs={"packages": {"requests": ""}})
+    assert conda_names(req.spec) == {"numpy": None} and pypi_reqs(req.spec) == {"requests": "requests"}
+
+
+@pytest.mark.parametrize("step, flow, pypi_base", [
+    # the step's PyPI version wins over the base's, whichever decorator the base used
+    (({"packages": {"requests": "2.31"}}, FAMILY_PYPI), ({"pip_packages": {"requests": "2.0"}}, FAMILY_CONDA), None),
+    (({"pip_packages": {"requests": "2.31"}}, FAMILY_CONDA), ({"packages": {"requests": "2.0"}}, FAMILY_PYPI), None),
+    (({"packages": {"requests": "2.31"}}, FAMILY_PYPI), ({}, FAMILY_CONDA), {"packages": {"requests": "2.0"}}),
+])
+def test_step_pypi_package_overrides_the_base_across_decorators(step, flow, pypi_base):
+    req = merge(*step, *flow, pypi_base_attrs=pypi_base)
+    assert pypi_reqs(req.spec) == {"requests": "requests==2.31"}
+
+
+def test_step_conda_package_overrides_a_mixed_base():
+    req = merge({"libraries": {"numpy": "2.1"}}, FAMILY_CONDA, {"libraries": {"numpy": "1.26"}}, FAMILY_CONDA,
+                pypi_base_attrs={"packages": {"requests": ""}})
+    assert conda_names(req.spec) == {"numpy": "==2.1"} and pypi_reqs(req.spec) == {"requests": "requests"}
+
+
+def test_step_python_overrides_the_base_across_decorators():
+    req = merge({"packages": {"a": ""}, "python": "3.11"}, FAMILY_PYPI, {"python": "3.10"}, FAMILY_CONDA)
+    assert req.spec.python == "3.11.*"
+
+
+@pytest.mark.parametrize("kw, where", [
+    (dict(step_attrs={"python": "3.10"}, step_family=FAMILY_CONDA, pypi_attrs={"python": "3.11"}),
+     "@conda on step 'train' asks for python='3.10' but @pypi on step 'train' for python='3.11'"),
+    (dict(flow_attrs={"python": "3.10"}, flow_family=FAMILY_CONDA, pypi_base_attrs={"python": "3.9"}),
+     "@conda_base on the flow asks for python='3.10' but @pypi_base on the flow for python='3.9'"),
+])
+def test_python_on_conda_and_pypi_side_by_side_must_agree(kw, where):
     with pytest.raises(SpecError) as err:
-        merge({"libraries": {"a": ""}}, FAMILY_CONDA, {"packages": {"b": ""}}, FAMILY_PYPI)
-    assert "Step 'train' uses @conda but the flow uses @pypi_base" in err.value.message
-    assert "@conda_base(pip_packages={...})" in err.value.message
+        merge(**kw)
+    assert where in err.value.message and "give the same version on both" in err.value.message
 
 
-def test_conda_base_with_pypi_step_is_an_error():
-    with pytest.raises(SpecError) as err:
-        merge({"packages": {"a": ""}}, FAMILY_PYPI, {"libraries": {"b": ""}}, FAMILY_CONDA)
-    assert "Step 'train' uses @pypi but the flow uses @conda_base" in err.value.message
-    assert "@conda(pip_packages={...})" in err.value.message
+def test_python_on_conda_and_pypi_side_by_side_agreeing_is_fine():
+    req = merge({"python": "3.10"}, FAMILY_CONDA, pypi_attrs={"python": "3.10.*", "packages": {"a": ""}})
+    assert req.spec.python == "3.10.*"
 
 
-def test_family_conflict_uses_given_labels():
-    with pytest.raises(SpecError, match="uses @pip but the flow uses @conda_base"):
-        merge({"packages": {"a": ""}}, FAMILY_PYPI, {}, FAMILY_CONDA, step_label="@pip")
+def test_same_pypi_package_in_conda_and_pypi_on_one_step_is_an_error():
+    with pytest.raises(SpecError, match="@conda on step 'train' lists 'six' in pip_packages and @pypi on "
+                                        "step 'train' in packages: keep each PyPI package in one"):
+        merge({"pip_packages": {"Six": "1"}}, FAMILY_CONDA, pypi_attrs={"packages": {"six": "2"}})
 
 
-def test_family_conflict_even_when_step_is_disabled():
-    with pytest.raises(SpecError, match="uses @pypi but the flow uses @conda_base"):
-        merge({"disabled": True}, FAMILY_PYPI, {}, FAMILY_CONDA)
+@pytest.mark.parametrize("conda_attrs, pypi_attrs", [
+    ({"disabled": True, "libraries": {"a": ""}}, {"packages": {"b": ""}}),
+    ({"libraries": {"a": ""}}, {"disabled": True, "packages": {"b": ""}}),
+])
+def test_disabled_on_either_mixed_decorator_runs_outside(conda_attrs, pypi_attrs):
+    req = merge(conda_attrs, FAMILY_CONDA, {"libraries": {"c": ""}}, FAMILY_CONDA, pypi_attrs=pypi_attrs)
+    assert req.disabled and req.spec is None
+
+
+def test_disabled_pypi_step_under_conda_base_runs_outside():
+    assert merge({"disabled": True}, FAMILY_PYPI, {"libraries": {"a": ""}}, FAMILY_CONDA).disabled
+
+
+def test_disabled_mixed_flow_enabled_by_a_step_setting():
+    req = merge({"packages": {"b": ""}}, FAMILY_PYPI, {"libraries": {"a": ""}, "disabled": True}, FAMILY_CONDA,
+                pypi_base_attrs={"packages": {"c": ""}})
+    assert not req.disabled and conda_names(req.spec) == {"a": None}
+    assert pypi_reqs(req.spec) == {"b": "b", "c": "c"}
+
+
+def test_named_env_extended_by_conda_and_pypi_on_one_step():
+    req = merge({"libraries": {"numpy": ""}}, FAMILY_CONDA, pypi_attrs={"packages": {"six": ""}},
+                named_attrs={"name": "team/env"})
+    assert (req.base, req.family) == ("team/env", FAMILY_CONDA) and req.extends
+    assert conda_names(req.spec) == {"numpy": None} and pypi_reqs(req.spec) == {"six": "six"}
+
+
+def test_name_on_conda_base_next_to_pypi_base_packages_is_an_error():
+    with pytest.raises(SpecError, match=r"@conda_base on the flow names an environment, so @pypi_base on the "
+                                        r"flow cannot add to it: name it with @named_env_base\(name='team/env'\)"):
+        merge(flow_attrs={"name": "team/env"}, flow_family=FAMILY_CONDA, pypi_base_attrs={"packages": {"a": ""}})
+
+
+def test_name_on_conda_next_to_pypi_packages_is_an_error():
+    with pytest.raises(SpecError, match=r"@conda on step 'train' names an environment, so @pypi on step 'train' "
+                                        r"cannot add to it: name it with @named_env\(name='team/env'\)"):
+        merge({"name": "team/env"}, FAMILY_CONDA, pypi_attrs={"packages": {"six": ""}})
 
 
 @pytest.mark.parametrize("flow_family, flow_attrs", [
@@ -445,26 +555,18 @@ def test_named_env_base_combines_with_either_step(step_family, step_attrs):
     assert req.spec == spec_from_attributes(step_family, step_attrs)
 
 
-def test_check_step_decorators_conda_and_pypi():
-    decos = [DecoratorAttrs("@conda", FAMILY_CONDA, {}), DecoratorAttrs("@pypi", FAMILY_PYPI, {})]
-    with pytest.raises(SpecError) as err:
-        check_step_decorators("train", decos)
-    assert "Step 'train' has both @conda and @pypi" in err.value.message
-    assert "@conda(libraries={...}, pip_packages={...})" in err.value.message
-
-
-def test_check_step_decorators_picks_main_and_named():
+def test_check_step_decorators_picks_packages_conda_first_and_named():
     conda = DecoratorAttrs("@conda", FAMILY_CONDA, {})
+    pypi = DecoratorAttrs("@pypi", FAMILY_PYPI, {})
     named = DecoratorAttrs("@named_env", FAMILY_NAMED, {"name": "a"})
-    assert check_step_decorators("s", [named, conda]) == (conda, named)
-    assert check_step_decorators("s", [named]) == (None, named)
-    assert check_step_decorators("s", []) == (None, None)
+    assert check_step_decorators("s", [pypi, named, conda]) == ([conda, pypi], named)
+    assert check_step_decorators("s", [named]) == ([], named)
+    assert check_step_decorators("s", []) == ([], None)
 
 
-def test_check_flow_decorators_two_families():
-    decos = [DecoratorAttrs("@conda_base", FAMILY_CONDA, {}), DecoratorAttrs("@pypi_base", FAMILY_PYPI, {})]
-    with pytest.raises(SpecError, match="The flow has @conda_base and @pypi_base: keep one"):
-        check_flow_decorators(decos)
+def test_check_flow_decorators_families():
+    decos = [DecoratorAttrs("@pypi_base", FAMILY_PYPI, {}), DecoratorAttrs("@conda_base", FAMILY_CONDA, {})]
+    assert check_flow_decorators(decos) == decos[::-1]
     decos = [DecoratorAttrs("@named_env_base", FAMILY_NAMED, {"name": "a"}),
              DecoratorAttrs("@conda_base", FAMILY_CONDA, {})]
     with pytest.raises(SpecError, match="@named_env_base and @conda_base: keep one"):
@@ -601,10 +703,10 @@ def test_request_for_step_named_plus_pypi():
 
 
 def test_request_for_step_uses_labels_in_messages():
-    flow = [DecoratorAttrs("@pip_base", FAMILY_PYPI, {})]
-    step = [DecoratorAttrs("@my_conda", FAMILY_CONDA, {"libraries": {"a": ""}}, frozenset({"libraries"}))]
-    with pytest.raises(SpecError, match="Step 's' uses @my_conda but the flow uses @pip_base"):
-        request_for_step("s", flow, step)
+    step = [DecoratorAttrs("@my_conda", FAMILY_CONDA, {"python": "3.9"}, frozenset({"python"})),
+            DecoratorAttrs("@pip", FAMILY_PYPI, {"python": "3.10"}, frozenset({"python"}))]
+    with pytest.raises(SpecError, match="@my_conda on step 's' asks for python='3.9' but @pip on step 's' for python='3.10'"):
+        request_for_step("s", [], step)
 
 
 # ------------------------------------------------------------------------------------------
@@ -700,18 +802,20 @@ def test_step_decorator_request_is_recomputed():
 def test_invalid_request_is_a_metaflow_exception():
     from metaflow.exception import MetaflowException
 
-    flow = fake_flow(D.PypiFlowDecorator(attributes={"packages": {"b": ""}}))
+    flow = fake_flow(D.PypiFlowDecorator(attributes={"packages": {"b": ""}, "python": "3.9"}))
     with pytest.raises(D.InvalidEnvRequest) as err:
-        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}})], "train")
+        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}, "conda_only": True})], "train")
     assert isinstance(err.value, MetaflowException)
     assert err.value.headline == "Invalid environment request"
-    assert "Step 'train' uses @conda but the flow uses @pypi_base" in str(err.value)
+    assert "@conda on step 'train' sets conda_only=True, but @pypi_base on the flow asks" in str(err.value)
     assert "\n" not in str(err.value)
 
 
-def test_conda_and_pypi_on_one_step():
-    with pytest.raises(D.InvalidEnvRequest, match="Step 'start' has both @conda and @pypi"):
-        init_step(fake_flow(), [D.CondaStepDecorator(), D.PypiStepDecorator()])
+def test_conda_and_pypi_on_one_step_share_one_mixed_request():
+    decos = [D.CondaStepDecorator(attributes={"libraries": {"a": ""}}),
+             D.PypiStepDecorator(attributes={"packages": {"b": ""}})]
+    first, second = init_step(fake_flow(), decos)
+    assert first == second and conda_names(first.spec) == {"a": None} and pypi_reqs(first.spec) == {"b": "b"}
 
 
 def test_bare_conda_attached_by_the_environment_is_ignored():
@@ -729,9 +833,10 @@ def test_pip_and_pypi_on_one_step_are_the_same_kind():
 def test_subclass_from_other_extension_counts_as_conda():
     with pytest.raises(D.InvalidEnvRequest, match="has @conda and @other_conda, two decorators of the same kind"):
         init_step(fake_flow(), [D.CondaStepDecorator(), OtherCondaStep()])
-    flow = fake_flow(D.PypiFlowDecorator())
-    with pytest.raises(D.InvalidEnvRequest, match="uses @other_conda but the flow uses @pypi_base"):
-        init_step(flow, [OtherCondaStep(attributes={"gpu": True})])
+    flow = fake_flow(D.PypiFlowDecorator(attributes={"python": "3.9"}))
+    with pytest.raises(D.InvalidEnvRequest, match="@other_conda on step 'start' sets conda_only=True, but "):
+        init_step(flow, [OtherCondaStep(attributes={"conda_only": True}), D.PypiStepDecorator(
+            attributes={"packages": {"b": ""}})])
     # Its own extra attribute is not ours to judge.
     [req] = init_step(fake_flow(), [OtherCondaStep(attributes={"gpu": True, "libraries": {"a": ""}})])
     assert conda_names(req.spec) == {"a": None}
@@ -739,8 +844,9 @@ def test_subclass_from_other_extension_counts_as_conda():
 
 def test_subclass_flow_decorator_counts_as_pypi():
     flow = fake_flow(OtherPypiFlow(attributes={"packages": {"x": ""}}))
-    with pytest.raises(D.InvalidEnvRequest, match="uses @conda but the flow uses @other_pypi_base"):
-        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}})])
+    with pytest.raises(D.InvalidEnvRequest, match="@conda on step 'start' sets conda_only=True, but "
+                                                  "@other_pypi_base on the flow asks for PyPI packages"):
+        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}, "conda_only": True})])
 
 
 def test_named_env_step_decorator():
@@ -784,8 +890,12 @@ def test_step_request_for_step_without_decorator():
 
 
 def test_flow_init_checks_flow_decorators():
-    flow = fake_flow(D.CondaFlowDecorator(), D.PypiFlowDecorator())
-    with pytest.raises(D.InvalidEnvRequest, match="The flow has @conda_base and @pypi_base: keep one"):
+    flow = fake_flow(D.CondaFlowDecorator(attributes={"python": "3.10"}),
+                     D.PypiFlowDecorator(attributes={"python": "3.9"}))
+    with pytest.raises(D.InvalidEnvRequest, match="@conda_base on the flow asks for python='3.10' but @pypi_base"):
+        flow._flow_decorators["conda_base"][0].flow_init(flow, None, None, None, None, None, None, {})
+    flow = fake_flow(D.CondaFlowDecorator(), D.NamedEnvFlowDecorator(attributes={"name": "a"}))
+    with pytest.raises(D.InvalidEnvRequest, match="The flow has @conda_base and @named_env_base: keep one"):
         flow._flow_decorators["conda_base"][0].flow_init(flow, None, None, None, None, None, None, {})
     flow = fake_flow(D.PypiFlowDecorator(attributes={"fetch_at_exec": True}))
     with pytest.raises(D.InvalidEnvRequest, match="fetch_at_exec=True without name="):
@@ -869,3 +979,71 @@ def test_environment_reads_each_steps_request_computed_once():
     assert pypi_reqs(end.spec) == {"b": "b"} and env.request_for("end") is end
     assert env.request_for("_parameters") is None  # not a step of the flow
     assert env.resolved("train") is None  # nothing resolved yet
+
+
+# ------------------------------------------------------------------------------------------
+# @pypi(extras=[...]) and @conda(conda_only=...)
+
+
+def test_extras_pre_allows_pre_releases_and_changes_the_req_id():
+    with_pre = merge({"packages": {"a": ""}, "extras": ["pre"]}, FAMILY_PYPI).spec
+    without = merge({"packages": {"a": ""}}, FAMILY_PYPI).spec
+    assert with_pre.pypi_sources.pre and not without.pypi_sources.pre
+    assert with_pre.req_id != without.req_id
+
+
+def test_extras_on_the_base_reach_a_mixed_step():
+    req = merge({"libraries": {"numpy": ""}}, FAMILY_CONDA, {"packages": {"a": ""}, "extras": ["pre"]}, FAMILY_PYPI)
+    assert req.spec.pypi_sources.pre
+
+
+@pytest.mark.parametrize("extras, message", [
+    (["pre", "nightly"], r"@pypi on step 'train': unknown extras 'nightly': the accepted ones are 'pre' \(allow "
+                         r"pre-release versions"),
+    ("pre", r"extras must be a list of strings, e.g. extras=\['pre'\]"),
+])
+def test_bad_extras(extras, message):
+    with pytest.raises(SpecError, match=message):
+        merge({"extras": extras}, FAMILY_PYPI)
+
+
+def test_extras_is_not_a_conda_attribute():
+    with pytest.raises(SpecError, match="@conda on step 'train' has no attribute 'extras'"):
+        merge({"extras": ["pre"]}, FAMILY_CONDA)
+
+
+@pytest.mark.parametrize("value", [True, "True"])  # "True": from `--with conda:conda_only=True`
+def test_conda_only_reaches_the_request(value):
+    req = merge({"libraries": {"a": ""}, "conda_only": value}, FAMILY_CONDA)
+    assert req.conda_only and pypi_reqs(req.spec) == {}
+    assert not merge({"libraries": {"a": ""}}, FAMILY_CONDA).conda_only
+
+
+def test_conda_only_on_the_base_reaches_every_step():
+    assert merge({"libraries": {"b": ""}}, FAMILY_CONDA, {"conda_only": True}, FAMILY_CONDA).conda_only
+    assert merge(flow_attrs={"conda_only": True}, flow_family=FAMILY_CONDA).conda_only
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(step_attrs={"conda_only": True, "pip_packages": {"six": ""}}, step_family=FAMILY_CONDA),
+     "@conda on step 'train' sets conda_only=True together with pip_packages (six)"),
+    (dict(step_attrs={"conda_only": True}, step_family=FAMILY_CONDA, pypi_attrs={"packages": {"six": ""}}),
+     "@conda on step 'train' sets conda_only=True, but @pypi on step 'train' asks for PyPI packages (six)"),
+    (dict(step_attrs={"packages": {"six": ""}}, step_family=FAMILY_PYPI, flow_attrs={"conda_only": True},
+          flow_family=FAMILY_CONDA),
+     "@conda_base on the flow sets conda_only=True, but @pypi on step 'train' asks for PyPI packages (six)"),
+    (dict(step_attrs={"conda_only": True}, step_family=FAMILY_CONDA, flow_attrs={"pip_packages": {"six": ""}},
+          flow_family=FAMILY_CONDA),
+     "@conda on step 'train' sets conda_only=True, but @conda_base on the flow asks for PyPI packages (six)"),
+    (dict(step_attrs={"conda_only": True, "name": "team/env"}, step_family=FAMILY_CONDA),
+     "@conda on step 'train' sets name= together with conda_only"),
+])
+def test_conda_only_with_pypi_packages_is_an_error(kw, message):
+    with pytest.raises(SpecError) as err:
+        merge(**kw)
+    assert message in err.value.message
+
+
+def test_conda_only_must_be_a_bool():
+    with pytest.raises(SpecError, match="conda_only must be True or False"):
+        merge({"conda_only": "yes"}, FAMILY_CONDA)

@@ -12,8 +12,10 @@ FAMILY_NAMED = "named_env"
 FAMILIES = (FAMILY_CONDA, FAMILY_PYPI, FAMILY_NAMED)
 
 _NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exec": False}
-# A lock file (uv.lock, pylock.toml; relative to the flow file) giving the PyPI packages as locked.
-_LOCK_DEFAULTS: Dict[str, Any] = {"lockfile": None, "extras": [], "groups": []}
+# A lock file (uv.lock, pylock.toml; relative to the flow file) giving the PyPI packages as
+# locked, and the extras and dependency groups selected from it (`extras` is taken: the
+# reference's resolver options of @pypi).
+_LOCK_DEFAULTS: Dict[str, Any] = {"lockfile": None, "lock_extras": [], "lock_groups": []}
 _DEFAULTS: Dict[str, Dict[str, Any]] = {
     FAMILY_CONDA: {
         "libraries": {},
@@ -23,6 +25,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "pip_sources": [],
         "python": None,
         "disabled": None,
+        "conda_only": False,  # Metaflow's own needs from Conda too: no PyPI package at all
         **_LOCK_DEFAULTS,
         **_NAMED_DEFAULTS,
     },
@@ -30,6 +33,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "packages": {},
         "extra_indices": [],
         "sources": [],  # older spelling of `extra_indices`
+        "extras": [],  # resolver options by name: PYPI_EXTRAS
         "python": None,
         "disabled": None,
         **_LOCK_DEFAULTS,
@@ -37,6 +41,10 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
     },
     FAMILY_NAMED: dict(_NAMED_DEFAULTS),
 }
+
+# What `@pypi(extras=[...])` accepts: name -> what it does (for messages and docs).
+PYPI_EXTRAS: Dict[str, str] = {"pre": "allow pre-release versions (uv's --prerelease allow)"}
+
 
 def defaults_for(family: str) -> Dict[str, Any]:
     """A fresh copy of the attributes (and their defaults) a family's decorators accept."""

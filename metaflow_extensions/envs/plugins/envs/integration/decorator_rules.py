@@ -6,14 +6,16 @@ combine lives here so it can be tested without a flow. The result, `StepEnvReque
 the environment object orchestrates (resolve, alias lookup, hydrate).
 
 Families: "conda" (@conda, @conda_base), "pypi" (@pypi, @pip, @pypi_base, @pip_base) and
-"named_env" (@named_env, @named_env_base), which is neutral: it combines with either.
+"named_env" (@named_env, @named_env_base). A step (or the flow) may carry one decorator of
+each family: its @conda and @pypi make one environment (Conda packages from the first, PyPI
+ones from both), and @named_env names an environment the others' packages extend.
 """
 import functools
 import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.utils import canonicalize_name
 
@@ -27,14 +29,15 @@ from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
     FAMILY_CONDA,
     FAMILY_NAMED,
     FAMILY_PYPI,
+    PYPI_EXTRAS,
     _DEFAULTS,
     DecoratorAttrs,
     defaults_for,
 )
 
-# Attributes that put packages (content) into a request, per family.
+# Attributes that shape what a request holds (named in messages when set).
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
-            "sources", "python", "lockfile")
+            "sources", "python", "lockfile", "extras", "conda_only")
 
 _CONDA_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PYPI_KEY = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9_.,\s-]*\])?$")
@@ -53,6 +56,7 @@ class StepEnvRequest:
     base: Optional[str]  # `team/env[:tag]` or `Flow/run/step`, as written (may hold @{VAR})
     base_kind: Optional[str]  # "generic" | "pathspec"
     fetch_at_exec: bool  # look `base` up when the task starts (after @{VAR} substitution)
+    conda_only: bool = False  # what Metaflow needs in the task comes from Conda too
 
     @property
     def extends(self) -> bool:
@@ -78,6 +82,9 @@ class _Part:
     fetch_at_exec: bool
     disabled: Optional[bool]
     given: Tuple[str, ...]  # the package attributes set to something (for messages)
+    pre: bool  # extras=["pre"]: pre-releases allowed
+    conda_only: bool
+    set_anything: bool  # the user set an attribute (a bare decorator enables nothing)
     locked: Optional[LockedPypi] = None  # from `lockfile`
 
     @property
@@ -95,7 +102,8 @@ class _Part:
         return bool(self.conda or self.pypi or self.channels or self.indices or self.python or self.locked)
 
 
-def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str, Any]]) -> _Part:
+def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str, Any]],
+                user_set: Iterable[str] = ()) -> _Part:
     if family not in FAMILIES:
         raise SpecError("%s: unknown decorator family '%s' (expected one of %s)."
                         % (where, family, ", ".join(FAMILIES)))
@@ -112,12 +120,14 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
     pathspec = _optional_str(where, "pathspec", get("pathspec"), "pathspec='MyFlow/12/train'")
     fetch_at_exec = _optional_bool(where, "fetch_at_exec", get("fetch_at_exec")) or False
     disabled = _optional_bool(where, "disabled", get("disabled")) if "disabled" in _DEFAULTS[family] else None
+    conda_only = bool(_optional_bool(where, "conda_only", get("conda_only"))) if family == FAMILY_CONDA else False
 
     conda: Dict[str, CondaDep] = {}
     pypi: Dict[str, PypiDep] = {}
     channels: Tuple[str, ...] = ()
     indices: Tuple[str, ...] = ()
     python = None
+    pre = False
     if family == FAMILY_CONDA:
         conda = _conda_deps(where, "libraries", get("libraries"))
         for key, dep in _conda_deps(where, "packages", get("packages")).items():
@@ -132,26 +142,29 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
         pypi = _pypi_deps(where, "packages", get("packages"))
         indices = _unique(_index_list(where, "extra_indices", get("extra_indices"))
                           + _index_list(where, "sources", get("sources")))
+        pre = "pre" in _extras(where, get("extras"))
     if family != FAMILY_NAMED:
         python = _python_attribute(where, get("python"))
 
-    given = tuple(k for k in _CONTENT if k in attrs and attrs[k] not in (None, "", {}, []))
+    given = tuple(k for k in _CONTENT if k in attrs and attrs[k] not in (None, "", {}, [], False))
+    set_anything = any(attrs.get(k) is not None for k in user_set) or bool(given or name or pathspec)
     locked = _locked(where, get) if family != FAMILY_NAMED else None
     part = _Part(where, label, family, conda, pypi, channels, indices, python, name, pathspec,
-                 fetch_at_exec, disabled, given, locked)
+                 fetch_at_exec, disabled, given, pre, conda_only, set_anything, locked)
     _check_part(part)
     return part
 
 
 def _locked(where: str, get: Callable[[str], Any]) -> Optional[LockedPypi]:
-    """The lock `lockfile` names (relative to the flow file), with its `extras` and `groups`."""
+    """The lock `lockfile` names (relative to the flow file), with its `lock_extras` and
+    `lock_groups`."""
     lockfile = _optional_str(where, "lockfile", get("lockfile"), "lockfile='uv.lock'")
-    extras = _str_list(where, "extras", get("extras"), "extras=['gpu']")
-    groups = _str_list(where, "groups", get("groups"), "groups=['train']")
+    extras = _str_list(where, "lock_extras", get("lock_extras"), "lock_extras=['gpu']")
+    groups = _str_list(where, "lock_groups", get("lock_groups"), "lock_groups=['train']")
     if lockfile is None:
         if extras or groups:
-            raise SpecError("%s: extras and groups select from a lock file: add lockfile='uv.lock' (or a "
-                            "pylock.toml)." % where)
+            raise SpecError("%s: lock_extras and lock_groups select from a lock file: add lockfile='uv.lock' "
+                            "(or a pylock.toml)." % where)
         return None
     path = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), os.path.expanduser(lockfile))
     if not os.path.isfile(path):
@@ -175,13 +188,17 @@ def _check_part(part: _Part) -> None:
     if part.name and part.pathspec:
         raise SpecError("%s sets both name= and pathspec=: keep one (name= for a named "
                         "environment, pathspec= for the environment a step ran in)." % where)
-    if part.base and part.has_content:
+    if part.base and (part.has_content or part.pre or part.conda_only):
         raise SpecError(
             "%s sets %s= together with %s: a named environment is used as it is, so only "
             "fetch_at_exec= can go with it. To add packages to it, name it on the flow "
             "(@named_env_base(%s=...)) or in @named_env on the step, and list the packages "
             "in a @conda/@pypi decorator." % (where, "name" if part.name else "pathspec",
                                               ", ".join(part.given), "name" if part.name else "pathspec"))
+    if part.conda_only and part.pypi:
+        raise SpecError("%s sets conda_only=True together with pip_packages (%s): drop conda_only=True, "
+                        "or ask for them as Conda packages (libraries={...})."
+                        % (where, ", ".join(sorted(part.pypi))))
     if part.fetch_at_exec and not part.base:
         raise SpecError(
             "%s sets fetch_at_exec=True without name= or pathspec=: fetch_at_exec only applies "
@@ -236,6 +253,16 @@ def _index_list(where: str, attr: str, value: Any) -> Tuple[str, ...]:
         except SpecError as err:
             raise _located(where, attr, err) from None
     return urls
+
+
+def _extras(where: str, value: Any) -> Tuple[str, ...]:
+    extras = _str_list(where, "extras", value, "extras=['pre']")
+    unknown = [e for e in extras if e not in PYPI_EXTRAS]
+    if unknown:
+        raise SpecError("%s: unknown extras %s: the accepted ones are %s." % (
+            where, ", ".join("'%s'" % e for e in unknown),
+            ", ".join("'%s' (%s)" % item for item in sorted(PYPI_EXTRAS.items()))))
+    return extras
 
 
 def _version_text(where: str, attr: str, key: str, value: Any) -> str:
@@ -382,72 +409,129 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
         conda_deps=tuple(conda.values()),
         pypi_deps=tuple(pypi.values()),
         channels=channels,
-        pypi_sources=PypiSources(extra_index_urls=indices),
+        pypi_sources=PypiSources(extra_index_urls=indices, pre=any(p.pre for p in parts)),
         python=python,
         pypi_locked=locked,
     )
 
 
 # --------------------------------------------------------------------------------------
-# Combining the decorators of a flow and a step
+# One side (the flow or a step): at most one decorator of each family
 
 
-def _flow_label(family: str) -> str:
-    return "@%s_base" % family
+def check_flow_decorators(decos: Sequence[DecoratorAttrs]) -> List[DecoratorAttrs]:
+    """The flow's env decorators: @conda_base and @pypi_base may go together (one mixed
+    environment); two of one kind, or @named_env_base with another, are errors."""
+    _one_of_each_kind("The flow has", decos)
+    named = [d for d in decos if d.family == FAMILY_NAMED]
+    if named and len(decos) > 1:
+        raise SpecError(
+            "The flow has %s: keep one of them — packages are added to a @named_env_base "
+            "environment from the steps (@conda/@pypi on a step)." % " and ".join(d.label for d in decos))
+    return _conda_first(decos)
 
 
-def merge_request(
-    step_name: str,
-    flow_attrs: Optional[Mapping[str, Any]],
-    flow_family: Optional[str],
-    step_attrs: Optional[Mapping[str, Any]],
-    step_family: Optional[str],
-    step_user_set: Set[str],
-    *,
-    named_attrs: Optional[Mapping[str, Any]] = None,
-    flow_label: Optional[str] = None,
-    step_label: Optional[str] = None,
-    named_label: Optional[str] = None,
-) -> Optional[StepEnvRequest]:
-    """The request of `step_name` from the flow-level env decorator (`flow_attrs`, None if
-    none) and the step's env decorator (`step_attrs`, None if none; `step_user_set`: the
-    attributes the user set on it). `named_attrs`: a step-level @named_env next to a
-    @conda/@pypi on the same step (its name becomes `base`, the other's packages extend it).
-    Labels (`@conda`...) only change messages. Raises SpecError naming what to change."""
-    flow = step = named = None
-    if flow_attrs is not None and flow_family is not None:
-        flow_label = flow_label or _flow_label(flow_family)
-        flow = _parse_part("%s on the flow" % flow_label, flow_label, flow_family, flow_attrs)
-    if step_attrs is not None and step_family is not None:
-        step_label = step_label or "@" + step_family
-        step = _parse_part("%s on step '%s'" % (step_label, step_name), step_label, step_family, step_attrs)
-    if named_attrs is not None:
-        named_label = named_label or "@named_env"
-        named = _parse_part("%s on step '%s'" % (named_label, step_name), named_label, FAMILY_NAMED,
-                            named_attrs)
-        if step is None or step.family == FAMILY_NAMED:
-            step, named = named, None  # a lone @named_env is the step's decorator
+def check_step_decorators(step_name: str, decos: Sequence[DecoratorAttrs]
+                          ) -> Tuple[List[DecoratorAttrs], Optional[DecoratorAttrs]]:
+    """(the step's @conda/@pypi-like decorators, Conda first; its @named_env-like one or None)."""
+    _one_of_each_kind("Step '%s' has" % step_name, decos)
+    named = [d for d in decos if d.family == FAMILY_NAMED]
+    return _conda_first([d for d in decos if d.family != FAMILY_NAMED]), (named or [None])[0]
+
+
+def _one_of_each_kind(who: str, decos: Sequence[DecoratorAttrs]) -> None:
+    for family in FAMILIES:
+        found = [d for d in decos if d.family == family]
+        if len(found) > 1:
+            raise SpecError("%s %s, two decorators of the same kind: keep one."
+                            % (who, " and ".join(d.label for d in found)))
+
+
+def _conda_first(decos: Sequence[DecoratorAttrs]) -> List[DecoratorAttrs]:
+    return sorted(decos, key=lambda d: FAMILIES.index(d.family))
+
+
+def _parts(where: str, decos: Sequence[DecoratorAttrs]) -> List[_Part]:
+    return [_parse_part("%s %s" % (d.label, where), d.label, d.family, d.attributes, d.user_set)
+            for d in decos]
+
+
+def _combine(parts: Sequence[_Part], named_label: str) -> Optional[_Part]:
+    """One part for a @conda and a @pypi on the same step (or flow): Conda packages and
+    channels from the first, PyPI packages and indices from both. `named_label`: the
+    decorator that names an environment there (for messages)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    conda, pypi = parts  # check_*_decorators: one of each family, Conda first
+    if conda.python and pypi.python and conda.python != pypi.python:
+        # As written (3.10 rather than 3.10.*: Metaflow's output drops asterisks).
+        shown = [p.python[:-2] if p.python.endswith(".*") else p.python for p in parts]
+        raise SpecError("%s asks for python='%s' but %s for python='%s': give the same version on both, "
+                        "or set python= on one of them only." % (conda.where, shown[0], pypi.where, shown[1]))
+    twice = sorted(set(conda.pypi) & set(pypi.pypi))
+    if twice:
+        raise SpecError("%s lists %s in pip_packages and %s in packages: keep each PyPI package in one "
+                        "of them." % (conda.where, ", ".join("'%s'" % n for n in twice), pypi.where))
+    if conda.conda_only and pypi.pypi:
+        raise _conda_only_error(conda, pypi)
+    if conda.locked is not None and pypi.locked is not None:
+        raise SpecError("%s and %s both give a lockfile: keep it on one of them." % (conda.where, pypi.where))
+    for named, other in ((conda, pypi), (pypi, conda)):
+        if named.base and other.set_anything:
+            raise SpecError(
+                "%s names an environment, so %s cannot add to it: name it with %s(%s='%s') "
+                "instead and keep the packages in %s." % (
+                    named.where, other.where, named_label, "name" if named.name else "pathspec",
+                    named.base, other.label))
+    flags = (conda.disabled, pypi.disabled)
+    return _Part(
+        where="%s and %s" % (conda.label, pypi.where), label="%s and %s" % (conda.label, pypi.label),
+        family=FAMILY_CONDA, conda=conda.conda, pypi={**conda.pypi, **pypi.pypi},
+        channels=conda.channels, indices=_unique(conda.indices + pypi.indices),
+        python=conda.python or pypi.python, name=conda.name or pypi.name,
+        pathspec=conda.pathspec or pypi.pathspec, fetch_at_exec=conda.fetch_at_exec or pypi.fetch_at_exec,
+        # disabled=True on either runs the step outside; False on either enables it.
+        disabled=True if True in flags else (False if False in flags else None),
+        given=conda.given + pypi.given, pre=pypi.pre, conda_only=conda.conda_only,
+        set_anything=conda.set_anything or pypi.set_anything, locked=conda.locked or pypi.locked)
+
+
+def _conda_only_error(conda_only: _Part, pypi: _Part) -> SpecError:
+    return SpecError("%s sets conda_only=True, but %s asks for PyPI packages (%s): drop conda_only=True, "
+                     "or ask for them as Conda packages (libraries={...})."
+                     % (conda_only.where, pypi.where, ", ".join(sorted(pypi.pypi))))
+
+
+# --------------------------------------------------------------------------------------
+# Combining the flow's side and the step's
+
+
+def request_for_step(step_name: str, flow_decos: Sequence[DecoratorAttrs],
+                     step_decos: Sequence[DecoratorAttrs]) -> Optional[StepEnvRequest]:
+    """The whole rule set for one step: the env decorators on the flow and on the step →
+    its request, or None when it has none at all. Raises SpecError naming what to change."""
+    flow = _combine(_parts("on the flow", check_flow_decorators(flow_decos)), "@named_env_base")
+    packages, named_deco = check_step_decorators(step_name, step_decos)
+    on_step = "on step '%s'" % step_name
+    step = _combine(_parts(on_step, packages), "@named_env")
+    named = _parts(on_step, [named_deco])[0] if named_deco else None
+    if step is None:
+        step, named = named, None  # a lone @named_env is the step's decorator
     if flow is None and step is None:
         return None
-    if step is not None and flow is not None:
-        _check_families(step_name, flow, step)
     if named is not None and step is not None and step.base:
         raise SpecError(
             "Step '%s' names an environment in both %s and %s: keep the name in %s only."
             % (step_name, named.label, step.label, named.label))
-
     family = _result_family(flow, step)
     if step is not None and step.disabled:
         return _disabled(step_name, step.family)
     # Setting anything on the step decorator enables it, even under a disabled flow decorator
     # (disabled=None counts as unset); naming an environment always does.
-    step_set = step is not None and (
-        any((step_attrs or {}).get(k) is not None for k in step_user_set)
-        or step.has_content or step.base is not None or named is not None)
-    if step is None or not step_set:
+    if step is None or not (step.set_anything or named is not None):
         # No step decorator or a bare one: the flow-level request as it is (if any).
         if flow is None:
-            return StepEnvRequest(step_name, family, False, _spec([step]), None, None, False)
+            return _packages_request(step_name, family, [step])
         if flow.disabled:
             return _disabled(step_name, family)
         return _from_single(step_name, family, flow)
@@ -466,15 +550,19 @@ def merge_request(
                 "environment itself." % (step_name, step.label, _describe(base_part)))
         if not step.has_content:
             return _from_single(step_name, family, base_part)
-        return StepEnvRequest(step_name, family, False, _spec([step]), base_part.base,
-                              base_part.base_kind, False)
+        return _packages_request(step_name, family, [step], base_part)
     if step.base:
         return _from_single(step_name, family, step)
     if flow is not None and flow.base:
         # A step decorator without packages on a named flow env (e.g. only disabled=False).
         return _from_single(step_name, family, flow)
-    parts = [flow, step] if flow is not None else [step]
-    return StepEnvRequest(step_name, family, False, _spec(parts), None, None, False)
+    return _packages_request(step_name, family, [flow, step] if flow is not None else [step])
+
+
+def validate_flow_decorators(decos: Sequence[DecoratorAttrs]) -> None:
+    """Flow-level rules on their own (for a flow decorator's flow_init): the flow's env
+    decorators go together and their attributes are well formed."""
+    request_for_step("", decos, [])
 
 
 def _describe(part: _Part) -> str:
@@ -489,94 +577,24 @@ def _from_single(step_name: str, family: str, part: _Part) -> StepEnvRequest:
     if part.base:
         return StepEnvRequest(step_name, family, False, None, part.base, part.base_kind,
                               part.fetch_at_exec)
-    return StepEnvRequest(step_name, family, False, _spec([part]), None, None, False)
+    return _packages_request(step_name, family, [part])
+
+
+def _packages_request(step_name: str, family: str, parts: Sequence[_Part],
+                      base: Optional[_Part] = None) -> StepEnvRequest:
+    """The request for the packages of `parts` merged (later ones win), extending `base`."""
+    conda_only = [p for p in parts if p.conda_only]
+    with_pypi = [p for p in parts if p.pypi]
+    if conda_only and with_pypi:
+        raise _conda_only_error(conda_only[0], with_pypi[0])
+    return StepEnvRequest(step_name, family, False, _spec(parts), base.base if base else None,
+                          base.base_kind if base else None, False, conda_only=bool(conda_only))
 
 
 def _result_family(flow: Optional[_Part], step: Optional[_Part]) -> str:
-    # The package family decides; @named_env only when nothing else is there.
-    for part in (step, flow):
-        if part is not None and part.family != FAMILY_NAMED:
-            return part.family
-    return FAMILY_NAMED
-
-
-def _check_families(step_name: str, flow: _Part, step: _Part) -> None:
-    if FAMILY_NAMED in (flow.family, step.family) or flow.family == step.family:
-        return
-    if step.family == FAMILY_CONDA:
-        raise SpecError(
-            "Step '%s' uses %s but the flow uses %s: a step's Conda packages cannot be added to "
-            "a PyPI-only flow environment. Use @conda_base(pip_packages={...}) on the flow "
-            "instead of %s." % (step_name, step.label, flow.label, flow.label))
-    raise SpecError(
-        "Step '%s' uses %s but the flow uses %s: write the step's packages as "
-        "@conda(pip_packages={...}) instead of %s(packages={...})."
-        % (step_name, step.label, flow.label, step.label))
-
-
-# --------------------------------------------------------------------------------------
-# Several decorators on one flow or step
-
-
-def check_flow_decorators(decos: Sequence[DecoratorAttrs]) -> Optional[DecoratorAttrs]:
-    """The flow's one env decorator (None if none); two of them is an error."""
-    if len(decos) <= 1:
-        return decos[0] if decos else None
-    labels = " and ".join(d.label for d in decos)
-    if len({d.family for d in decos}) == 1:
-        raise SpecError("The flow has %s, two decorators of the same kind: keep one." % labels)
-    raise SpecError(
-        "The flow has %s: keep one flow-level environment decorator — @conda_base(libraries="
-        "{...}, pip_packages={...}) holds Conda and PyPI packages together, and packages can "
-        "be added to a @named_env_base environment from the steps." % labels)
-
-
-def validate_flow_decorators(decos: Sequence[DecoratorAttrs]) -> None:
-    """Flow-level rules on their own (for a flow decorator's flow_init): at most one env
-    decorator on the flow, and its attributes well formed."""
-    flow = check_flow_decorators(decos)
-    if flow is not None:
-        merge_request("", flow.attributes, flow.family, None, None, set(), flow_label=flow.label)
-
-
-def check_step_decorators(step_name: str, decos: Sequence[DecoratorAttrs]
-                          ) -> Tuple[Optional[DecoratorAttrs], Optional[DecoratorAttrs]]:
-    """(the step's @conda/@pypi-like decorator, its @named_env-like one); each may be None."""
-    by_family: Dict[str, List[DecoratorAttrs]] = {}
-    for deco in decos:
-        by_family.setdefault(deco.family, []).append(deco)
-    for family, found in by_family.items():
-        if len(found) > 1:
-            raise SpecError("Step '%s' has %s, two decorators of the same kind: keep one."
-                            % (step_name, " and ".join(d.label for d in found)))
-    conda, pypi = by_family.get(FAMILY_CONDA), by_family.get(FAMILY_PYPI)
-    if conda and pypi:
-        raise SpecError(
-            "Step '%s' has both %s and %s: use one decorator, @conda(libraries={...}, "
-            "pip_packages={...}), to get Conda and PyPI packages together."
-            % (step_name, conda[0].label, pypi[0].label))
-    main = (conda or pypi or [None])[0]
-    named = (by_family.get(FAMILY_NAMED) or [None])[0]
-    return main, named
-
-
-def request_for_step(step_name: str, flow_decos: Sequence[DecoratorAttrs],
-                     step_decos: Sequence[DecoratorAttrs]) -> Optional[StepEnvRequest]:
-    """The whole rule set for one step: the env decorators on the flow and on the step (any
-    number; conflicts are errors) → its request, or None when it has none at all."""
-    flow = check_flow_decorators(flow_decos)
-    main, named = check_step_decorators(step_name, step_decos)
-    if main is None and named is not None:
-        main, named = named, None
-    return merge_request(
-        step_name,
-        flow.attributes if flow else None,
-        flow.family if flow else None,
-        main.attributes if main else None,
-        main.family if main else None,
-        set(main.user_set) if main else set(),
-        named_attrs=named.attributes if named else None,
-        flow_label=flow.label if flow else None,
-        step_label=main.label if main else None,
-        named_label=named.label if named else None,
-    )
+    # The package family decides (Conda when a Conda decorator takes part); @named_env only
+    # when nothing else is there.
+    families = {p.family for p in (step, flow) if p is not None and p.family != FAMILY_NAMED}
+    if FAMILY_CONDA in families:
+        return FAMILY_CONDA
+    return families.pop() if families else FAMILY_NAMED

@@ -128,8 +128,9 @@ class CondaStepDecorator(EnvStepDecoratorBase):
     """
     Specifies the Conda (and optionally PyPI) packages of the step.
 
-    Adds to what `@conda_base` sets for the whole flow (the step's version wins for a
-    package both name), or extends the environment named by `@named_env_base`.
+    Adds to what `@conda_base` / `@pypi_base` set for the whole flow (the step's version wins
+    for a package both name), or extends the environment named by `@named_env_base`. With a
+    `@pypi` on the same step, both make one environment.
 
     Parameters
     ----------
@@ -154,6 +155,9 @@ class CondaStepDecorator(EnvStepDecoratorBase):
         with it).
     fetch_at_exec : bool, default False
         Look `name` or `pathspec` up when the task starts rather than when the flow starts.
+    conda_only : bool, default False
+        If True, no PyPI package at all: what Metaflow needs in a task comes from Conda too,
+        and PyPI packages asked for the step are an error.
     disabled : bool, optional, default None
         If True, run this step in the Python running the flow.
     packages : Dict[str, str], default {}
@@ -169,8 +173,9 @@ class PypiStepDecorator(EnvStepDecoratorBase):
     """
     Specifies the PyPI packages of the step.
 
-    Adds to what `@pypi_base` sets for the whole flow (the step's version wins for a package
-    both name), or extends the environment named by `@named_env_base`.
+    Adds to what `@pypi_base` / `@conda_base` set for the whole flow (the step's version wins
+    for a package both name), or extends the environment named by `@named_env_base`. With a
+    `@conda` on the same step, both make one environment.
 
     Parameters
     ----------
@@ -180,6 +185,8 @@ class PypiStepDecorator(EnvStepDecoratorBase):
         means any version.
     extra_indices : List[str], default []
         Additional PyPI indices (extra index URLs).
+    extras : List[str], default []
+        Resolver options by name: "pre" allows pre-release versions.
     python : str, optional, default None
         Python version, e.g. '3.10' (the 3.10 series) or '>=3.9,<3.12'. By default, the
         version of the interpreter running the flow.
@@ -210,6 +217,8 @@ class PipStepDecorator(PypiStepDecorator):
         PyPI packages: name to version ('2.31' pins it, '>=2.31' is a range, '' any).
     extra_indices : List[str], default []
         Additional PyPI indices (extra index URLs).
+    extras : List[str], default []
+        Resolver options by name: "pre" allows pre-release versions.
     python : str, optional, default None
         Python version, e.g. '3.10'.
     name : str, optional, default None
@@ -279,6 +288,9 @@ class CondaFlowDecorator(EnvFlowDecoratorBase):
         Use the environment the step `Flow/run_id/step` ran in for every step.
     fetch_at_exec : bool, default False
         Look `name` or `pathspec` up when each task starts.
+    conda_only : bool, default False
+        If True, no PyPI package at all: what Metaflow needs in a task comes from Conda too,
+        and PyPI packages asked for the step are an error.
     disabled : bool, optional, default None
         If True, steps run in the Python running the flow unless their own decorator sets
         something.
@@ -303,6 +315,8 @@ class PypiFlowDecorator(EnvFlowDecoratorBase):
         PyPI packages: name to version ('2.31' pins it, '>=2.31' is a range, '' any).
     extra_indices : List[str], default []
         Additional PyPI indices.
+    extras : List[str], default []
+        Resolver options by name: "pre" allows pre-release versions.
     python : str, optional, default None
         Python version, e.g. '3.10' (the 3.10 series).
     name : str, optional, default None
@@ -333,6 +347,8 @@ class PipFlowDecorator(PypiFlowDecorator):
         PyPI packages: name to version.
     extra_indices : List[str], default []
         Additional PyPI indices.
+    extras : List[str], default []
+        Resolver options by name: "pre" allows pre-release versions.
     python : str, optional, default None
         Python version, e.g. '3.10'.
     name : str, optional, default None

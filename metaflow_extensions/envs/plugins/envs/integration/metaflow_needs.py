@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import Iterable, Optional, Tuple
 
 from ..lock import ResolvedEnvironment
-from ..spec.model import EnvSpec, PypiDep
+from ..spec.model import CondaDep, EnvSpec, PypiDep
 
 
 def metaflow_needs(python: Optional[str], datastore_type: Optional[str], have: Iterable[str]) -> Tuple[PypiDep, ...]:
@@ -19,12 +19,13 @@ def metaflow_needs(python: Optional[str], datastore_type: Optional[str], have: I
                  if canonicalize_name(name) not in present)
 
 
-def with_metaflow_needs(spec: EnvSpec, datastore_type: Optional[str], base: Optional[ResolvedEnvironment] = None
-                        ) -> EnvSpec:
+def with_metaflow_needs(spec: EnvSpec, datastore_type: Optional[str], base: Optional[ResolvedEnvironment] = None,
+                        conda_only: bool = False) -> EnvSpec:
     """`spec` plus what Metaflow needs in a task, unless the request (its lock, or `base`,
-    the environment `spec` extends) names them already. A request in pip's hash-checking mode
-    is left as it is: a requirement without a hash would end that mode (the flow extends the
-    environment with them when it uses it)."""
+    the environment `spec` extends) names them already: from PyPI, or from Conda (same
+    names) for a `conda_only` request. A request in pip's hash-checking mode is left as it
+    is: a requirement without a hash would end that mode (the flow extends the environment
+    with them when it uses it)."""
     if any(d.hashes for d in spec.pypi_deps):
         return spec
     named = [d.name for d in spec.conda_deps] + [d.name for d in spec.pypi_deps if d.name]
@@ -32,4 +33,6 @@ def with_metaflow_needs(spec: EnvSpec, datastore_type: Optional[str], base: Opti
     named += [p.name for p in base.packages] if base is not None else []
     python = spec.python or (base.python_version if base is not None else None)
     extra = metaflow_needs(python, datastore_type, named)
+    if conda_only:
+        return replace(spec, conda_deps=spec.conda_deps + tuple(CondaDep.parse(str(d)) for d in extra))
     return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec

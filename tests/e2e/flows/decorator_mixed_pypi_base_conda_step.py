@@ -1,5 +1,5 @@
-"""@pypi_base on the flow with @conda on a step."""
-# expect-error: Step 'start' uses @conda but the flow uses @pypi_base
+"""@pypi_base on the flow with @conda on a step: one mixed environment."""
+# expect: ok
 from metaflow import FlowSpec, conda, pypi_base, step
 
 

@@ -1,5 +1,5 @@
-"""@conda and @pypi on the same step."""
-# expect-error: Step 'start' has both @conda and @pypi
+"""@conda and @pypi on the same step: one mixed environment."""
+# expect: ok
 from metaflow import FlowSpec, conda, pypi, step
 
 

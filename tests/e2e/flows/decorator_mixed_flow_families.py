@@ -1,5 +1,5 @@
-"""@conda_base and @pypi_base on the same flow."""
-# expect-error: The flow has
+"""@conda_base and @pypi_base on the same flow: one mixed environment for every step."""
+# expect: ok
 from metaflow import FlowSpec, conda_base, pypi_base, step
 
 

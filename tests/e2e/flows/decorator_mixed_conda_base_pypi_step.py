@@ -1,5 +1,5 @@
-"""@conda_base on the flow with @pypi on a step."""
-# expect-error: write the step's packages as @conda(pip_packages={...})
+"""@conda_base on the flow with @pypi on a step: one mixed environment."""
+# expect: ok
 from metaflow import FlowSpec, conda_base, pypi, step
 
 
