@@ -27,17 +27,18 @@ def test_resolve_prefer_upgrade_and_diff(cli, index):
     cli.env["METAFLOW_CONDA_PYPI_INDEX_MAX_AGE"] = "0"
     ab = _file(cli, "ab.txt", index, "mfenvs-pa", "mfenvs-pb")
     abc = _file(cli, "abc.txt", index, "mfenvs-pa", "mfenvs-pb", "mfenvs-pc")
-    (v1,) = cli.json("resolve", "-r", ab, "--alias", "team/ab:v1", "--json", "-q")
+    (v1,) = cli.json("resolve", "-r", ab, "--skip-metaflow-deps", "--alias", "team/ab:v1", "--json", "-q")
     assert _ours(v1) == {"mfenvs-pa": "1.0", "mfenvs-pb": "1.0", "mfenvs-pdep": "1.0"}
     index.grow()
 
-    (v2,) = cli.json("resolve", "-r", abc, "--prefer", "team/ab:v1", "--alias", "team/ab:v2", "--json", "-q")
+    (v2,) = cli.json("resolve", "-r", abc, "--skip-metaflow-deps", "--prefer", "team/ab:v1", "--alias", "team/ab:v2",
+                     "--json", "-q")
     assert _ours(v2) == {"mfenvs-pa": "1.0", "mfenvs-pb": "1.0", "mfenvs-pc": "1.0", "mfenvs-pdep": "1.0"}
     change = cli.json("diff", "team/ab:v1", "team/ab:v2", "--json", "-q")
     assert [p["name"] for p in change["added"]] == ["mfenvs-pc"]
     assert change["changed"] == [] and change["removed"] == []
 
-    (one,) = cli.json("resolve", "-r", abc, "--prefer", "team/ab:v1", "--upgrade-package", "mfenvs-pa",
+    (one,) = cli.json("resolve", "-r", abc, "--skip-metaflow-deps", "--prefer", "team/ab:v1", "--upgrade-package", "mfenvs-pa",
                       "--alias", "team/ab:v3", "--json", "-q")
     assert _ours(one) == {"mfenvs-pa": "1.1", "mfenvs-pb": "1.0", "mfenvs-pc": "1.0", "mfenvs-pdep": "1.0"}
     change = cli.json("diff", "team/ab:v2", "team/ab:v3", "--json", "-q")
@@ -45,7 +46,7 @@ def test_resolve_prefer_upgrade_and_diff(cli, index):
         ("mfenvs-pa", "1.0", "1.1")]
     assert change["added"] == [] and change["removed"] == []
 
-    (every,) = cli.json("resolve", "-r", abc, "--prefer", "team/ab:v1", "--upgrade", "--json", "-q")
+    (every,) = cli.json("resolve", "-r", abc, "--skip-metaflow-deps", "--prefer", "team/ab:v1", "--upgrade", "--json", "-q")
     assert _ours(every) == {"mfenvs-pa": "1.1", "mfenvs-pb": "1.1", "mfenvs-pc": "1.0", "mfenvs-pdep": "1.1"}
 
 

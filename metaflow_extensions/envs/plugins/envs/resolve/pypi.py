@@ -214,7 +214,7 @@ def host_only_build_notes(env: ResolvedEnvironment) -> List[str]:
     """A note for each wheel built here from source whose tags the target does not promise
     (a `linux_x86_64` build in a manylinux environment, a macOS 14 build where macOS 11 is
     targeted): it runs on machines like this one, not on every machine of the target."""
-    target = platform_info(env.arch)
+    target = platform_info(env.arch, env.spec.sys_packages)
     tags = set(target.wheel_tags(env.python_version))
     promise = ("manylinux wheels for glibc %s (METAFLOW_CONDA_GLIBC_VERSION)" if target.is_linux
                else "wheels for macOS %s (METAFLOW_CONDA_OSX_VERSION)") % target.system_version
