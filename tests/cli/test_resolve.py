@@ -261,3 +261,16 @@ def test_a_wheel_built_for_this_machine_only_is_noted(cli, tmp_path):
                        env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})
     assert "PyPI package 'mfenvs-hostbuilt' 1.0.0 was built here from source as mfenvs_hostbuilt-1.0.0-" in proc.stderr
     assert "linux_x86_64.whl, a wheel for machines like this one" in proc.stderr
+
+
+def test_wheels_only_for_a_newer_macos_name_the_setting_and_version(cli, tmp_path):
+    """scipy-like: macOS 12+ wheels only; the default macOS 11 target gets one line naming the fix."""
+    with StaticFileServer(build_native_index(tmp_path / "native")) as server:
+        (cli.root / "requirements.txt").write_text("--extra-index-url %s/simple/\nmfenvs-macnative==1.0.0\n" % server.url)
+        env = {"METAFLOW_CONDA_PYTHON_SOURCE": "system"}
+        error = cli.fails("resolve", "-r", "requirements.txt", "--arch", "osx-arm64", "--skip-metaflow-deps",
+                          "--dry-run", env=env)
+        assert "has wheels for macOS 12.0 and newer only" in error and "METAFLOW_CONDA_OSX_VERSION=12.0" in error
+        doc = cli.json("resolve", "-r", "requirements.txt", "--arch", "osx-arm64", "--skip-metaflow-deps",
+                       "--dry-run", "--json", "-q", env=dict(env, METAFLOW_CONDA_OSX_VERSION="12.0"))[0]
+    assert [p["filename"] for p in doc["packages"]] == ["mfenvs_macnative-1.0.0-py3-none-macosx_12_0_arm64.whl"]
