@@ -8,13 +8,12 @@ from typing import Dict, List, Optional
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
-from packaging.utils import parse_wheel_filename
 
 from ..auth import strip_credentials
 from ..errors import ResolveError
 from ..lock import KIND_PYPI, LockedPackage
 from ..spec.locked import LockedEntry, LockedFile, LockedPypi
-from .platforms import PlatformInfo
+from .platforms import PlatformInfo, tag_rank
 from .pypi import _tag_string
 
 
@@ -80,15 +79,8 @@ def _applies(entry: LockedEntry, locked: LockedPypi, environment: Dict[str, str]
 
 def _best_wheel(entry: LockedEntry, rank: Dict) -> Optional[LockedFile]:
     """The wheel the target's installer would pick: its most preferred compatible tag."""
-    scored = []
-    for wheel in entry.wheels:
-        try:
-            wheel_tags = parse_wheel_filename(wheel.filename)[3]
-        except ValueError:
-            continue
-        score = min((rank[t] for t in wheel_tags if t in rank), default=None)
-        if score is not None:
-            scored.append((score, wheel.filename, wheel))
+    scored = [(tag_rank(w.filename, rank), w.filename, w) for w in entry.wheels]
+    scored = [s for s in scored if s[0] is not None]
     return min(scored)[2] if scored else None
 
 

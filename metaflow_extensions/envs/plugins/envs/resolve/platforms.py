@@ -10,7 +10,7 @@ import platform as _host_platform
 import sys
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from packaging import tags
 
@@ -176,3 +176,13 @@ def wheel_filename_tags(filename: str) -> Tuple[str, str, frozenset]:
 
     name, version, _build, wtags = parse_wheel_filename(filename)
     return str(name), str(version), frozenset(wtags)
+
+
+def tag_rank(filename: str, rank: Dict[tags.Tag, int]) -> Optional[int]:
+    """How much the target prefers the wheel `filename` (lower is better), by `rank` (each tag's
+    place in the target's `wheel_tags`); None: the target cannot install it, or it is no wheel."""
+    try:
+        wheel_tags = wheel_filename_tags(filename)[2]
+    except ValueError:  # packaging's InvalidWheelFilename
+        return None
+    return min((rank[t] for t in wheel_tags if t in rank), default=None)

@@ -29,7 +29,7 @@ from ..errors import ResolveError, SpecError
 from ..lock import KIND_PYPI, LockedPackage, ResolvedEnvironment
 from ..plumbing.uv import run_uv
 from ..spec.model import DEFAULT_INDEX, EnvSpec, check_source_url
-from .platforms import PlatformInfo, host_platform, platform_info, wheel_filename_tags
+from .platforms import PlatformInfo, host_platform, platform_info, tag_rank, wheel_filename_tags
 
 try:  # Python 3.11+
     import tomllib
@@ -431,11 +431,7 @@ def _best_wheel(entry: dict, tags: Sequence, allowed: Optional[FrozenSet[str]] =
         if allowed is not None and (wheel.get("hashes") or {}).get("sha256") not in allowed:
             continue
         filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
-        try:
-            _, _, _, wtags = parse_wheel_filename(filename)
-        except Exception:
-            continue
-        score = min((rank[t] for t in wtags if t in rank), default=None)
+        score = tag_rank(filename, rank)
         if score is not None and (best is None or score < best[0]):
             best = (score, dict(wheel, name=filename))
     return best[1] if best else None
