@@ -170,7 +170,7 @@ def test_default_setting_for_every_platform_then_per_platform_then_the_request(m
 
 
 @pytest.mark.parametrize("value, message", [
-    ("not json", r"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES must be a JSON object"),
+    ("not json", r"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES must be a JSON object .*, not 'not json'"),
     ('["__cuda"]', r"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES must be a JSON object"),
     ('{"win-64": {}}', r"'win-64' is neither a platform .* nor a system package"),
     ('{"linux-64": "2.28"}', r"must be a JSON object"),

@@ -227,9 +227,9 @@ class CondaEnvironment(MetaflowEnvironment):
 
         name = substitute_vars(request.base, variables)
         env = self.manager().lookup(name, arch=self.arch_of(step_name), kind=request.base_kind)
-        from .metaflow_needs import metaflow_needs
+        from .metaflow_needs import missing_from
 
-        missing = metaflow_needs(env.python_version, self.datastore_type, [p.name for p in env.packages])
+        missing = missing_from(env, self.datastore_type)
         if missing:  # known only when the task starts: too late to extend it, say what to add
             from ..errors import EnvError
 
@@ -290,9 +290,9 @@ class CondaEnvironment(MetaflowEnvironment):
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
-            from .metaflow_needs import metaflow_needs
+            from .metaflow_needs import missing_from
 
-            missing = metaflow_needs(env.python_version, self.datastore_type, [p.name for p in env.packages])
+            missing = missing_from(env, self.datastore_type)
             if not missing:
                 return env, time.time() - started, True
             # As the reference does: extended with them (every version it locked kept), not refused.

@@ -19,6 +19,11 @@ def metaflow_needs(python: Optional[str], datastore_type: Optional[str], have: I
                  if canonicalize_name(name) not in present)
 
 
+def missing_from(env: ResolvedEnvironment, datastore_type: Optional[str]) -> Tuple[PypiDep, ...]:
+    """What Metaflow needs in a task that the resolved `env` lacks."""
+    return metaflow_needs(env.python_version, datastore_type, [p.name for p in env.packages])
+
+
 def with_metaflow_needs(spec: EnvSpec, datastore_type: Optional[str], base: Optional[ResolvedEnvironment] = None,
                         conda_only: bool = False) -> EnvSpec:
     """`spec` plus what Metaflow needs in a task, unless the request (its lock, or `base`,

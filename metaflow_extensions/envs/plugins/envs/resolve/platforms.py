@@ -143,7 +143,7 @@ def _setting_mapping(name: str, default: Mapping[str, Any]) -> Mapping[str, Any]
         try:
             value = json.loads(value)
         except ValueError:
-            value = None
+            pass  # not JSON: _as_mapping names the text as written
     return _as_mapping(name, value)
 
 

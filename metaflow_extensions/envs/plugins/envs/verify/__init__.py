@@ -30,7 +30,7 @@ from ..errors import ResolveError
 from ..hydrate.install import create_prefix
 from ..hydrate.plan import PackageStore
 from ..hydrate.prefix import owns, python_in, remove_owned
-from ..ids import is_hex_id
+from ..ids import CONDA_PLATFORMS, is_hex_id
 from ..lock import KIND_CONDA, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..resolve.platforms import host_platform
@@ -99,7 +99,7 @@ def _describe(env: ResolvedEnvironment) -> str:
 
 def _done_marker(env: ResolvedEnvironment) -> Optional[Path]:
     # Both ids make the path: a lock read back from a cache is untrusted.
-    if not (is_hex_id(env.full_id) and env.arch.replace("-", "").isalnum()):
+    if not (is_hex_id(env.full_id) and env.arch in CONDA_PLATFORMS):
         return None
     return settings.cache_root() / "verified" / env.arch / env.full_id
 
