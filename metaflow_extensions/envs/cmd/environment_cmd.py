@@ -263,9 +263,9 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
             conda_pkgs=args.check_packages(conda_pkgs, "--conda-pkg"),
             pypi_pkgs=args.check_packages(pypi_pkgs, "--pypi-pkg"), from_env=earlier,
             metaflow_deps=not skip_metaflow_deps, datastore=obj.datastore_type())
-        resolving.read_request(request)  # the file parses (or the error names it) before any work
+        spec = resolving.read_request(request)  # the file parses (or the error names it) before any work
         envs = obj.environments(local_only=local_only)
-        results = resolving.resolve(envs, request, obj.progress(quiet))
+        results = resolving.resolve(envs, request, spec, obj.progress(quiet))
         docs = document.documents(envs, results)
         if as_json:
             _emit(document.dumps(docs))

@@ -116,16 +116,17 @@ def _verification_report(progress: Progress) -> Callable[[Verification], None]:
     return report
 
 
-def resolve(envs: Environments, request: ResolveRequest, progress: Progress) -> List[ResolvedEnvironment]:
-    """Resolve (or reuse) the environment for each architecture, in parallel; unless a dry
-    run, publish them (when there is a datastore) and alias the first one."""
-    spec = read_request(request)
-    for warning in spec.warnings:  # here, where the file is read once per command
+def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
+            progress: Progress) -> List[ResolvedEnvironment]:
+    """Resolve (or reuse) the environment for each architecture of `spec` (what
+    `read_request(request)` gave), in parallel; unless a dry run, publish them (when there is
+    a datastore) and alias the first one."""
+    for warning in spec.warnings:
         progress.warn(warning)
     if spec.pypi_locked is not None:
         progress.note("PyPI packages as locked in %s, not re-resolved%s." % (
             spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
-            if _uv_lock_beside(request) else ""))
+            if request.spec_kind == "pyproject" else ""))
     base = find(envs, request.using) if request.using is not None else None
     previous = find(envs, request.prefer) if request.prefer is not None else base
     prefer = Preferences.of(previous, request.upgrade_all, request.upgrade)
