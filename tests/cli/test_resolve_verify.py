@@ -64,3 +64,13 @@ def test_a_flow_with_conda_verify_fails_at_resolve_time_naming_the_step(cli, ind
     assert "Step start: The linux-64 environment" in out
     assert "mfenvs-brokenpair 1.0.0: import mfenvs_brokenpair failed" in out and "mfenvs-otherdep 2.0.0" in out
     assert "the start task ran" not in out and "Task is starting" not in out
+
+
+def test_conda_verify_applies_to_the_flows_environment_resolve_too(cli, index_url):
+    shutil.copy(FLOWS / "verify_flow.py", cli.root / "verify_flow.py")
+    proc = cli.flow("verify_flow.py", "--environment=conda", "environment", "resolve", ok=False,
+                    env={"METAFLOW_CONDA_VERIFY": "1", "MFENVS_TEST_INDEX": index_url})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert "Step start: The linux-64 environment" in out
+    assert "mfenvs-brokenpair 1.0.0: import mfenvs_brokenpair failed" in out

@@ -10,7 +10,7 @@ loaded in task processes, inside the user's environment.
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from metaflow.exception import MetaflowException
 from metaflow.metaflow_environment import MetaflowEnvironment
@@ -57,7 +57,6 @@ class CondaEnvironment(MetaflowEnvironment):
         self._environments = None
         # Set by Metaflow itself (--force-rebuild-environments): re-resolve known requests.
         self._force_rebuild = False
-        self._verify_report: Optional[Callable[[Any], None]] = None  # METAFLOW_CONDA_VERIFY's echo
 
     # ---- Metaflow hooks -----------------------------------------------------------------
     def validate_environment(self, logger: Any, datastore_type: str) -> None:
@@ -73,17 +72,12 @@ class CondaEnvironment(MetaflowEnvironment):
                          force: bool = False) -> None:
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
-        from .. import settings
-
-        self._verify_report = _verification_echo(echo) if settings.verify() else None
         resolved = self.resolve_jobs(echo, self.step_jobs(only_steps), force or self._force_rebuild)
         for steps, env in resolved:
             for name in steps:
                 self._envs[name] = env
         if resolved and self.manager().store is not None:
-            unique = {e.full_id: e for e in self._envs.values()}
-            with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
-                list(pool.map(self.manager().publish, unique.values()))
+            self.publish(self._envs.values())
             remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
             if remote_archs:
                 from .tools import publish_tools
@@ -106,20 +100,28 @@ class CondaEnvironment(MetaflowEnvironment):
                 jobs.setdefault(self._job(request, arch), []).append(step.name)
         return jobs
 
+    def publish(self, envs: Iterable[Any]) -> None:
+        """Publish `envs` (each once, in parallel) to the datastore."""
+        unique = {e.full_id: e for e in envs}
+        with ThreadPoolExecutor(max_workers=min(8, len(unique) or 1)) as pool:
+            list(pool.map(self.manager().publish, unique.values()))
+
     @_as_metaflow_error
     def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
                      dry_run: bool = False) -> List[Tuple[List[str], Any]]:
         """Resolve (or reuse) `jobs` in parallel: (steps, ResolvedEnvironment) for each. A
-        `dry_run` records nothing."""
+        `dry_run` records nothing. With METAFLOW_CONDA_VERIFY, each is verified first."""
+        from .. import settings
         from ..errors import EnvError
         from ..ids import EnvID
         from ..resolve.pypi import host_only_build_notes
 
         if not jobs:
             return []
+        verify = _verification_echo(echo) if settings.verify() else None
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
         with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1], dry_run),
+            outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1], dry_run, verify),
                                      jobs.items()))
         failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
         if failed:  # every failing environment at once, each named by its steps
@@ -274,7 +276,8 @@ class CondaEnvironment(MetaflowEnvironment):
                 return env
         return None
 
-    def _run_job(self, job: Tuple, force: bool, steps: List[str], dry_run: bool = False) -> Tuple[Any, float, bool]:
+    def _run_job(self, job: Tuple, force: bool, steps: List[str], dry_run: bool = False,
+                 verify: Optional[Callable[[Any], None]] = None) -> Tuple[Any, float, bool]:
         from .. import settings
         from ..resolve.preferences import Preferences, parse_upgrade_setting
 
@@ -286,7 +289,7 @@ class CondaEnvironment(MetaflowEnvironment):
         if base is None:
             prefer = Preferences.of(previous, upgrade_all, upgrade)
             known_before = _known(manager, spec) and not force and not prefer.lifts
-            env = manager.resolve(spec, force=force, dry_run=dry_run, prefer=prefer, verify=self._verify_report)
+            env = manager.resolve(spec, force=force, dry_run=dry_run, prefer=prefer, verify=verify)
             return env, time.time() - started, known_before
         if spec is None:
             env = manager.lookup(base, arch=arch, kind=base_kind)
@@ -299,12 +302,12 @@ class CondaEnvironment(MetaflowEnvironment):
             from ..spec.model import EnvSpec
 
             return (manager.extend(env, EnvSpec(pypi_deps=missing, platform=arch), force=force, dry_run=dry_run,
-                                   verify=self._verify_report),
+                                   verify=verify),
                     time.time() - started, False)
         # Extending may re-resolve for another platform: the base's arch need not match.
         env = manager.lookup(base, kind=base_kind)
         return (manager.extend(env, spec, Preferences.of(previous or env, upgrade_all, upgrade), force=force,
-                               dry_run=dry_run, verify=self._verify_report),
+                               dry_run=dry_run, verify=verify),
                 time.time() - started, False)
 
 

@@ -158,12 +158,10 @@ def _check_one_environment(jobs, archs) -> None:
 
 def _record(env, resolved, aliases) -> None:
     """Publish (to a datastore that is not local) and alias what was resolved."""
-    manager = env.manager()
-    if manager.store is not None:
-        for _, found in resolved:
-            manager.publish(found)
+    if env.manager().store is not None:
+        env.publish(found for _, found in resolved)
     for alias in aliases:
-        manager.alias(resolved[0][1], alias)
+        env.manager().alias(resolved[0][1], alias)
 
 
 def _described(obj, env, names, resolved):
