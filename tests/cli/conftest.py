@@ -119,7 +119,7 @@ def seed(tmp_path_factory, channel_server) -> Seed:
     for alias, flag, path in (("team/tiny:v1", "-f", "v1.yml"), ("team/tiny:v2", "-f", "v2.yml"),
                               ("team/six:v1", "-r", "six.txt")):
         # Plain environments for the read-only tests of show/diff/export (Metaflow's needs are
-        # tested in test_metaflow_needs.py).
+        # tested in test_resolve_options.py).
         docs = cli.json("resolve", flag, path, "--alias", alias, "--json", "-q", "--skip-metaflow-deps")
         ids[alias] = docs[0]["env_id"]
     shutil.copy(FLOWS / "code_flow.py", root / "code_flow.py")

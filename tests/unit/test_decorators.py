@@ -1,11 +1,11 @@
-"""The decorator layer: attribute → EnvSpec conversion, the merge rules (merge_request and
-friends, pure) and the Metaflow decorator classes.
+"""The decorator layer: attribute → EnvSpec conversion, the merge rules (request_for_step
+and friends, pure) and the Metaflow decorator classes.
 
 The decorator-class tests build decorators directly and call `step_init`/`flow_init` with a
 minimal fake flow object (only `_flow_decorators`) — the Flow is mocked there on purpose, to
 test the classes without registering them. One test uses a real FlowSpec with Metaflow's own
-decorator machinery, and `test_e2e_flow_files` runs tests/e2e/flows/decorator_*.py through
-`python flow.py check` once the decorators are registered with Metaflow (skipped before).
+decorator machinery; tests/e2e/test_decorator_flows.py runs tests/e2e/flows/decorator_*.py as
+real flows.
 """
 import types
 from functools import partial
@@ -237,7 +237,7 @@ def test_defaults_for_returns_fresh_copies():
 
 
 # ------------------------------------------------------------------------------------------
-# merge_request — rule 1: flow-level applies to every step, the step merges on top
+# request_for_step — rule 1: flow-level applies to every step, the step merges on top
 
 
 def test_no_decorators_no_request():

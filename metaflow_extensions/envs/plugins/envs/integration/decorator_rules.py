@@ -1,7 +1,7 @@
 """What a step asks for, from its decorators' attributes: the pure rules, no Metaflow.
 
 The Metaflow decorator classes (decorators.py) only collect their attributes and call
-`request_for_step` / `merge_request`; every rule about how flow- and step-level decorators
+`request_for_step`; every rule about how flow- and step-level decorators
 combine lives here so it can be tested without a flow. The result, `StepEnvRequest`, is what
 the environment object orchestrates (resolve, alias lookup, hydrate).
 
