@@ -36,9 +36,15 @@ class HydrateError(EnvError):
 
 
 def debug_enabled() -> bool:
-    import os
+    """METAFLOW_DEBUG_CONDA, through the settings table (the environment, then a profile). A
+    value that is not allowed is off here, where an error is being reported already; entry
+    points refuse it first (`exit_on_user_error`)."""
+    from .settings_table import read
 
-    return os.environ.get("METAFLOW_DEBUG_CONDA", "").lower() not in ("", "0", "false", "no")
+    try:
+        return bool(read("DEBUG_CONDA"))
+    except SpecError:
+        return False
 
 
 PREFIX = "metaflow-envs error: "
@@ -64,6 +70,9 @@ def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
+            from .settings_table import read
+
+            read("DEBUG_CONDA")  # a bad value is the first thing to report
             return func(*args, **kwargs)
         except EnvError as err:
             if debug_enabled():

@@ -72,7 +72,7 @@ def _locked(path: Path) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        lock.acquire(timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
+        lock.acquire(timeout=settings.value("CONDA_LOCK_TIMEOUT"))
     try:
         yield
     finally:

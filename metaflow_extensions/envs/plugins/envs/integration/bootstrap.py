@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 # Standard library only, like this module: nothing else is importable before the tools are.
+from .. import settings
 from ..errors import exit_on_user_error
 from ..ids import EnvID, pathspec_alias
 
@@ -45,7 +46,7 @@ def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
                          "(they need Python %s or newer): use an image with a newer python."
                          % (sys.version_info[0], sys.version_info[1], manifest.get("python")))
     wheels = manifest["wheels"]
-    packages_dir = os.environ.get("METAFLOW_CONDA_PACKAGES_DIRNAME") or "packages"
+    packages_dir = settings.value("CONDA_PACKAGES_DIRNAME")  # the forwarded value, else the profile's
     keys = {"%s/pypi/%s/%s" % (packages_dir, w["sha256"], w["filename"]): w for w in wheels}
     for key, data in _load(storage, list(keys), binary=True).items():
         wheel = keys[key]
