@@ -48,7 +48,13 @@ def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
     wheels = manifest["wheels"]
     packages_dir = settings.value("CONDA_PACKAGES_DIRNAME")  # the forwarded value, else the profile's
     keys = {"%s/pypi/%s/%s" % (packages_dir, w["sha256"], w["filename"]): w for w in wheels}
-    for key, data in _load(storage, list(keys), binary=True).items():
+    loaded = _load(storage, list(keys), binary=True)
+    missing = sorted(set(keys) - set(loaded))
+    if missing:  # e.g. published under another METAFLOW_CONDA_PACKAGES_DIRNAME
+        raise SystemExit("metaflow-envs: tool %s is missing from the %s datastore (%s); run or deploy the flow "
+                         "again from a machine with metaflow-envs installed." % (keys[missing[0]]["filename"],
+                                                                                  datastore, missing[0]))
+    for key, data in loaded.items():
         wheel = keys[key]
         if hashlib.sha256(data).hexdigest() != wheel["sha256"]:
             raise SystemExit("metaflow-envs: tool %s is corrupted in the datastore." % wheel["filename"])
