@@ -39,3 +39,11 @@ def test_index_credentials_in_a_metaflow_profile_are_used(cli, pypi_index):
         (cli.root / "req.txt").write_text("--index-url http://127.0.0.1:%d/simple\nmfenvs-alpha==1.0.0\n" % index.port)
         docs = cli.json("resolve", "-r", "req.txt", "--dry-run", "--json", "-q", "--skip-metaflow-deps")
     assert any(p["name"] == "mfenvs-alpha" and p["version"] == "1.0.0" for p in docs[0]["packages"]), docs
+
+
+def test_a_bad_setting_stops_a_flow_before_any_task_with_one_message(cli):
+    proc = cli.flow("code_flow.py", "--environment=conda", "run", ok=None,
+                    env={"METAFLOW_DEBUG_CONDA": "maybe", "METAFLOW_CONDA_LOCK_TIMEOUT": "-1"})
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
+    assert "METAFLOW_DEBUG_CONDA must be" in proc.stderr and "not 'maybe'" in proc.stderr, proc.stderr
+    assert "Workflow starting" not in proc.stdout + proc.stderr

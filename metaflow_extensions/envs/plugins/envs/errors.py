@@ -47,6 +47,14 @@ def debug_enabled() -> bool:
         return False
 
 
+def check_debug_setting() -> None:
+    """Entry points refuse a bad METAFLOW_DEBUG_CONDA first (SpecError): `debug_enabled`,
+    asked while another error is reported, takes it as off."""
+    from .settings_table import read
+
+    read("DEBUG_CONDA")
+
+
 PREFIX = "metaflow-envs error: "
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -70,9 +78,7 @@ def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
-            from .settings_table import read
-
-            read("DEBUG_CONDA")  # a bad value is the first thing to report
+            check_debug_setting()
             return func(*args, **kwargs)
         except EnvError as err:
             if debug_enabled():
