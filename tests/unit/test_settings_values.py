@@ -69,3 +69,23 @@ def test_values_out_of_range_are_refused(monkeypatch, name, value):
     with pytest.raises(SpecError, match="METAFLOW_%s" % name) as err:
         settings.value(name)
     assert "hunter2" not in str(err.value) and "only-user" not in str(err.value)
+
+
+@pytest.mark.parametrize("name, configured, expected", [
+    ("CONDA_LOCK_TIMEOUT", 90, 90.0), ("CONDA_VERIFY", True, True), ("CONDA_STORE_RETRIES", 4, 4),
+    ("CONDA_LOCK_TIMEOUT", 10 ** 400, SpecError),  # no float: refused, not an OverflowError
+    ("CONDA_CHANNELS", ["conda-forge"], SpecError), ("CONDA_VERIFY", "maybe", SpecError),
+])
+def test_a_profile_holds_json_values(monkeypatch, tmp_path, name, configured, expected):
+    """A profile is JSON: its values may be numbers, booleans or lists, not only text."""
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps({"METAFLOW_" + name: configured}))
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("METAFLOW_PROFILE", raising=False)
+    monkeypatch.delenv("METAFLOW_" + name, raising=False)
+    if expected is SpecError:
+        with pytest.raises(SpecError, match="METAFLOW_%s must be" % name):
+            settings.value(name)
+    else:
+        assert settings.value(name) == expected

@@ -32,7 +32,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .errors import SpecError
@@ -72,8 +72,9 @@ class Number:
                 raise Refused() from None
         else:
             raise Refused()
-        # 'inf' and 'nan' parse, but no timeout or count is either
-        if not math.isfinite(number) or not self.low <= number <= self.high or (self.whole and number != int(number)):
+        # The range first: a profile's huge JSON integer is no float. 'inf' and 'nan' parse, but
+        # no timeout or count is either (nan fails every comparison).
+        if not self.low <= number <= self.high or not math.isfinite(number) or (self.whole and number != int(number)):
             raise Refused()
         return int(number) if self.whole else float(number)
 
@@ -186,15 +187,16 @@ _VERSION = re.compile(r"^(\d{1,3})(?:\.(\d{1,3}))?(?:\.\d{1,3})?$")
 PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
 
 
-def _url(value: str, schemes: Sequence[str] = ("http", "https", "file")) -> bool:
+def _url(value: str) -> bool:
+    """An http(s) URL with a host, or a file: URL (as spec.model.check_source_url)."""
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:
         return False
-    if parts.scheme in ("http", "https") and parts.scheme in schemes:
+    if parts.scheme in ("http", "https"):
         return bool(host) and value.startswith(parts.scheme + "://") and " " not in value
-    return parts.scheme == "file" and "file" in schemes and bool(parts.path)
+    return parts.scheme == "file" and bool(parts.path)
 
 
 def _channel(value: str) -> bool:
