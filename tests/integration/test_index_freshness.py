@@ -90,5 +90,5 @@ def test_max_age_that_is_not_a_number_is_one_clear_error(fresh_index, monkeypatc
     monkeypatch.setenv("METAFLOW_CONDA_PYPI_INDEX_MAX_AGE", value)
     from metaflow_extensions.envs.plugins.envs.errors import SpecError
 
-    with pytest.raises(SpecError, match="METAFLOW_CONDA_PYPI_INDEX_MAX_AGE must be a number, not '%s'" % value):
+    with pytest.raises(SpecError, match="METAFLOW_CONDA_PYPI_INDEX_MAX_AGE must be a whole number of seconds from 0 to 604800, not '%s'" % value):
         _resolved_version(server)

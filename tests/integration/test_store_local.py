@@ -241,3 +241,46 @@ def test_bootstrap_node_records_its_run_without_publishing_back(engine_settings,
     assert (tmp_path / "work" / "metaflow_envs" / "start" / "bin" / "python").exists()
     assert read_alias(EnvStore("local", str(store_root)), pathspec_alias("MyFlow", "argo-1", "start")) == EnvID.of(env)
     assert not lock.exists()
+
+
+def _tool_wheel(store_root: Path, packages_dir: str) -> dict:
+    """A one-module 'node tool' wheel in the store, as publish_tools leaves the real ones."""
+    import hashlib
+    import io
+    import zipfile
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as wheel:
+        wheel.writestr("mfenvs_marker_tool/__init__.py", "")
+    sha, filename = hashlib.sha256(data.getvalue()).hexdigest(), "mfenvs_marker_tool-1.0-py3-none-any.whl"
+    (store_root / packages_dir / "pypi" / sha).mkdir(parents=True)
+    (store_root / packages_dir / "pypi" / sha / filename).write_bytes(data.getvalue())
+    return {"name": "mfenvs-marker-tool", "sha256": sha, "filename": filename}
+
+
+def test_bootstrap_reads_the_packages_folder_from_a_profile(engine_settings, tmp_path, store_root, monkeypatch):
+    """A profile's METAFLOW_CONDA_PACKAGES_DIRNAME holds on the node too (the bootstrap read
+    the process environment only, so it looked for its tools under `packages/`)."""
+    monkeypatch.setenv("METAFLOW_CONDA_PACKAGES_DIRNAME", "pkgs")  # the launcher's side
+    alice = _machine(tmp_path, "alice", store_root)
+    env = alice.resolve(_spec(pypi=()))
+    alice.publish(env)
+    manifest = store_root / "tools" / "linux-64" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"requirements": [], "python": "3.9", "wheels": [_tool_wheel(store_root, "pkgs")]}))
+
+    profile = tmp_path / "mfhome"
+    profile.mkdir()
+    (profile / "config.json").write_text(json.dumps({"METAFLOW_CONDA_PACKAGES_DIRNAME": "pkgs",
+                                                     "METAFLOW_CONDA_LOCALROOT": str(store_root)}))
+    node_env = {k: v for k, v in os.environ.items() if k != "METAFLOW_CONDA_PACKAGES_DIRNAME"}
+    node_env.update(METAFLOW_HOME=str(profile), METAFLOW_CONDA_CACHE_DIR=str(tmp_path / "node"),
+                    METAFLOW_ENVS_TOOLS_DIR=str(tmp_path / "tools"))
+    (tmp_path / "work").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "metaflow_extensions.envs.plugins.envs.integration.bootstrap",
+         "--datastore", "local", "--prefix-dir", "metaflow_envs", "--step", "start", "--env-id", str(EnvID.of(env))],
+        cwd=str(tmp_path / "work"), capture_output=True, text=True, timeout=300, env=node_env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "tools" / "mfenvs_marker_tool" / "__init__.py").is_file(), proc.stderr
+    assert (tmp_path / "work" / "metaflow_envs" / "start" / "bin" / "python").exists()

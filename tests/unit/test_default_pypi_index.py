@@ -111,7 +111,7 @@ def test_conda_only_requests_do_not_depend_on_pip(monkeypatch):
 
 
 @pytest.mark.parametrize("var, value, named", [
-    ("METAFLOW_CONDA_DEFAULT_PYPI_SOURCE", "corp.example/simple", "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE 'corp"),
+    ("METAFLOW_CONDA_DEFAULT_PYPI_SOURCE", "corp.example/simple", "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE must be a full .*URL.*, not 'corp"),
     ("PIP_INDEX_URL", "htps:/x", "PIP_INDEX_URL 'htps:/x' is not a URL"),
     ("PIP_EXTRA_INDEX_URL", "https://ok.example/simple nohost", "PIP_EXTRA_INDEX_URL 'nohost' is not a URL"),
 ])

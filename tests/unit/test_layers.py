@@ -16,7 +16,7 @@ ENVS = PACKAGE + ".plugins.envs"
 # lock.py is the data resolve produces, so it sits below resolve/, which builds it, and below
 # store/ and hydrate/, which read it. verify/ hydrates what resolve made, beside the orchestrator.
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
-    ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", PACKAGE + ".config")),
+    ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", ENVS + ".settings_table", PACKAGE + ".config")),
     ("names", (ENVS + ".ids",)),
     ("spec", (ENVS + ".spec",)),
     ("lock", (ENVS + ".lock",)),

@@ -3,6 +3,7 @@
 Pure rules: the typed field of EnvSpec, the two file forms, the settings and how the target's
 virtual packages follow the declaration. Resolution itself: tests/integration/test_sys_packages.py.
 """
+import json
 import textwrap
 
 import pytest
@@ -193,9 +194,10 @@ def test_gpu_defaults(monkeypatch):
         gpu_sys_packages()
 
 
-def test_a_profile_dict_is_read_as_such(monkeypatch):
-    # A Metaflow profile holds JSON: Metaflow hands the setting over as a dict, not as text.
-    from metaflow import metaflow_config
-
-    monkeypatch.setattr(metaflow_config, "CONDA_SYS_DEFAULT_GPU_PACKAGES", {"__cuda": "12.6"}, raising=False)
+def test_a_profile_dict_is_read_as_such(monkeypatch, tmp_path):
+    # A Metaflow profile holds JSON: the setting is a JSON object there, not text.
+    (tmp_path / "config.json").write_text(json.dumps({"METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES": {"__cuda": "12.6"}}))
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("METAFLOW_PROFILE", raising=False)
+    monkeypatch.delenv("METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES", raising=False)
     assert gpu_sys_packages() == (("__cuda", "12.6"),)

@@ -35,5 +35,5 @@ def test_conda_verify_setting(monkeypatch, value, expected):
 
 def test_conda_verify_setting_refuses_a_typo(monkeypatch):
     monkeypatch.setenv("METAFLOW_CONDA_VERIFY", "ture")
-    with pytest.raises(SpecError, match="METAFLOW_CONDA_VERIFY must be 1 .verify. or 0 .do not., not 'ture'"):
+    with pytest.raises(SpecError, match="METAFLOW_CONDA_VERIFY must be 1, true, yes or on .on., or 0, false, no, off or empty .off., not 'ture'"):
         settings.verify()

@@ -1,14 +1,13 @@
 """Per-host credentials for channels, indexes and downloads.
 
-Sources, first match wins: `METAFLOW_CONDA_SRCS_AUTH_INFO` (JSON `{host: [user, password]}`),
-`user:pass@` in a channel or index URL of the request, pip's configuration (index-url and
-extra-index-url), then netrc. Credentials live only in memory: every URL that is stored,
+Sources, first match wins: `METAFLOW_CONDA_SRCS_AUTH_INFO` (JSON `{host: [user, password]}`, in
+the environment or a Metaflow profile), `user:pass@` in a channel or index URL of the request,
+pip's configuration (index-url and extra-index-url), then netrc. Credentials live only in memory: every URL that is stored,
 logged or shown goes through `strip_credentials` first, and `redact` removes known passwords
 from any text (tool output, error messages).
 """
 import base64
 import configparser
-import json
 import netrc
 import os
 import re
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .errors import SpecError
+from . import settings
 
 # Userinfo runs up to the LAST '@' before the path: a raw password may itself contain '@'.
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s\"']+@")
@@ -136,18 +135,9 @@ class Credentials:
             found = _url_userinfo(url)
             if found:
                 by_host[found[0]] = found[1]
-        raw = os.environ.get("METAFLOW_CONDA_SRCS_AUTH_INFO")
-        if raw:
-            try:
-                data = json.loads(raw)
-                for host, pair in data.items():
-                    user, password = pair
-                    by_host[str(host)] = (str(user), str(password))
-            except (ValueError, TypeError, AttributeError):
-                raise SpecError(
-                    "METAFLOW_CONDA_SRCS_AUTH_INFO is not valid: it must be JSON of the form "
-                    '{"host[:port]": ["user", "password"]}.'
-                ) from None
+        # The environment, else a Metaflow profile (where it may be JSON already); checked there.
+        for host, (user, password) in (settings.value("CONDA_SRCS_AUTH_INFO") or {}).items():
+            by_host[host] = (user, password)
         return cls(by_host)
 
     def _netrc_lookup(self, host: str) -> Optional[UserPass]:

@@ -112,7 +112,7 @@ class Environments:
     def _remote_latest(self, spec: EnvSpec) -> Optional[ResolvedEnvironment]:
         """METAFLOW_CONDA_USE_REMOTE_LATEST: reuse the newest environment for this request
         resolved by the given users (`:username:` = me, `:any:` = anyone)."""
-        setting = (settings.get("CONDA_USE_REMOTE_LATEST") or ":none:").strip()
+        setting = settings.value("CONDA_USE_REMOTE_LATEST")
         if setting == ":none:":
             return None
         users = None if setting == ":any:" else {

@@ -36,9 +36,23 @@ class HydrateError(EnvError):
 
 
 def debug_enabled() -> bool:
-    import os
+    """METAFLOW_DEBUG_CONDA, through the settings table (the environment, then a profile). A
+    value that is not allowed is off here, where an error is being reported already; entry
+    points refuse it first (`exit_on_user_error`)."""
+    from .settings_table import read
 
-    return os.environ.get("METAFLOW_DEBUG_CONDA", "").lower() not in ("", "0", "false", "no")
+    try:
+        return bool(read("DEBUG_CONDA"))
+    except SpecError:
+        return False
+
+
+def check_debug_setting() -> None:
+    """Entry points refuse a bad METAFLOW_DEBUG_CONDA first (SpecError): `debug_enabled`,
+    asked while another error is reported, takes it as off."""
+    from .settings_table import read
+
+    read("DEBUG_CONDA")
 
 
 PREFIX = "metaflow-envs error: "
@@ -64,6 +78,7 @@ def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
+            check_debug_setting()
             return func(*args, **kwargs)
         except EnvError as err:
             if debug_enabled():

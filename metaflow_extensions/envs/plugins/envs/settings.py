@@ -1,56 +1,55 @@
-"""Settings the engine reads, each a `METAFLOW_CONDA_*` value.
+"""Settings the engine reads: each `METAFLOW_CONDA_*` value through the one table
+(settings_table.py: default, what is allowed, where it is read from), checked when read.
 
 A value set in the process environment wins (read at call time, so tests and subprocesses can
-change it); otherwise Metaflow's configuration (profile JSON, extension defaults in
-`config/mfextinit_envs.py`) decides. Every setting is documented in that config module.
+change it); otherwise Metaflow's configuration decides, then the table's default.
 """
-import math
+import json
 import os
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
+from . import settings_table
+from .settings_table import BY_NAME
+
+
+def value(name: str) -> Any:
+    """Setting `name` (without the METAFLOW_ prefix, e.g. `CONDA_LOCK_TIMEOUT`), parsed as its
+    table entry says: a number, a bool, a tuple of items, a JSON value, a word; None if unset.
+    A value that is not allowed stops with one message naming the setting (SpecError)."""
+    return settings_table.read(name)
+
 
 def get(name: str) -> Optional[str]:
-    """`name` without the METAFLOW_ prefix, e.g. `CONDA_CHANNELS`."""
-    value = raw(name)
-    return None if value is None else str(value)
+    """A setting as text: ours checked through the table; Metaflow's own (DEFAULT_DATASTORE,
+    KUBERNETES_CONDA_ARCH...) as Metaflow's configuration holds it."""
+    if name in BY_NAME:
+        value(name)  # checked
+        raw = settings_table.lookup(name)
+        return None if raw is None else raw.strip() if isinstance(raw, str) else json.dumps(raw)
+    found = os.environ.get("METAFLOW_" + name)
+    if found is not None:
+        return found
+    from metaflow import metaflow_config
+
+    found = getattr(metaflow_config, name, None)
+    return None if found is None else str(found)
 
 
-def raw(name: str) -> Any:
-    """`name` as set: the environment's text, else the configured value as Metaflow holds it
-    (a JSON object in a profile stays a dict, where `get` would turn it into Python's repr)."""
-    value = os.environ.get("METAFLOW_" + name)
-    if value is not None:
-        return value
-    from metaflow import metaflow_config  # defaults live in config/mfextinit_envs.py
-
-    return getattr(metaflow_config, name, None)
-
-
-def number(name: str, default: float) -> float:
-    """A numeric setting (seconds, attempts); a value that is not a number stops with one message."""
-    raw = (get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value):  # 'inf' and 'nan' parse, but no timeout or count is either
-        from .errors import SpecError
-
-        raise SpecError("METAFLOW_%s must be a number, not '%s'." % (name, raw))
-    return value
+def number(name: str, default: Optional[float] = None) -> float:
+    """A numeric setting (seconds, attempts), checked against its range; `default` is the
+    table's, the argument stays for callers written before the table."""
+    return value(name)
 
 
 def pypi_index_max_age() -> int:
     """Seconds uv may reuse a cached PyPI index page without asking the index again."""
-    return max(0, int(number("CONDA_PYPI_INDEX_MAX_AGE", 600)))
+    return value("CONDA_PYPI_INDEX_MAX_AGE")
 
 
 def names(name: str) -> Tuple[str, ...]:
     """A comma-separated setting's items (empty: none)."""
-    return tuple(item.strip() for item in (get(name) or "").split(",") if item.strip())
+    return value(name) or ()
 
 
 def default_channels() -> List[str]:
@@ -58,8 +57,7 @@ def default_channels() -> List[str]:
 
 
 def channel_alias() -> str:
-    alias = get("CONDA_CHANNEL_ALIAS") or "https://conda.anaconda.org/"
-    return alias if alias.endswith("/") else alias + "/"
+    return value("CONDA_CHANNEL_ALIAS")
 
 
 def channel_urls(channels: Sequence[str]) -> List[str]:
@@ -76,28 +74,18 @@ def channel_urls(channels: Sequence[str]) -> List[str]:
     return out
 
 
-PYTHON_SOURCES = ("conda", "system")
-
-
 def python_source() -> str:
     """Where an environment's Python comes from: `conda` or `system` (checked: a typo must
     not silently mean `conda`)."""
-    value = (get("CONDA_PYTHON_SOURCE") or "conda").strip().lower()
-    if value not in PYTHON_SOURCES:
-        from .errors import SpecError
-
-        raise SpecError("METAFLOW_CONDA_PYTHON_SOURCE must be %s, not '%s'."
-                        % (" or ".join(PYTHON_SOURCES), get("CONDA_PYTHON_SOURCE")))
-    return value
+    return value("CONDA_PYTHON_SOURCE")
 
 
 def cache_root() -> Path:
     """Local caches (packages, repodata, uv, rattler) live here; one filesystem, so
     prefixes can hard-link from them."""
-    # The process environment only (see config/mfextinit_envs.py): a path of this machine.
-    explicit = os.environ.get("METAFLOW_CONDA_CACHE_DIR")
+    explicit = value("CONDA_CACHE_DIR")  # the process environment only (see the table)
     if explicit:
-        return Path(explicit).expanduser()
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "metaflow-envs"
 
@@ -110,26 +98,10 @@ def cache_dir(*parts: str) -> Path:
 
 def preferred_format() -> Optional[str]:
     """METAFLOW_CONDA_PREFERRED_FORMAT as `.conda` / `.tar.bz2`, or None."""
-    value = (get("CONDA_PREFERRED_FORMAT") or "").strip()
-    if not value or value.lower() == "none":
-        return None
-    value = value if value.startswith(".") else "." + value
-    if value not in (".conda", ".tar.bz2"):
-        from .errors import SpecError
-
-        raise SpecError("METAFLOW_CONDA_PREFERRED_FORMAT must be '.conda' or '.tar.bz2', not '%s'." % value)
-    return value
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off", "none")
+    return value("CONDA_PREFERRED_FORMAT")
 
 
 def verify() -> bool:
     """METAFLOW_CONDA_VERIFY: whether flows verify the environments they resolve (checked:
     a typo must not silently mean off)."""
-    value = (get("CONDA_VERIFY") or "").strip().lower()
-    if value not in _TRUE + _FALSE:
-        from .errors import SpecError
-
-        raise SpecError("METAFLOW_CONDA_VERIFY must be 1 (verify) or 0 (do not), not '%s'." % get("CONDA_VERIFY"))
-    return value in _TRUE
+    return value("CONDA_VERIFY")

@@ -66,13 +66,10 @@ def create_prefix(
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold `path`'s lock. The timeout setting is read only when another process holds it:
-    reading settings may import Metaflow's configuration, a large part of a warm create."""
+    """Hold `path`'s lock, waiting METAFLOW_CONDA_LOCK_TIMEOUT for another process holding it
+    (checked: a negative value would make filelock wait forever)."""
     lock = FileLock(str(path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        lock.acquire(timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
+    lock.acquire(timeout=settings.value("CONDA_LOCK_TIMEOUT"))
     try:
         yield
     finally:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 # Standard library only, like this module: nothing else is importable before the tools are.
+from .. import settings
 from ..errors import exit_on_user_error
 from ..ids import EnvID, pathspec_alias
 
@@ -45,9 +46,15 @@ def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
                          "(they need Python %s or newer): use an image with a newer python."
                          % (sys.version_info[0], sys.version_info[1], manifest.get("python")))
     wheels = manifest["wheels"]
-    packages_dir = os.environ.get("METAFLOW_CONDA_PACKAGES_DIRNAME") or "packages"
+    packages_dir = settings.value("CONDA_PACKAGES_DIRNAME")  # the forwarded value, else the profile's
     keys = {"%s/pypi/%s/%s" % (packages_dir, w["sha256"], w["filename"]): w for w in wheels}
-    for key, data in _load(storage, list(keys), binary=True).items():
+    loaded = _load(storage, list(keys), binary=True)
+    missing = sorted(set(keys) - set(loaded))
+    if missing:  # e.g. published under another METAFLOW_CONDA_PACKAGES_DIRNAME
+        raise SystemExit("metaflow-envs: tool %s is missing from the %s datastore (%s); run or deploy the flow "
+                         "again from a machine with metaflow-envs installed." % (keys[missing[0]]["filename"],
+                                                                                  datastore, missing[0]))
+    for key, data in loaded.items():
         wheel = keys[key]
         if hashlib.sha256(data).hexdigest() != wheel["sha256"]:
             raise SystemExit("metaflow-envs: tool %s is corrupted in the datastore." % wheel["filename"])

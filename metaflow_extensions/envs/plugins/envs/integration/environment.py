@@ -31,9 +31,10 @@ def _as_metaflow_error(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import EnvError, debug_enabled
+        from ..errors import EnvError, check_debug_setting, debug_enabled
 
         try:
+            check_debug_setting()
             return func(*args, **kwargs)
         except EnvError as err:
             if debug_enabled():

@@ -82,6 +82,7 @@ def solve(
     ]
     sources = [Channel(strip_credentials(u), config) for u in urls]
     platforms = [target.subdir, "noarch"]
+    timeout = datetime.timedelta(seconds=settings.value("CONDA_RESOLVE_TIMEOUT"))  # a bad value is not rattler's
     try:
         records = run_rattler(
             rattler.solve(
@@ -91,7 +92,7 @@ def solve(
                 platforms=platforms,
                 locked_packages=_records_of(prefer, gateway, sources, platforms),
                 virtual_packages=virtual,
-                timeout=datetime.timedelta(seconds=settings.number("CONDA_RESOLVE_TIMEOUT", 600)),
+                timeout=timeout,
             )
         )
     except Exception as err:  # rattler raises many types; all become one clear message

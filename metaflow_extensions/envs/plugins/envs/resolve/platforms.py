@@ -8,7 +8,6 @@ declared `__glibc` also bounds the manylinux wheels, a declared `__osx` the macO
 """
 import platform as _host_platform
 import sys
-import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -94,9 +93,9 @@ def platform_info(subdir: str, declared: SysPackages = ()) -> PlatformInfo:
     os_name, arch = subdir.split("-", 1)
     machine = {"64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}[arch]
     if os_name == "linux":
-        version = settings.get("CONDA_GLIBC_VERSION") or "2.28"
+        version = settings.value("CONDA_GLIBC_VERSION")
     else:
-        version = settings.get("CONDA_OSX_VERSION") or "11.0"
+        version = settings.value("CONDA_OSX_VERSION")
     system = dict(declared).get("__glibc" if os_name == "linux" else "__osx")
     if system:
         version = system.partition("=")[0]
@@ -105,7 +104,6 @@ def platform_info(subdir: str, declared: SysPackages = ()) -> PlatformInfo:
 
 # Virtual packages only one OS has; the others may be declared for any target.
 _OS_OF = {"__glibc": "linux", "__linux": "linux", "__osx": "osx"}
-DEFAULT_GPU_SYS_PACKAGES = {"__cuda": "12.4"}
 
 
 def sys_packages_for(subdir: str, declared: SysPackages) -> SysPackages:
@@ -114,13 +112,9 @@ def sys_packages_for(subdir: str, declared: SysPackages) -> SysPackages:
     for a name; less what `subdir`'s OS does not have (`__glibc` on osx...), so that one
     request resolves for several platforms."""
     setting = "CONDA_SYS_DEFAULT_PACKAGES"
-    data = _setting_mapping(setting, {})
-    everywhere = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith("__")}
-    unknown = sorted(set(data) - set(everywhere) - set(CONDA_PLATFORMS))
-    if unknown:
-        raise SpecError("METAFLOW_%s: %r is neither a platform (%s) nor a system package: write e.g. "
-                        "'{\"linux-64\": {\"__glibc\": \"2.28\"}}'." % (setting, unknown[0], ", ".join(CONDA_PLATFORMS)))
-    for_subdir = _as_mapping(setting, data.get(subdir, {}))
+    data = settings.value(setting) or {}  # its shape checked: names and platforms
+    everywhere = {k: v for k, v in data.items() if k.startswith("__")}
+    for_subdir = data.get(subdir, {})
     merged = merge_sys_packages(_checked(setting, everywhere), _checked(setting, for_subdir), declared)
     os_name = subdir.split("-", 1)[0]
     return tuple(item for item in merged if _OS_OF.get(item[0], os_name) == os_name)
@@ -129,29 +123,8 @@ def sys_packages_for(subdir: str, declared: SysPackages) -> SysPackages:
 def gpu_sys_packages() -> SysPackages:
     """What a step asking for a GPU is resolved with (METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES,
     by default a CUDA 12 driver)."""
-    data = _setting_mapping("CONDA_SYS_DEFAULT_GPU_PACKAGES", DEFAULT_GPU_SYS_PACKAGES)
+    data = settings.value("CONDA_SYS_DEFAULT_GPU_PACKAGES")  # checked JSON object
     return merge_sys_packages(_checked("CONDA_SYS_DEFAULT_GPU_PACKAGES", data))
-
-
-def _setting_mapping(name: str, default: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A setting holding a JSON object: text from the environment, or a mapping already
-    (a Metaflow profile's JSON)."""
-    value = settings.raw(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return default
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            pass  # not JSON: _as_mapping names the text as written
-    return _as_mapping(name, value)
-
-
-def _as_mapping(name: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise SpecError("METAFLOW_%s must be a JSON object such as '{\"__cuda\": \"12.4\"}', not %r."
-                        % (name, value))
-    return value
 
 
 def _checked(setting: str, items: Mapping[str, Any]) -> SysPackages:

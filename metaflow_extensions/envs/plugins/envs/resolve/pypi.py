@@ -287,9 +287,9 @@ def default_pypi_index() -> Tuple[str, Tuple[str, ...]]:
     pip = pip_install_indexes()
     extras = pip.get("extra-index-url")
     extra_urls = tuple(check_source_url(u, extras.where) for u in extras.urls) if extras else ()
-    configured = (settings.get("CONDA_DEFAULT_PYPI_SOURCE") or "").strip()
+    configured = settings.value("CONDA_DEFAULT_PYPI_SOURCE")  # checked: a URL
     if configured:
-        return check_source_url(configured, "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE"), extra_urls
+        return configured, extra_urls
     index = pip.get("index-url")
     if index and index.urls:
         return check_source_url(index.urls[-1], index.where), extra_urls

@@ -30,8 +30,8 @@ class EnvStore:
         self.datastore_type = datastore_type or settings.get("DEFAULT_DATASTORE") or "local"
         self.root = root or default_root(self.datastore_type)
         self.storage = storage_class(self.datastore_type)(self.root)
-        self.packages_dir = settings.get("CONDA_PACKAGES_DIRNAME") or "packages"
-        self.envs_dir = settings.get("CONDA_ENVS_DIRNAME") or "envs"
+        self.packages_dir = settings.value("CONDA_PACKAGES_DIRNAME")
+        self.envs_dir = settings.value("CONDA_ENVS_DIRNAME")
 
     def __repr__(self) -> str:
         return "EnvStore(%s, %s)" % (self.datastore_type, self.root)
@@ -164,7 +164,7 @@ class EnvStore:
         backoff, then end in one clear error."""
         import time
 
-        attempts = max(1, int(settings.number("CONDA_STORE_RETRIES", 3)))
+        attempts = settings.value("CONDA_STORE_RETRIES")
         for attempt in range(attempts):
             try:
                 return func(*args, **kwargs)

@@ -33,7 +33,7 @@ class LocalIndex:
         self.root = Path(root) if root else settings.cache_root()
         self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "index.json"
-        self._lock = FileLock(str(self.path) + ".lock", timeout=settings.number("CONDA_LOCK_TIMEOUT", 600))
+        self._lock = FileLock(str(self.path) + ".lock", timeout=settings.value("CONDA_LOCK_TIMEOUT"))
 
     # ---- raw document -------------------------------------------------------------------
     def _read(self) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ def storage_class(datastore_type: str):
 
 def default_root(datastore_type: str) -> str:
     """METAFLOW_CONDA_<TYPE>ROOT, else a folder under the datastore's own root."""
-    explicit = settings.get(ROOT_SETTING.get(datastore_type, ""))
+    explicit = settings.value(ROOT_SETTING[datastore_type]) if datastore_type in ROOT_SETTING else None
     if explicit:
         return explicit
     impl = storage_class(datastore_type)
