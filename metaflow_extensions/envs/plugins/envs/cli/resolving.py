@@ -127,6 +127,9 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
         progress.note("PyPI packages as locked in %s, not re-resolved%s." % (
             spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
             if request.spec_kind == "pyproject" else ""))
+        if spec.pypi_locked.left_out:
+            progress.note("Left out of %s: %s, the project itself (its folder; a flow ships its own code)."
+                          % (spec.pypi_locked.source, ", ".join(spec.pypi_locked.left_out)))
     base = find(envs, request.using) if request.using is not None else None
     previous = find(envs, request.prefer) if request.prefer is not None else base
     prefer = Preferences.of(previous, request.upgrade_all, request.upgrade)

@@ -74,13 +74,15 @@ class LockedEntry:
 class LockedPypi:
     """The PyPI part of an environment, taken as it was locked. `extras` and `groups` are
     those selected (markers of a pylock.toml may test them); `source` names the lock in
-    messages and is not part of the request."""
+    messages and `left_out` the lock's own project (a flow ships its own code): neither is
+    part of the request."""
 
     entries: Tuple[LockedEntry, ...]
     requires_python: Optional[str] = None
     extras: Tuple[str, ...] = ()
     groups: Tuple[str, ...] = ()
     source: str = "the lock"
+    left_out: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.requires_python:
