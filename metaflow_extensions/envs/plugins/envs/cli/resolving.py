@@ -10,6 +10,7 @@ from ..errors import SpecError
 from ..ids import Alias
 from ..integration.metaflow_needs import with_metaflow_needs
 from ..lock import ResolvedEnvironment
+from ..plumbing.notices import relayed_to
 from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
 from ..spec import parse_file
@@ -154,8 +155,9 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
     what = ("Extending %s" % request.using if base is not None else
             "Re-resolving the request of %s" % request.from_env if earlier is not None else "Resolving")
     archs = list(request.archs)
+    # Notices from the work (a wheel built from source...) are shown as it goes.
     with progress.task("%s for %s" % (what, ", ".join(archs)), total=len(archs) if len(archs) > 1 else None,
-                       poll=lambda: len(done)):
+                       poll=lambda: len(done)), relayed_to(progress.note):
         with ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
             results = list(pool.map(one, archs))
     for env in results:

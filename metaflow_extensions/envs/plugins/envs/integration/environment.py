@@ -120,7 +120,10 @@ class CondaEnvironment(MetaflowEnvironment):
             return []
         verify = _verification_echo(echo) if settings.verify() else None
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
-        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        from ..plumbing.notices import relayed_to
+
+        # Notices from the work (a wheel built from source...) are shown as it goes.
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool, relayed_to(lambda line: echo("    " + line)):
             outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1], dry_run, verify),
                                      jobs.items()))
         failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
