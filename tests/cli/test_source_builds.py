@@ -1,8 +1,9 @@
-"""A PyPI package built from source during `resolve` says so: which package, why (no wheel for
+"""A PyPI package built from source during `resolve` (or a flow's run) says so: which package, why (no wheel for
 the declared glibc), and when it is done; a build that fails ends with the ways out. The sdists
 carry their own build backend (tests/fixtures/pypi_index.py): nothing is compiled, and no index
 is asked for build requirements. The "still building" notice comes every minute: its test calls
 the builder in-process with a shorter interval."""
+import shutil
 import sys
 
 import pytest
@@ -12,6 +13,8 @@ from metaflow_extensions.envs.plugins.envs.plumbing.notices import relayed_to
 from tests.fixtures.channel import host_can_run_real_python
 from tests.fixtures.pypi_index import PyProject, project_page, write_sdist, write_wheel
 from tests.fixtures.servers import StaticFileServer
+
+from .conftest import FLOWS
 
 pytestmark = pytest.mark.skipif(not host_can_run_real_python(), reason="builds run the test channel's linux-64 Python")
 
@@ -49,6 +52,17 @@ def test_a_source_build_says_what_is_built_and_why(cli, sources_index):
     assert started[0].endswith("and glibc 2.17 (declared: __glibc==2.17).")
     assert "Built mfenvs-buildok 1.0.0 from source in " in proc.stderr
     assert "mfenvs-buildok" in proc.stdout
+
+
+def test_a_flow_says_what_it_builds_from_source(cli, sources_index):
+    shutil.copy(FLOWS / "source_build_flow.py", cli.root / "source_build_flow.py")
+    proc = cli.flow("source_build_flow.py", "--environment=conda", "run",
+                    env={"MFENVS_TEST_INDEX": sources_index.url + "/simple"})
+    output = proc.stdout + proc.stderr
+    assert "    Building mfenvs-buildok 1.0.0 from source for linux-64 (Python 3." in output, output
+    assert "and glibc 2.17 (declared: __glibc==2.17)." in output
+    assert "    Built mfenvs-buildok 1.0.0 from source in " in output
+    assert "built from source: 1.0.0" in output
 
 
 def test_a_failed_source_build_ends_with_the_ways_out(cli, sources_index):
