@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from tests.fixtures.lock_projects import (  # noqa: F401 (lock_index: a fixture)
-    ALPHA_1, ALPHA_2, GAMMA, lock_index, lock_project, sha256_of, wheel_entry, write_pylock,
+    ALPHA_1, ALPHA_2, GAMMA, PACKAGED_PYPROJECT, export_pylock, lock_index, lock_project, sha256_of, wheel_entry,
+    write_pylock,
 )
 from tests.fixtures.pypi_index import publish
 
@@ -40,6 +41,18 @@ def test_resolve_pylock(cli, lock_index):
     (doc,) = cli.json("resolve", "--pylock", "pylock.toml", "--arch", "linux-64", "--json", "-q",
                       "--skip-metaflow-deps")
     assert _pypi(doc) == {"lk-gamma": ("1.0.0", sha256_of(lock_index, GAMMA))}  # its dependency not added
+
+
+def test_resolve_pylock_of_a_packaged_project_leaves_the_project_out(cli, lock_index):
+    """uv's own export of a packaged project lists the project as a local directory without
+    a version: it is left out, as it is of a uv.lock, and the output says so."""
+    pylock = export_pylock(lock_project(cli.root / "project", lock_index.url + "/simple", PACKAGED_PYPROJECT))
+    assert 'directory = { path = ".", editable = true }' in pylock.read_text()
+    proc = cli.run("resolve", "--pylock", "project/pylock.toml", "--arch", "linux-64", "--json",
+                   "--skip-metaflow-deps")
+    (doc,) = json.loads(proc.stdout)
+    assert set(_pypi(doc)) == {"lk-alpha", "lk-gamma"}
+    assert "Left out of project/pylock.toml: lockdemo, the project itself" in proc.stderr
 
 
 def test_a_lock_file_whose_content_changed_at_the_source_is_refused_in_one_line(cli, lock_index):

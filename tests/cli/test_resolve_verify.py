@@ -8,6 +8,9 @@ from typing import Iterator
 import pytest
 
 from tests.fixtures.channel import host_can_run_real_python
+from tests.fixtures.lock_projects import (  # noqa: F401 (lock_index: a fixture)
+    ALPHA_1, GAMMA, export_pylock, lock_index, lock_project, sha256_of,
+)
 from tests.fixtures.servers import StaticFileServer
 
 from .conftest import FLOWS
@@ -53,6 +56,36 @@ def test_resolve_verify_says_what_it_could_not_verify(cli):
     proc = cli.run("resolve", "-f", "environment.yml", "--verify", "--arch", "osx-arm64", "-q")
     assert "warning: The osx-arm64 environment" in proc.stderr
     assert "not verified: it is for osx-arm64 and this machine is linux-64, so it cannot run here." in proc.stderr
+
+
+def _verified(proc) -> str:
+    (line,) = [line for line in proc.stderr.splitlines() if "verified" in line]
+    return line
+
+
+def test_resolve_verify_of_a_lock_imports_what_the_lock_asks_for(cli, lock_index):
+    """uv.lock: the project's own dependencies (lk-gamma), not what they depend on (lk-alpha);
+    pylock.toml and hashed requirements: every entry."""
+    project = lock_project(cli.root / "project", lock_index.url + "/simple")
+    export_pylock(project)
+    (cli.root / "hashed.txt").write_text("--index-url %s/simple\nlk-gamma==1.0.0 --hash=sha256:%s\n"
+                                         "lk-alpha==1.0.0 --hash=sha256:%s\n" % (
+                                             lock_index.url, sha256_of(lock_index, GAMMA),
+                                             sha256_of(lock_index, ALPHA_1)))
+    quiet = ("--verify", "--skip-metaflow-deps", "--dry-run")
+    assert _verified(cli.run("resolve", "--uv-lock", "project/uv.lock", *quiet)).endswith(
+        " verified: lk_gamma imports.")
+    for request in (("--pylock", "project/pylock.toml"), ("-r", "hashed.txt")):
+        shutil.rmtree(str(cli.cache / "verified"))  # the same packages: verified again, not "earlier"
+        line = _verified(cli.run("resolve", *request, *quiet))
+        assert " verified: " in line and {"lk_gamma", "lk_alpha"} <= set(line.split(": ")[-1].rstrip(".").replace(
+            " import", "").split(", ")), line
+
+
+def test_resolve_verify_with_nothing_to_import_says_nothing_was_verified(cli):
+    proc = cli.run("resolve", "--python", "3.11", "--skip-metaflow-deps", "--verify", "-q")
+    line = _verified(proc)
+    assert "warning:" in line and "nothing was verified" in line and " verified:" not in line
 
 
 def test_a_flow_with_conda_verify_fails_at_resolve_time_naming_the_step(cli, index_url):

@@ -6,12 +6,15 @@ run_probe.probe() as the `probe` artifact; the tests read artifacts with the Met
 Conda packages come from the local test channel (tests/fixtures/channel.py), PyPI ones from
 pypi.org. The engine's cache is shared by the session: environments resolve once.
 """
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import METAFLOW
 from tests.fixtures.channel import INVENTORY
 
 from .conftest import FLOWS, patched_environ
@@ -210,6 +213,18 @@ def test_resume_reruns_the_failed_step_in_its_environment(flows, e2e_cache_dir):
         _assert_in_env(probe, e2e_cache_dir)
         assert _version(probe, "tinyutil") == "1.1.0"
         assert probe["prefix"] == start["prefix"]
+
+    # The cloned `start` ran no task in the resumed run, yet its pathspec names the
+    # environment its origin ran in, for `show` and for @named_env(pathspec=...).
+    cloned = "RunResumeFlow/%s/start" % resumed.run_id
+    shown = subprocess.run(METAFLOW + ["environment", "show", "--json", cloned], cwd=str(flows.root),
+                           env=flows.env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    [doc] = json.loads(shown.stdout)
+    assert "%(req_id)s:%(full_id)s:%(arch)s" % doc["env_id"] == _only(first, "start")["conda_env_id"]
+    named = flows.run("run_named_pathspec_flow.py", env={"MFENVS_E2E_BASE_PATHSPEC": cloned}).check()
+    again = _only(flows.read("RunNamedPathspecFlow/%s" % named.run_id), "start")["probe"]
+    assert again["prefix"] == start["prefix"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,11 @@ class Progress:
     # ---- plain messages -----------------------------------------------------------------
     def note(self, text: str) -> None:
         """An informational line (suppressed by --quiet)."""
-        if not self.quiet:
+        if self.quiet:
+            return
+        if self._console is not None:  # through rich, so a live bar (notices come during work) stays whole
+            self._console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
             print(text, file=self.stream, flush=True)
 
     def warn(self, text: str) -> None:

@@ -10,6 +10,7 @@ from ..errors import SpecError
 from ..ids import Alias
 from ..integration.metaflow_needs import with_metaflow_needs
 from ..lock import ResolvedEnvironment
+from ..plumbing.notices import relayed_to
 from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
 from ..spec import parse_file
@@ -127,6 +128,9 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
         progress.note("PyPI packages as locked in %s, not re-resolved%s." % (
             spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
             if request.spec_kind == "pyproject" else ""))
+        if spec.pypi_locked.left_out:
+            progress.note("Left out of %s: %s, the project itself (its folder; a flow ships its own code)."
+                          % (spec.pypi_locked.source, ", ".join(spec.pypi_locked.left_out)))
     base = find(envs, request.using) if request.using is not None else None
     previous = find(envs, request.prefer) if request.prefer is not None else base
     prefer = Preferences.of(previous, request.upgrade_all, request.upgrade)
@@ -151,8 +155,9 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
     what = ("Extending %s" % request.using if base is not None else
             "Re-resolving the request of %s" % request.from_env if earlier is not None else "Resolving")
     archs = list(request.archs)
+    # Notices from the work (a wheel built from source...) are shown as it goes.
     with progress.task("%s for %s" % (what, ", ".join(archs)), total=len(archs) if len(archs) > 1 else None,
-                       poll=lambda: len(done)):
+                       poll=lambda: len(done)), relayed_to(progress.note):
         with ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
             results = list(pool.map(one, archs))
     for env in results:

@@ -79,6 +79,11 @@ class EnvStepDecoratorBase(StepDecorator):
         if self.interpreter:
             task_launch.use_interpreter(cli_args, self.interpreter)
 
+    def runtime_finished(self, exception: Any) -> None:
+        # A resumed run's cloned steps start no task here: name their environments now.
+        if self.request is not None and not self.request.disabled:
+            task_launch.name_cloned_step(self._environment, self._flow, self._step, failed=exception is not None)
+
     def task_pre_step(self, step_name: str, task_datastore: Any, metadata: Any, run_id: str, task_id: str,
                       flow: Any, graph: Any, retry_count: int, max_user_code_retries: int, ubf_context: Any,
                       inputs: Any) -> None:

@@ -121,7 +121,10 @@ class CondaEnvironment(MetaflowEnvironment):
             return []
         verify = _verification_echo(echo) if settings.verify() else None
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
-        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        from ..plumbing.notices import relayed_to
+
+        # Notices from the work (a wheel built from source...) are shown as it goes.
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool, relayed_to(lambda line: echo("    " + line)):
             outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1], dry_run, verify),
                                      jobs.items()))
         failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]
@@ -253,6 +256,27 @@ class CondaEnvironment(MetaflowEnvironment):
         from ..ids import pathspec_alias
 
         self.manager().alias(env, pathspec_alias(flow_name, run_id, step_name))
+
+    @_as_metaflow_error
+    def record_cloned_pathspec(self, flow_name: str, run_id: str, step_name: str, origin_run: str,
+                               origin_env_id: Optional[str]) -> None:
+        """`Flow/run/step` of a step cloned by `resume` names what its origin ran in: the
+        origin's own pathspec, else the `conda_env_id` in the cloned task's metadata (an
+        origin made by a version that named no cloned step). Nothing when neither is known."""
+        from ..errors import EnvError
+        from ..ids import ALIAS_PATHSPEC, EnvID, pathspec_alias
+
+        manager = self.manager()
+        try:
+            env = manager.lookup(str(pathspec_alias(flow_name, origin_run, step_name)), kind=ALIAS_PATHSPEC)
+        except EnvError:
+            if not origin_env_id:
+                return
+            try:
+                env = manager.get(EnvID.parse(origin_env_id))
+            except (EnvError, ValueError):
+                return
+        manager.record_alias(env, pathspec_alias(flow_name, run_id, step_name))
 
     # ---- internals ----------------------------------------------------------------------
     def _step(self, step_name: str) -> Optional[Any]:

@@ -56,6 +56,40 @@ def task_interpreter(environment: Any, flow: Any, step_name: str, task_id: str) 
     return interpreter
 
 
+def name_cloned_step(environment: Any, flow: Any, step_name: str, failed: bool = False) -> None:
+    """At the end of a resumed run: a step cloned from the origin run started no task here, so
+    `Flow/<this run>/step` is recorded now, naming the environment its origin ran in (the
+    origin's pathspec, else its task's `conda_env_id`). Once per step; nothing for steps
+    that ran here (task_interpreter named them) or that neither ran nor were cloned."""
+    run_id = str(_RUN.run_id)
+    if _RUN.run_id is None or (run_id, step_name) in _RUN.recorded:
+        return
+    _RUN.recorded.add((run_id, step_name))
+    try:
+        origin = _clone_origin(flow.name, run_id, step_name)
+        if origin is not None:
+            environment.record_cloned_pathspec(flow.name, run_id, step_name, *origin)
+    except Exception:
+        if not failed:  # a failed run's own error is the one to report, not this one
+            raise
+
+
+def _clone_origin(flow_name: str, run_id: str, step_name: str) -> Optional[Tuple[str, Optional[str]]]:
+    """(origin run id, the `conda_env_id` the task's metadata shows) when this run's
+    `step_name` was cloned from another run (Metaflow records `origin-run-id` on a cloned
+    task); None when the step has no cloned task in this run."""
+    from metaflow import Step
+    from metaflow.exception import MetaflowNotFound
+
+    try:
+        task = Step("%s/%s/%s" % (flow_name, run_id, step_name), _namespace_check=False).task
+    except MetaflowNotFound:
+        return None
+    meta = task.metadata_dict if task is not None else {}
+    origin_run = meta.get("origin-run-id")
+    return (origin_run, meta.get("conda_env_id")) if origin_run else None
+
+
 def use_interpreter(cli_args: Any, interpreter: str) -> None:
     """Run the task with `interpreter`. Metaflow (and this extension) come from the code
     package; nothing of the outer Python leaks in: no user site-packages, no outer

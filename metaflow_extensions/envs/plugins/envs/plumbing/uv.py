@@ -2,8 +2,9 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from ..auth import Credentials
 from ..errors import EnvError
@@ -47,9 +48,12 @@ def run_uv(
     what: str,
     env: Optional[Dict[str, str]] = None,
     cwd: Optional[str] = None,
+    waiting: Optional[Callable[[float], None]] = None,
+    every: float = 60.0,
 ) -> subprocess.CompletedProcess:
-    """Run `uv ARGS`; on failure raise `error_class` with uv's own explanation, redacted."""
-    proc = subprocess.run(
+    """Run `uv ARGS`; on failure raise `error_class` with uv's own explanation, redacted.
+    `waiting`, when given, is called with the seconds elapsed every `every` seconds uv runs."""
+    with subprocess.Popen(
         [uv_binary(), *args],
         env=uv_env(env),
         cwd=cwd,
@@ -57,7 +61,15 @@ def run_uv(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as popen:
+        started = time.monotonic()
+        while True:
+            try:  # a timed-out communicate() loses no output: it is simply called again
+                stdout, stderr = popen.communicate(timeout=every if waiting else None)
+                break
+            except subprocess.TimeoutExpired:
+                waiting(time.monotonic() - started)  # type: ignore[misc]
+    proc = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
     if proc.returncode != 0:
         raise error_class("%s:\n%s" % (what, _explain(proc.stderr or proc.stdout, credentials)))
     return proc

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -21,6 +22,7 @@ from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
 from ..plumbing.cache import PackageCache, is_sha256, safe_filename, sha256_of
 from ..plumbing.download import fetch_url
+from ..plumbing.notices import notice
 from ..plumbing.uv import run_uv
 from ..spec.model import EnvSpec
 from .pypi import BuiltWheel, SourceToBuild, WheelBuilder, source_options
@@ -29,6 +31,7 @@ from .pypi import BuiltWheel, SourceToBuild, WheelBuilder, source_options
 _SKIPPED_DIRS = frozenset((".git", ".hg", ".svn", ".bzr", "__pycache__", "build", "dist", ".eggs",
                            ".tox", ".nox", ".venv", ".mypy_cache", ".pytest_cache"))
 _RECORD = "build.json"
+STILL_BUILDING_EVERY = 60.0  # seconds between two "still building" notices of one build
 
 
 def make_builder(
@@ -48,7 +51,11 @@ def make_builder(
             found = builds.get(key)
             if found is None:
                 tree = fetched or _materialize(source, work, credentials)
+                started = time.monotonic()
+                notice("Building %s from source for %s (Python %s)%s." % (
+                    _label(source), spec.platform, python_version, ": " + source.why if source.why else ""))
                 wheel = _uv_build(source, tree, work, python(), spec, credentials)
+                notice("Built %s from source in %s." % (_label(source), _duration(time.monotonic() - started)))
                 built = BuiltWheel(wheel.name, sha256_of(wheel), wheel.stat().st_size,
                                    origin if source.kind != "vcs" else content_sha256(tree))
                 if not keep:
@@ -163,11 +170,25 @@ def _uv_build(source: SourceToBuild, tree: Path, work: Path, python: str, spec: 
     # Build dependencies (setuptools...) come from the request's own indexes.
     source_args, source_env = source_options(spec, credentials, work)
     run_uv(args + source_args, credentials, ResolveError, "Could not build a wheel for '%s' from %s"
-           % (source.name, credentials.redact(source.location)), env=source_env)
+           % (source.name, credentials.redact(source.location)), env=source_env,
+           waiting=lambda seconds: notice("Still building %s from source (%s)." % (_label(source), _duration(seconds))),
+           every=STILL_BUILDING_EVERY)
     wheels = list(out.glob("*.whl"))
     if len(wheels) != 1:
         raise ResolveError("Building '%s' gave %d wheels, expected one." % (source.name, len(wheels)))
     return wheels[0]
+
+
+def _label(source: SourceToBuild) -> str:
+    return "%s %s" % (source.name, source.version) if source.version else source.name
+
+
+def _duration(seconds: float) -> str:
+    """`42s`, `2m`, `1h 5m`: how long a build has run, as a person reads it."""
+    if seconds < 60:
+        return "%ds" % seconds
+    minutes = int(seconds // 60)
+    return "%dm" % minutes if minutes < 60 else "%dh %dm" % (minutes // 60, minutes % 60)
 
 
 def _local_path(source: SourceToBuild) -> Optional[Path]:

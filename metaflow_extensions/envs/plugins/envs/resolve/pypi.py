@@ -49,6 +49,7 @@ class SourceToBuild:
     location: str  # URL or path
     sha256: Optional[str] = None
     commit: Optional[str] = None
+    why: str = ""  # why it is built, for the user: no wheel for the target's glibc...
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def resolve(
         if allowed is not None:
             _check_source_hash(entry, tags, allowed)
         source = _source_of(entry)
+        source = replace(source, why=_why_built(source, target, python_version))
         what = "a source distribution" if source.kind == "sdist" else "a %s source" % source.kind
         if target.os == "osx" and source.kind == "sdist":
             _refuse_if_newer_macos_has_wheels(entry, spec, python_version, target, credentials)
@@ -136,7 +138,10 @@ def resolve(
             raise ResolveError("PyPI package '%s' has no wheel for %s (Python %s), only %s, and nothing here can "
                                "build it." % (entry["name"], target.subdir, python_version, what))
         if target.subdir == host_platform():
-            locked.append(_locked_built(source, build_wheel(source)))
+            try:
+                locked.append(_locked_built(source, build_wheel(source)))
+            except ResolveError as err:
+                raise ResolveError(err.message, _ways_out(source, target, python_version)) from None
             continue
         # Another platform: only a pure-Python build (tags the target accepts) can be kept.
         no_wheel = "PyPI package '%s' has no wheel for %s (Python %s), only %s" % (
@@ -154,6 +159,45 @@ def resolve(
                                "packages can be built for another platform. %s" % (no_wheel, built.filename, advice))
         locked.append(_locked_built(source, built))
     return sorted(locked, key=lambda p: p.name)
+
+
+def _system(target: PlatformInfo, origin: bool = True) -> str:
+    """`glibc 2.17 (declared: __glibc==2.17)`: the system the target's wheels must fit, and
+    (with `origin`) where that came from."""
+    name, setting = ("__glibc", "METAFLOW_CONDA_GLIBC_VERSION") if target.is_linux else ("__osx", "METAFLOW_CONDA_OSX_VERSION")
+    declared = dict(target.declared).get(name)
+    system = "%s %s" % ("glibc" if target.is_linux else "macOS", target.system_version)
+    if not origin:
+        return system
+    return "%s (%s)" % (system, "declared: %s==%s" % (name, declared) if declared else "%s, or its default" % setting)
+
+
+def _why_built(source: SourceToBuild, target: PlatformInfo, python_version: str) -> str:
+    """Why `source` is built here rather than a wheel installed, in the user's terms."""
+    what = "%s %s" % (source.name, source.version or "")
+    if source.kind == "directory":
+        return "%s is a local directory" % source.location
+    if source.kind == "vcs":
+        return "%s comes from git" % what.strip()
+    if source.kind == "archive":
+        return "%s is a source archive named by URL" % what.strip()
+    # (uv lists only the wheels the target takes: "none for the target" is all it tells)
+    return "no wheel of %s for %s with Python %s and %s" % (what.strip(), target.subdir, python_version,
+                                                             _system(target))
+
+
+def _ways_out(source: SourceToBuild, target: PlatformInfo, python_version: str) -> str:
+    """What the user can change when building `source` here fails."""
+    if source.kind in ("directory", "vcs"):
+        return "Fix the build of %s (its build backend's output is above), or point the requirement at a " \
+               "version that builds." % source.name
+    system = "__glibc" if target.is_linux else "__osx"
+    return ("Ways out: pin a version of %s that publishes a wheel for %s (Python %s, %s); take %s from Conda "
+            "instead (`--conda-pkg %s`, or @conda(libraries={\"%s\": ...}) in a flow); or declare the %s the "
+            "machines really have (a `--sys-pkg %s==VERSION` line in requirements.txt, `sys:` in environment.yml, "
+            "or @sys_packages in a flow)."
+            % (source.name, target.subdir, python_version, _system(target, origin=False), source.name, source.name,
+               source.name, system, system))
 
 
 def _compile_args(python_version: str, target: PlatformInfo) -> List[str]:

@@ -74,13 +74,18 @@ class LockedEntry:
 class LockedPypi:
     """The PyPI part of an environment, taken as it was locked. `extras` and `groups` are
     those selected (markers of a pylock.toml may test them); `source` names the lock in
-    messages and is not part of the request."""
+    messages and `left_out` the lock's own project (a flow ships its own code): neither is
+    part of the request. `direct` names the packages the lock's project asks for itself
+    (uv.lock: its dependencies, selected extras and groups; empty: every entry is asked for,
+    as in a pylock.toml): what verification imports."""
 
     entries: Tuple[LockedEntry, ...]
     requires_python: Optional[str] = None
     extras: Tuple[str, ...] = ()
     groups: Tuple[str, ...] = ()
     source: str = "the lock"
+    left_out: Tuple[str, ...] = ()
+    direct: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.requires_python:
@@ -106,15 +111,26 @@ class LockedPypi:
                                                                                 entry.marker)) from None
             for locked_file in entry.wheels + ((entry.sdist,) if entry.sdist else ()):
                 locked_file.check("%s %s" % (entry.name, entry.version), self.source)
+        if any(not name or canonicalize_name(name) != name for name in self.direct):
+            raise SpecError("%s: the packages it asks for need normalized names (got %s)."
+                            % (self.source, ", ".join(map(repr, self.direct))))
+
+    @property
+    def requested(self) -> Tuple[str, ...]:
+        """The names of the packages asked for (not those they depend on)."""
+        return self.direct or tuple(e.name for e in self.entries)
 
     def canonical(self) -> Dict[str, Any]:
         """Order-independent description: part of the request's req_id."""
-        return {
+        out = {
             "requires_python": self.requires_python,
             "extras": sorted(self.extras),
             "groups": sorted(self.groups),
             "entries": sorted((e.canonical() for e in self.entries), key=lambda e: (e["name"], e["marker"] or "")),
         }
+        if self.direct:  # only then: the requests of pylock.toml files keep their ids
+            out["direct"] = sorted(self.direct)
+        return out
 
     @classmethod
     def from_canonical(cls, data: Dict[str, Any], source: str = "the lock") -> "LockedPypi":
@@ -125,6 +141,7 @@ class LockedPypi:
                 extras=tuple(data.get("extras", ())),
                 groups=tuple(data.get("groups", ())),
                 source=source,
+                direct=tuple(data.get("direct", ())),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise SpecError("%s: a locked PyPI package is malformed (%s)." % (source, err)) from None

@@ -31,7 +31,7 @@ from ..hydrate.install import create_prefix
 from ..hydrate.plan import PackageStore
 from ..hydrate.prefix import owns, python_in, remove_owned
 from ..ids import CONDA_PLATFORMS, is_hex_id
-from ..lock import KIND_CONDA, ResolvedEnvironment
+from ..lock import KIND_CONDA, KIND_PYPI, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..resolve.platforms import host_platform
 
@@ -52,17 +52,21 @@ class Verification:
 
     def warnings(self) -> List[str]:
         """Never a silent pass: an environment that was not checked says so."""
-        if not self.not_verified:
-            return []
-        return ["%s not verified: %s." % (_describe(self.env), self.not_verified)]
+        if self.not_verified:
+            return ["%s not verified: %s." % (_describe(self.env), self.not_verified)]
+        if not self.imported and not self.earlier:
+            return ["%s: nothing was verified, as the request names no package with a module to import."
+                    % _describe(self.env)]
+        return []
 
     def notes(self) -> List[str]:
         if self.not_verified:
             return []
         if self.earlier:
             return ["%s was verified earlier on this machine." % _describe(self.env)]
-        imports = {0: "nothing to import", 1: "%s imports"}.get(len(self.imported), "%s import")
-        out = ["%s verified: %s." % (_describe(self.env), imports.replace("%s", ", ".join(self.imported)))]
+        imports = "%s imports" if len(self.imported) == 1 else "%s import"
+        out = ["%s verified: %s." % (_describe(self.env), imports.replace("%s", ", ".join(self.imported)))] \
+            if self.imported else []
         out += ["%s has no importable module (a tool or data only): not imported." % p for p in self.skipped]
         return out
 
@@ -87,7 +91,7 @@ def verify_environment(env: ResolvedEnvironment, credentials: Credentials, cache
             return Verification(env, not_verified="it has no Python interpreter")
         events = _probe(python, requested, root / _RESULTS)
     result = _judge(env, events, unnamed)
-    if done is not None:
+    if done is not None and result.imported:  # nothing imported proves nothing for later runs
         done.parent.mkdir(parents=True, exist_ok=True)
         done.touch()
     return result
@@ -106,11 +110,16 @@ def _done_marker(env: ResolvedEnvironment) -> Optional[Path]:
 
 def _requested(env: ResolvedEnvironment) -> Tuple[Dict[str, List[str]], List[str]]:
     """The requested packages the lock holds, by kind ("conda", "pypi"), and the requested
-    PyPI requirements that name no project (a bare URL or path), which cannot be looked up."""
+    PyPI requirements that name no project (a bare URL or path), which cannot be looked up.
+    A lock brought by the user asks for its direct dependencies (LockedPypi.requested)."""
     locked = {(p.kind, canonicalize_name(p.name)) for p in env.packages}
     conda = [d.name for d in env.spec.conda_deps
              if d.name != "python" and (KIND_CONDA, canonicalize_name(d.name)) in locked]
     pypi = [d.name for d in env.spec.pypi_deps if d.name]
+    if env.spec.pypi_locked is not None:
+        asked = {canonicalize_name(name) for name in pypi}
+        pypi += [name for name in env.spec.pypi_locked.requested
+                 if (KIND_PYPI, name) in locked and name not in asked]
     unnamed = [d.requirement for d in env.spec.pypi_deps if not d.name]
     return {"conda": conda, "pypi": pypi}, unnamed
 

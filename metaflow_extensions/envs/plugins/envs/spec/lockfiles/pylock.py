@@ -3,7 +3,9 @@
 Read: `requires-python`, and per package `name`, `version`, `marker`, `wheels` and `sdist`
 (each with `url` or `path`, `hashes.sha256`, `size`). A package with only a `directory`,
 `vcs` or `archive` source is kept without files: it has none for any target, which resolving
-reports with the other packages lacking one.
+reports with the other packages lacking one. The project itself (a `directory` entry for the
+lock's own folder, as `uv export --format pylock.toml` writes it, without a version) is left
+out, as it is of a uv.lock: a flow ships its own code.
 """
 import sys
 from pathlib import Path
@@ -36,13 +38,23 @@ def read_pylock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = 
     packages = data.get("packages", [])
     if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
         raise SpecError("%s: [[packages]] must be a list of tables." % source)
+    projects = [p for p in packages if _is_own_project(p, path.parent)]
     return LockedPypi(
-        entries=tuple(_entry(p, path.parent, source) for p in packages),
+        entries=tuple(_entry(p, path.parent, source) for p in packages if p not in projects),
         requires_python=data.get("requires-python"),
         extras=tuple(extras),
         groups=tuple(data.get("default-groups", ())) + tuple(groups),
         source=source,
+        left_out=tuple(str(p.get("name")) for p in projects),
     )
+
+
+def _is_own_project(package: Dict[str, Any], base: Path) -> bool:
+    """The lock's own project: a local directory that is the lock's folder."""
+    directory = package.get("directory")
+    if not isinstance(directory, dict) or not isinstance(directory.get("path"), str):
+        return False
+    return Path(base, directory["path"]).resolve() == Path(base).resolve()
 
 
 def _entry(package: Dict[str, Any], base: Path, source: str) -> LockedEntry:
