@@ -43,8 +43,10 @@ CONDA_LOCK_TIMEOUT = from_conf("CONDA_LOCK_TIMEOUT", "600")
 CONDA_REMOTE_ARCH = from_conf("CONDA_REMOTE_ARCH")
 # glibc version assumed on Linux targets (virtual package __glibc, manylinux wheel tags).
 CONDA_GLIBC_VERSION = from_conf("CONDA_GLIBC_VERSION", "2.28")
-# macOS version assumed on osx targets (virtual package __osx, macosx wheel tags).
-CONDA_OSX_VERSION = from_conf("CONDA_OSX_VERSION", "11.0")
+# macOS version assumed on osx targets (virtual package __osx, macosx wheel tags), recorded in
+# the lock. Default (unset or empty): what uv assumes for the platform, 13.0 on osx-arm64 and
+# osx-64, so that a lock takes the wheels `uv pip compile --python-platform` takes.
+CONDA_OSX_VERSION = from_conf("CONDA_OSX_VERSION")
 # Virtual packages every target is resolved against, as JSON: `{"__name": "version"}` for every
 # platform and/or `{"<platform>": {"__name": "version"}}` for one, e.g.
 # '{"linux-64": {"__glibc": "2.31"}}'. Names: __cuda, __glibc, __linux, __osx, __unix,
