@@ -6,6 +6,8 @@ import sys
 import pytest
 import yaml
 
+from tests.fixtures.channel import PYTHON_VERSION
+
 try:
     import tomllib
 except ImportError:  # Python < 3.11
@@ -95,3 +97,21 @@ def test_cyclonedx(seeded):
 ])
 def test_export_errors(seeded, args, expected):
     assert expected in seeded.fails("export", *args)
+
+
+def test_a_full_python_version_round_trips_with_the_system_python(cli):
+    """`--python 3.11.7` means that very version (Conda's `python=3.11.7` is `3.11.7.*`, which
+    3.11.7 matches), also for an interpreter of this machine; the environment-yml export writes
+    that form, and resolving it gives the same Python."""
+    env = {"METAFLOW_CONDA_PYTHON_SOURCE": "system"}
+    (cli.root / "requirements.txt").write_text("six==1.16.0\n")
+    first = cli.json("resolve", "-r", "requirements.txt", "--python", PYTHON_VERSION, "--alias", "team/exact:v1",
+                     "--json", "-q", env=env)[0]
+    assert first["python"] == PYTHON_VERSION and first["python_source"] == "system"
+    exported = cli.run("export", "team/exact:v1", "--format", "environment-yml", env=env).stdout
+    assert "python=%s" % PYTHON_VERSION in yaml.safe_load(exported)["dependencies"]
+    (cli.root / "environment.yml").write_text(exported)
+    again = cli.json("resolve", "-f", "environment.yml", "--json", "-q", env=env)[0]
+    assert again["python"] == PYTHON_VERSION and again["requested"]["python"] == PYTHON_VERSION + ".*"
+    assert [(p["name"], p["version"]) for p in again["packages"] if p["kind"] == "pypi" and p["name"] == "six"] == [
+        ("six", "1.16.0")]

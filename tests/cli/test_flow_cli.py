@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from tests.fixtures.channel import PYTHON_VERSION
+
 from .conftest import assert_one_line_error
 
 FLOW = "cli_flow.py"
@@ -97,3 +99,12 @@ def test_runner_resolves_the_environments_of_a_flow(cli):
     docs = json.loads(proc.stdout.strip().splitlines()[-1])
     assert [(d["step"], d["type"]) for d in docs] == [("pypi_step", "pypi-only")]
     assert {"six", "requests"} <= {p["name"] for p in docs[0]["packages"]}
+
+
+def test_a_full_python_version_in_a_decorator_takes_that_python_of_the_system(cli):
+    """`@pypi(python="3.11.7")` with METAFLOW_CONDA_PYTHON_SOURCE=system: that very interpreter."""
+    proc = cli.flow("exact_python_flow.py", "--environment=pypi", "environment", "resolve", "--json", "--dry-run",
+                    "start", env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})
+    (doc,) = json.loads(proc.stdout)
+    assert doc["python"] == PYTHON_VERSION and doc["python_source"] == "system"
+    assert doc["requested"]["python"] == PYTHON_VERSION + ".*"

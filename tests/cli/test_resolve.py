@@ -1,9 +1,17 @@
 """`metaflow environment resolve`."""
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+from metaflow_extensions.envs.plugins.envs.plumbing.uv import uv_binary
 from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
 from tests.fixtures.channel import PYTHON_VERSION
 from tests.fixtures.native_index import build_native_index
@@ -63,9 +71,11 @@ def test_resolve_several_archs_alias_names_the_first(cli):
                    "--alias", "team/multi:v1", "--json")
     docs = json.loads(proc.stdout)
     assert [d["env_id"]["arch"] for d in docs] == ["osx-arm64", "linux-64"]
-    assert docs[0]["env_id"]["req_id"] == docs[1]["env_id"]["req_id"]
+    # one request; the osx one says which macOS it was resolved for (and so has its own req_id)
+    assert [d["requested"].get("sys") for d in docs] == [{"__osx": "13.0"}, None]
     assert "the first --arch" in proc.stderr
     assert cli.json("show", "--json", "team/multi:v1")[0]["env_id"]["arch"] == "osx-arm64"
+    assert "system: __osx==13.0" in cli.run("show", "team/multi:v1").stdout
     # Each arch is known locally (listed) after resolving.
     listed = cli.json("list", "--json")
     assert {e["env_id"]["arch"] for e in listed["environments"]} == {"osx-arm64", "linux-64"}
@@ -264,14 +274,45 @@ def test_a_wheel_built_for_this_machine_only_is_noted(cli, tmp_path):
     assert "linux_x86_64.whl, a wheel for machines like this one" in proc.stderr
 
 
-def test_wheels_only_for_a_newer_macos_name_the_setting_and_version(cli, tmp_path):
-    """scipy-like: macOS 12+ wheels only; the default macOS 11 target gets one line naming the fix."""
+def test_osx_targets_the_macos_uv_assumes_and_the_lock_says_which(cli, tmp_path):
+    """scipy-like: macOS 12+ wheels only. By default an osx-arm64 target is the macOS uv assumes
+    (13.0: the macOS-12 wheel, as `uv pip compile --python-platform aarch64-apple-darwin`
+    takes), recorded in the lock's request; METAFLOW_CONDA_OSX_VERSION moves it (another
+    request), and an older one than the wheels need gets one line naming the fix."""
     with StaticFileServer(build_native_index(tmp_path / "native")) as server:
         (cli.root / "requirements.txt").write_text("--extra-index-url %s/simple/\nmfenvs-macnative==1.0.0\n" % server.url)
         env = {"METAFLOW_CONDA_PYTHON_SOURCE": "system"}
-        error = cli.fails("resolve", "-r", "requirements.txt", "--arch", "osx-arm64", "--skip-metaflow-deps",
-                          "--dry-run", env=env)
-        assert "has wheels for macOS 12.0 and newer only" in error and "METAFLOW_CONDA_OSX_VERSION=12.0" in error
-        doc = cli.json("resolve", "-r", "requirements.txt", "--arch", "osx-arm64", "--skip-metaflow-deps",
-                       "--dry-run", "--json", "-q", env=dict(env, METAFLOW_CONDA_OSX_VERSION="12.0"))[0]
-    assert [p["filename"] for p in doc["packages"]] == ["mfenvs_macnative-1.0.0-py3-none-macosx_12_0_arm64.whl"]
+        args = ("resolve", "-r", "requirements.txt", "--arch", "osx-arm64", "--skip-metaflow-deps", "--dry-run")
+        default = cli.json(*args, "--json", "-q", env=env)[0]
+        newer = cli.json(*args, "--json", "-q", env=dict(env, METAFLOW_CONDA_OSX_VERSION="14.0"))[0]
+        error = cli.fails(*args, env=dict(env, METAFLOW_CONDA_OSX_VERSION="11.0"))
+    assert [p["filename"] for p in default["packages"]] == ["mfenvs_macnative-1.0.0-py3-none-macosx_12_0_arm64.whl"]
+    assert default["requested"]["sys"] == {"__osx": "13.0"}
+    assert [p["filename"] for p in newer["packages"]] == ["mfenvs_macnative-1.0.0-py3-none-macosx_14_0_arm64.whl"]
+    assert newer["requested"]["sys"] == {"__osx": "14.0"}
+    assert newer["env_id"]["req_id"] != default["env_id"]["req_id"]
+    assert "has wheels for macOS 12.0 and newer only" in error and "METAFLOW_CONDA_OSX_VERSION=12.0" in error
+
+
+@pytest.mark.network  # pyarrow from pypi.org, as a user resolving for a Mac gets it
+def test_pyarrow_for_osx_arm64_takes_the_wheel_uv_takes(cli, tmp_path):
+    """pyarrow 26 publishes macOS-12+ wheels only; the osx-arm64 lock holds the very wheel
+    `uv pip compile --python-platform aarch64-apple-darwin` picks, with no setting."""
+    (cli.root / "requirements.txt").write_text("pyarrow==26.0.1\n")
+    doc = cli.json("resolve", "-r", "requirements.txt", "--arch", "osx-arm64", "--skip-metaflow-deps", "--dry-run",
+                   "--json", "-q", env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"})[0]
+    env = {k: v for k, v in os.environ.items() if k != "MACOSX_DEPLOYMENT_TARGET"}
+    subprocess.run([uv_binary(), "pip", "compile", str(cli.root / "requirements.txt"), "--no-config", "--quiet",
+                    "--python-platform", "aarch64-apple-darwin", "--python-version", doc["python"],
+                    "--format", "pylock.toml", "-o", "pylock.toml"], cwd=str(tmp_path), env=env, check=True)
+    uv_wheels = [w.get("name") or w["url"].rsplit("/", 1)[-1] for p in tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"]
+                 if p["name"] == "pyarrow" for w in p["wheels"]]
+    assert [p["filename"] for p in doc["packages"] if p["name"] == "pyarrow"] == uv_wheels
+    assert uv_wheels[0].endswith("_arm64.whl") and "macosx_" in uv_wheels[0]
+
+
+def test_a_bad_osx_version_setting_is_named(cli):
+    (cli.root / "requirements.txt").write_text("six==1.16.0\n")
+    error = cli.fails("resolve", "-r", "requirements.txt", "--arch", "osx-64", "--dry-run",
+                      env={"METAFLOW_CONDA_OSX_VERSION": "ventura"})
+    assert "METAFLOW_CONDA_OSX_VERSION must be a macOS version" in error and "'ventura'" in error

@@ -11,7 +11,9 @@ import pytest
 
 from .conftest import FLOWS
 from .test_local_flows import _assert_in_env, _only, _version
-from .uv_project import copy_flow, lock_project, serve_index_copy
+from tests.fixtures.channel import OLD_PYTHON_VERSION, PY_MAJOR_MINOR, PYTHON_VERSION
+
+from .uv_project import copy_flow, lock_project, narrow_requires_python, serve_index_copy
 
 pytestmark = pytest.mark.network  # requests (what Metaflow needs in a task) from pypi.org
 
@@ -107,3 +109,54 @@ def test_a_flow_outside_any_uv_project_is_refused(flows, tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.output, result.output
     assert "No uv.lock in %s or any directory above it" % outside in " ".join(result.output.split())
+
+
+def test_a_project_whose_python_is_not_the_launchers_runs_with_one_it_allows(flows, index, reference_index_url,
+                                                                             tmp_path):
+    """requires-python excludes the Python running the flow: as `uv sync` would, the environment
+    takes a Python the project allows, the newest of the Python source (the channels' python
+    here), and one line says which and why. The channel's 3.10 python is a stand-in carrying
+    this machine's interpreter (tests/fixtures/channel.py): this proves the choice, not 3.10;
+    so the lock holds pure-Python wheels only (the reference index's `requests`), which that
+    interpreter installs whatever its version."""
+    root, server = index
+    project = tmp_path / "older-python-project"
+    lock_project(project, root, server.url, ["mfenvs-alpha", "requests"], more_indexes=[reference_index_url])
+    requires = ">=3.9, <%s" % PY_MAJOR_MINOR
+    narrow_requires_python(project, requires)
+    result = flows.run(str(copy_flow(FLOW, project)), environment="uv",
+                       env={"METAFLOW_CONDA_PYTHON_SOURCE": "conda"}).check()
+    flat = " ".join(result.output.split())
+    assert ("uv project %s: Python %s (its requires-python), the newest of the Conda channels' python packages: "
+            "the Python running the flow, %s, is not allowed." % (project, requires, PYTHON_VERSION)) in flat, result.output
+    assert "(Python %s, " % OLD_PYTHON_VERSION in flat, result.output
+    start, _end = _probes(flows, result.run_id)
+    assert _version(start, "mfenvs_alpha") == "1.0.0" and start["modules"]["requests"] is not None
+    assert list((Path(start["prefix"]) / "conda-meta").glob("python-%s-*.json" % OLD_PYTHON_VERSION))
+
+
+def test_with_the_system_python_source_a_newer_interpreter_of_this_machine_runs_it(flows, index, tmp_path):
+    """The issue's case: `requires-python = ">=3.12"` launched with 3.11 and
+    METAFLOW_CONDA_PYTHON_SOURCE=system: the newest interpreter of this machine it allows."""
+    from packaging.version import Version
+
+    from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import installed_interpreters
+
+    nxt = "3.%d" % (int(PY_MAJOR_MINOR.split(".")[1]) + 1)
+    newer = [v for v in installed_interpreters() if Version(v).release[:2] >= Version(nxt).release]
+    if not newer:  # a fresh CI machine has only the Python running the tests: the test above covers the choice
+        pytest.skip("no interpreter of Python %s or newer on this machine" % nxt)
+    root, server = index
+    project = tmp_path / "newer-python-project"
+    lock_project(project, root, server.url, ["mfenvs-alpha", "requests>=2.21.0"])
+    narrow_requires_python(project, ">=%s" % nxt)
+    result = flows.run(str(copy_flow(FLOW, project)), environment="uv",
+                       env={"METAFLOW_CONDA_PYTHON_SOURCE": "system"}).check()
+    flat = " ".join(result.output.split())
+    assert ("Python >=%s (its requires-python), the newest of this machine's interpreters: the Python running the "
+            "flow, %s, is not allowed." % (nxt, PYTHON_VERSION)) in flat, result.output
+    newest = max(newer, key=Version)
+    assert "(Python %s, " % newest in flat, result.output
+    start, _end = _probes(flows, result.run_id)
+    assert _version(start, "mfenvs_alpha") == "1.0.0" and start["modules"]["requests"] is not None
+    assert "/python%s/" % ".".join(newest.split(".")[:2]) in start["modules"]["mfenvs_alpha"]["file"]

@@ -108,13 +108,14 @@ def test_interpreter_versions_are_remembered_until_the_binary_changes(monkeypatc
 
 
 def test_series_constraints_match_as_rattler_does():
-    """`3.11.*` is matched by prefix without loading rattler; it must agree with rattler."""
+    """`3.11.*` (and `3.11.7.*`, a bare `python=3.11.7`) is matched without loading rattler; it
+    must agree with rattler."""
     from rattler import Version, VersionSpec
 
     from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import _matcher
 
     versions = ["3.1.2", "3.11.0", "3.11.7", "3.110.1", "3.12.0rc1", "3.12.4", "2.7.18"]
-    for constraint in ("3.11.*", "3.1.*", "3.*", "3.12.*", ">=3.11,<3.12", "3.11.7"):
+    for constraint in ("3.11.*", "3.1.*", "3.*", "3.12.*", ">=3.11,<3.12", "3.11.7", "3.11.7.*", "3.12.0.*"):
         spec = VersionSpec(constraint)
         assert [v for v in versions if _matcher(constraint)(v)] == [
             v for v in versions if spec.matches(Version(v))], constraint

@@ -3,7 +3,7 @@ import pytest
 from packaging.tags import Tag
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
-from metaflow_extensions.envs.plugins.envs.resolve.platforms import platform_info
+from metaflow_extensions.envs.plugins.envs.resolve.platforms import platform_info, sys_packages_for
 from metaflow_extensions.envs.plugins.envs.resolve.pypi import _best_wheel
 
 
@@ -31,6 +31,17 @@ def test_osx_targets(monkeypatch):
     assert arm.uv_environment() == {"MACOSX_DEPLOYMENT_TARGET": "12.0"}
     assert platform_info("osx-64").uv_python_platform() == "x86_64-apple-darwin"
     assert Tag("cp311", "cp311", "macosx_11_0_arm64") in arm.wheel_tags("3.11")
+
+
+@pytest.mark.parametrize("subdir", ["osx-arm64", "osx-64"])
+def test_osx_default_is_uvs_for_conda_and_wheels_and_recorded(monkeypatch, subdir):
+    monkeypatch.setenv("METAFLOW_CONDA_OSX_VERSION", "")  # empty: the platform's default
+    info = platform_info(subdir, sys_packages_for(subdir, ()))
+    assert info.virtual_packages()["__osx"] == ("13.0", "0")
+    assert info.uv_environment() == {"MACOSX_DEPLOYMENT_TARGET": "13.0"}
+    assert info.wheel_platform_tags()[0].startswith("macosx_13_0_")
+    assert sys_packages_for(subdir, ()) == (("__osx", "13.0"),)  # the lock's spec says so
+    assert sys_packages_for(subdir, (("__osx", "12.1"),)) == (("__osx", "12.1"),)  # a declaration wins
 
 
 def test_unknown_platform_is_a_clear_error():

@@ -324,10 +324,12 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("CONDA_GLIBC_VERSION", "2.28", Text("a glibc version from 2.5 to 2.99", _version_between((2, 5), (2, 99))),
             "glibc version assumed on Linux targets (virtual package `__glibc`, manylinux wheel tags).",
             RESOLVING, "2.31"),
-    Setting("CONDA_OSX_VERSION", "11.0",
+    Setting("CONDA_OSX_VERSION", None,
             Text("a macOS version from 10.9 to 99.99", _version_between((10, 9), (99, 99)), _with_minor),
-            "macOS version assumed on osx targets (virtual package `__osx`, macOS wheel tags). A release whose "
-            "wheels need a newer macOS is refused with the value that would take one.", RESOLVING, "13.0"),
+            "macOS version assumed on osx targets (virtual package `__osx`, macOS wheel tags), recorded in the "
+            "lock's request. Default: the macOS uv assumes for the platform (13.0 for osx-arm64 and osx-64 with "
+            "uv 0.13), so a lock takes the wheels `uv pip compile --python-platform` takes. A release whose "
+            "wheels need a newer macOS is refused with the value that would take one.", RESOLVING, "14.0"),
     Setting("CONDA_SYS_DEFAULT_PACKAGES", None,
             Json('a JSON object such as \'{"__cuda": "12.4"}\' or \'{"linux-64": {"__glibc": "2.31"}}\'',
                  _sys_packages),

@@ -18,6 +18,8 @@ def _requested(spec: Dict[str, Any]) -> List[str]:
         out.append("python %s" % spec["python"])
     out += ["conda: %s" % d for d in spec.get("conda", [])]
     out += ["pypi: %s" % d for d in spec.get("pypi", [])]
+    # what the target was resolved against (an osx target's macOS, always)
+    out += ["system: %s==%s" % item for item in sorted((spec.get("sys") or {}).items())]
     return out
 
 

@@ -3,8 +3,8 @@
 It replaces Metaflow's own `uv` environment. The project is the nearest directory holding a
 `uv.lock` (with its `pyproject.toml`), from the flow file's directory upwards. Every step's
 request is the lock's packages for the step's platform (uv's default groups but `dev`, plus the extras
-and groups of METAFLOW_CONDA_UV_EXTRAS / METAFLOW_CONDA_UV_GROUPS) and the Python of the
-project's .python-version, if any; nothing is resolved again. From there
+and groups of METAFLOW_CONDA_UV_EXTRAS / METAFLOW_CONDA_UV_GROUPS) and the Python uv would take
+for the project (`project_python`); nothing is resolved again. From there
 on it is the `conda` environment's machinery: published to the datastore, hydrated locally
 and on remote nodes, tasks run with its interpreter.
 
@@ -17,7 +17,7 @@ import inspect
 import os
 import re
 from dataclasses import replace
-from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .environment import CondaEnvironment, _as_metaflow_error
 
@@ -63,6 +63,36 @@ def pinned_python(project_dir: str) -> Optional[str]:
     return version if version.count(".") == 2 else version + ".*"
 
 
+def project_python(project_dir: str, requires_python: Optional[str]) -> Tuple[Optional[str], str]:
+    """The Python of the project's environment as a Conda spec (None: the launcher's series, as
+    for any request), and one line saying why. As uv picks one: the project's .python-version;
+    else the series of the Python running the flow, if `requires_python` (the lock's) allows it;
+    else what `requires_python` allows, the newest the Python source has (an interpreter of this
+    machine, or the channels' python)."""
+    import platform
+
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from .. import settings
+    from ..spec.pyproject import requires_python_spec
+
+    pinned = pinned_python(project_dir)
+    if pinned is not None:
+        return pinned, "Python %s, as its %s says" % (pinned, PYTHON_VERSION)
+    launcher = platform.python_version()
+    try:
+        allowed = not requires_python or SpecifierSet(requires_python).contains(launcher, prereleases=True)
+    except InvalidSpecifier:
+        allowed = True  # the lock reader refuses it, naming the lock
+    if allowed:
+        return None, "Python %s.*, the series of the Python running the flow" % launcher.rsplit(".", 1)[0]
+    source = ("this machine's interpreters" if settings.python_source() == "system"
+              else "the Conda channels' python packages")
+    return requires_python_spec(requires_python), (
+        "Python %s (its requires-python), the newest of %s: the Python running the flow, %s, is not allowed"
+        % (requires_python, source, launcher))
+
+
 class UvEnvironment(CondaEnvironment):
     TYPE = "uv"
 
@@ -70,6 +100,7 @@ class UvEnvironment(CondaEnvironment):
         super().__init__(flow)
         self._project: Optional[Tuple[str, Any]] = None  # (project dir, EnvSpec), read once
         self._added: Set[str] = set()  # Metaflow's needs the lock lacks, resolved on top of it
+        self._python_note = ""  # which Python the project's environment has, and why
 
     @_as_metaflow_error
     def step_request(self, flow: Any, step_name: str, decorators: Sequence[Any]) -> Optional[Any]:
@@ -97,7 +128,8 @@ class UvEnvironment(CondaEnvironment):
             # As Metaflow's own uv environment (`uv sync --no-dev`): the dev group is a developer's.
             spec = spec_from_uv_project(project_dir, extras=settings.names("CONDA_UV_EXTRAS"),
                                         groups=settings.names("CONDA_UV_GROUPS"), dev=False)
-            self._project = (project_dir, replace(spec, python=pinned_python(project_dir)))
+            python, self._python_note = project_python(project_dir, spec.pypi_locked.requires_python)
+            self._project = (project_dir, replace(spec, python=python))
         return self._project
 
     @_as_metaflow_error
@@ -108,6 +140,14 @@ class UvEnvironment(CondaEnvironment):
             echo("    The uv lock lacks what Metaflow needs in a task: %s resolved on top of it (the lock's own "
                  "versions unchanged); `uv add` them to the project to lock them yourself."
                  % ", ".join(sorted(self._added)))
+
+    @_as_metaflow_error
+    def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
+                     dry_run: bool = False) -> List[Tuple[List[str], Any]]:
+        """As for any flow, after one line saying which Python the project's environment has."""
+        if jobs:
+            echo("uv project %s: %s." % (self.project()[0], self._python_note))
+        return super().resolve_jobs(echo, jobs, force, dry_run)
 
     # ---- internals ----------------------------------------------------------------------
     def _job(self, request: Any, arch: str) -> Tuple:

@@ -119,17 +119,26 @@ _SERIES = re.compile(r"^(\d+(?:\.\d+)*)\.\*$")
 _EXACT = re.compile(r"^==(\d+\.\d+\.\d+)$")
 
 
+_RELEASE = re.compile(r"^\d+(\.\d+)*$")
+
+
 def _matcher(constraint: str) -> Callable[[str], bool]:
-    """Whether a Python version satisfies a Conda version spec. The usual `3.11.*` is a
-    prefix test, a lock's `==3.11.7` an equality; other specs go to rattler's parser
-    (loading it costs ~0.04 s)."""
+    """Whether a Python version satisfies a Conda version spec. The usual `3.11.*` (and the
+    `3.11.7.*` a bare `3.11.7` becomes, as in Conda's `python=3.11.7`) is the series itself or
+    a prefix of the version, a lock's `==3.11.7` an equality; other specs, and versions such
+    as `3.12.0rc1`, go to rattler's parser (loading it costs ~0.04 s)."""
     series = _SERIES.match(constraint)
     if series:
-        prefix = series.group(1) + "."
-        return lambda version: version.startswith(prefix)
+        base = series.group(1)
+        return lambda version: (version == base or version.startswith(base + ".")) if _RELEASE.match(
+            version) else _rattler_matcher(constraint)(version)
     exact = _EXACT.match(constraint)
     if exact:  # the pinned version a lock's hydration asks for
         return lambda version: version == exact.group(1)
+    return _rattler_matcher(constraint)
+
+
+def _rattler_matcher(constraint: str) -> Callable[[str], bool]:
     from rattler import Version, VersionSpec
 
     spec = VersionSpec(constraint)

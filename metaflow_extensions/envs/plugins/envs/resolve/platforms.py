@@ -2,9 +2,10 @@
 
 Resolving for a platform other than the host (a Mac user resolving for linux-64) must never
 look at the host: virtual packages and wheel tags are derived from the target alone. Their
-versions come from METAFLOW_CONDA_GLIBC_VERSION / METAFLOW_CONDA_OSX_VERSION, then from what
-the request declares (EnvSpec.sys_packages, over METAFLOW_CONDA_SYS_DEFAULT_PACKAGES): a
-declared `__glibc` also bounds the manylinux wheels, a declared `__osx` the macOS ones.
+versions come from METAFLOW_CONDA_GLIBC_VERSION / METAFLOW_CONDA_OSX_VERSION (unset: the macOS uv
+assumes for the target), then from what the request declares (EnvSpec.sys_packages, over
+METAFLOW_CONDA_SYS_DEFAULT_PACKAGES): a declared `__glibc` also bounds the manylinux wheels, a
+declared `__osx` the macOS ones.
 """
 import platform as _host_platform
 import sys
@@ -18,6 +19,10 @@ from ..errors import SpecError
 from ..spec.model import CONDA_PLATFORMS, SysPackages, check_sys_package, merge_sys_packages
 
 _UV_MANYLINUX_MINORS = (17, 28) + tuple(range(31, 41))
+# The macOS uv assumes for `--python-platform {aarch64,x86_64}-apple-darwin` without
+# MACOSX_DEPLOYMENT_TARGET (uv 0.13: 13.0 for both; tests/integration/test_platform_wheels.py
+# asks the installed uv): a lock then takes the wheels `uv pip compile` takes for that platform.
+UV_DEFAULT_OSX_VERSION = {"osx-arm64": "13.0", "osx-64": "13.0"}
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,18 @@ def platform_info(subdir: str, declared: SysPackages = ()) -> PlatformInfo:
     if os_name == "linux":
         version = settings.value("CONDA_GLIBC_VERSION")
     else:
-        version = settings.value("CONDA_OSX_VERSION")
+        version = osx_version(subdir)
     system = dict(declared).get("__glibc" if os_name == "linux" else "__osx")
     if system:
         version = system.partition("=")[0]
     return PlatformInfo(subdir, os_name, machine, version, declared)
+
+
+def osx_version(subdir: str) -> str:
+    """The macOS the osx target `subdir` is resolved for, unless the request declares `__osx`:
+    METAFLOW_CONDA_OSX_VERSION (checked by the settings table), or (unset or empty) the one uv
+    assumes for it."""
+    return settings.value("CONDA_OSX_VERSION") or UV_DEFAULT_OSX_VERSION[subdir]
 
 
 # Virtual packages only one OS has; the others may be declared for any target.
@@ -110,13 +122,16 @@ def sys_packages_for(subdir: str, declared: SysPackages) -> SysPackages:
     """What the target `subdir` is declared to provide: METAFLOW_CONDA_SYS_DEFAULT_PACKAGES
     (its entries for every platform, then those for `subdir`), then `declared`, each winning
     for a name; less what `subdir`'s OS does not have (`__glibc` on osx...), so that one
-    request resolves for several platforms."""
+    request resolves for several platforms. An osx target always has its `__osx` (at least
+    `osx_version`): the lock records the macOS it was resolved for, and a request resolved
+    for another one is another request."""
     setting = "CONDA_SYS_DEFAULT_PACKAGES"
     data = settings.value(setting) or {}  # its shape checked: names and platforms
     everywhere = {k: v for k, v in data.items() if k.startswith("__")}
     for_subdir = data.get(subdir, {})
-    merged = merge_sys_packages(_checked(setting, everywhere), _checked(setting, for_subdir), declared)
     os_name = subdir.split("-", 1)[0]
+    target = (("__osx", osx_version(subdir)),) if os_name == "osx" else ()
+    merged = merge_sys_packages(target, _checked(setting, everywhere), _checked(setting, for_subdir), declared)
     return tuple(item for item in merged if _OS_OF.get(item[0], os_name) == os_name)
 
 

@@ -332,7 +332,8 @@ def merge_sys_packages(*layers: Iterable[Tuple[str, str]]) -> SysPackages:
 @dataclass(frozen=True)
 class EnvSpec:
     """One environment request. `platform` is the target (not part of req_id: the same
-    request resolved for two platforms shares its req_id, as EnvID carries the arch)."""
+    request resolved for two platforms shares its req_id, as EnvID carries the arch, unless
+    what they are resolved against differs: `sys_packages`, e.g. an osx target's macOS)."""
 
     conda_deps: Tuple[CondaDep, ...] = ()
     pypi_deps: Tuple[PypiDep, ...] = ()

@@ -7,7 +7,7 @@ import yaml
 
 from ... import settings
 from ...auth import strip_credentials
-from ...lock import ResolvedEnvironment
+from ...lock import PYTHON_FROM_SYSTEM, ResolvedEnvironment
 from . import Export
 
 
@@ -32,8 +32,11 @@ def render(env: ResolvedEnvironment, name: str = "") -> Export:
     if not conda:  # Python from the system: name its version at least
         deps.append("python=%s" % env.python_version)
     if pypi:
-        if not any(p.name == "pip" for p in conda):
-            deps.append("pip")  # conda needs pip to install the pip: section
+        # conda needs pip to install the pip: section; not with a Python of the system, which
+        # a Conda pip would replace (conda adds one itself, and this tool reads the file back
+        # as the same request)
+        if env.python_source != PYTHON_FROM_SYSTEM and not any(p.name == "pip" for p in conda):
+            deps.append("pip")
         src = env.spec.pypi_sources
         pip: List[str] = []
         if src.index_url:
