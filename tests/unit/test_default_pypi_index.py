@@ -1,12 +1,13 @@
 """The index of a request that names none: METAFLOW_CONDA_DEFAULT_PYPI_SOURCE, else pip's
 configuration (variables, then pip.conf), else pypi.org; filled in before hashing."""
 import os
+from dataclasses import replace
 
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import with_defaults
-from metaflow_extensions.envs.plugins.envs.resolve.pypi import default_pypi_index
+from metaflow_extensions.envs.plugins.envs.resolve.pip_config import default_pypi_index
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 
 
@@ -80,9 +81,9 @@ def test_the_request_own_index_wins_and_pip_is_not_consulted(monkeypatch):
     monkeypatch.setenv("PIP_INDEX_URL", "https://pip.example/simple")
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://extra.example/simple")
     own = EnvSpec(pypi_deps=PYPI_SPEC.pypi_deps, pypi_sources=PypiSources(index_url="https://own.example/simple"))
-    assert with_defaults(own).pypi_sources == own.pypi_sources
+    assert with_defaults(own).pypi_sources == replace(own.pypi_sources, index_strategy="unsafe-best-match")
     no_index = EnvSpec(pypi_deps=PYPI_SPEC.pypi_deps, pypi_sources=PypiSources(no_index=True, find_links=("/w",)))
-    assert with_defaults(no_index).pypi_sources == no_index.pypi_sources
+    assert with_defaults(no_index).pypi_sources == replace(no_index.pypi_sources, index_strategy="unsafe-best-match")
 
 
 def test_request_extras_come_first_then_the_defaults(monkeypatch):

@@ -24,6 +24,13 @@ CONDA_PYTHON_SOURCE = from_conf("CONDA_PYTHON_SOURCE", "conda")
 # is searched too. The index chosen is part of the request (its req_id and lock), so users
 # whose pip configurations differ never share an environment unknowingly.
 CONDA_DEFAULT_PYPI_SOURCE = from_conf("CONDA_DEFAULT_PYPI_SOURCE")
+# How several PyPI indexes are searched, as uv's --index-strategy: `first-index` (each package
+# from the first index that has it), `unsafe-first-match` or `unsafe-best-match` (every index's
+# candidates compared, the best taken: what pip does). Empty: pip's rule for indexes from pip's
+# world (pip.conf, PIP_*, requirements files, the decorators, environment.yml) and uv's rule
+# (first-index) for indexes declared the uv way (pyproject.toml's [[tool.uv.index]]). Part of the
+# request (its req_id); anything else is refused.
+CONDA_PYPI_INDEX_STRATEGY = from_conf("CONDA_PYPI_INDEX_STRATEGY", "")
 # JSON {"host[:port]": ["user", "password"]}: credentials for channels and indexes.
 # Never written to a lock, a log or a cache.
 CONDA_SRCS_AUTH_INFO = from_conf("CONDA_SRCS_AUTH_INFO")

@@ -18,7 +18,13 @@ def _requested(spec: Dict[str, Any]) -> List[str]:
         out.append("python %s" % spec["python"])
     out += ["conda: %s" % d for d in spec.get("conda", [])]
     out += ["pypi: %s" % d for d in spec.get("pypi", [])]
+    out += ["pypi constraint: %s" % d for d in spec.get("pypi_constraints", [])]
     return out
+
+
+_STRATEGY_MEANING = {"unsafe-best-match": "as pip does, the best of every index",
+                     "first-index": "as uv does, each package from the first index that has it",
+                     "unsafe-first-match": "in order, the first index with a matching version"}
 
 
 def _sources(doc: Dict[str, Any]) -> List[str]:
@@ -32,6 +38,11 @@ def _sources(doc: Dict[str, Any]) -> List[str]:
             out.append("pypi: %s" % (src.get("index_url") or DEFAULT_INDEX + " (default)"))
         out += ["pypi: %s (extra)" % u for u in src.get("extra_index_urls", [])]
         out += ["pypi: %s (find-links)" % u for u in src.get("find_links", [])]
+        if src.get("index_strategy"):
+            out.append("pypi: indexes searched %s (%s)" % (
+                _STRATEGY_MEANING.get(src["index_strategy"], ""), src["index_strategy"]))
+        out += ["pypi: no binary for %s" % n for n in src.get("no_binary", [])]
+        out += ["pypi: only binary for %s" % n for n in src.get("only_binary", [])]
     return [strip_credentials(s) for s in out]
 
 
