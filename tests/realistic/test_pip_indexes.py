@@ -82,7 +82,10 @@ def test_a_flow_step_locks_what_pip_picks(machine, pip_conf_index):
     flow = machine.root / "flow" / "pip_conf_flow.py"
     flow.parent.mkdir()
     shutil.copy(FLOWS / flow.name, flow)
-    proc = machine.flow(flow, "--environment=pypi", "run")
+    # A pip setting that changes what pip installs, which is not applied: said, never dropped silently.
+    proc = machine.flow(flow, "--environment=pypi", "run", env={"PIP_PREFER_BINARY": "1"})
+    assert "Warning: pip's configuration sets what metaflow-envs does not apply" in proc.stdout + proc.stderr
+    assert "prefer-binary = 1 (PIP_PREFER_BINARY)" in proc.stdout + proc.stderr
     versions = json.loads(re.search(r"VERSIONS (\{.*\})", proc.stdout + proc.stderr).group(1))
     requirements = _requirements(machine, "flow.txt", LINES)  # the flow's PACKAGES
     python = re.search(r"Python (\d+\.\d+\.\d+)", proc.stdout + proc.stderr).group(1)

@@ -159,7 +159,7 @@ def test_a_bad_strategy_setting_is_refused_naming_it(monkeypatch):
 def test_uv_declared_indexes_keep_first_index_and_pip_config_does_not_apply(monkeypatch, tmp_path):
     from metaflow_extensions.envs.plugins.envs.spec import pyproject
 
-    conf = _pip_conf(tmp_path / "pip.conf", "[global]\nextra-index-url = https://extra.example/simple\n"
+    conf = _pip_conf(tmp_path / "pip.conf", "[global]\nextra-index-url = https://bob:s3kret@extra.example/simple\n"
                      "index-url = https://mirror.example/simple\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
     spec = pyproject.parse_text('[project]\nname = "p"\nversion = "1"\ndependencies = ["six"]\n\n'
@@ -171,6 +171,7 @@ def test_uv_declared_indexes_keep_first_index_and_pip_config_does_not_apply(monk
     assert (src.index_url, src.extra_index_urls) == ("https://pypi.org/simple", ("https://torch.example/simple",))
     assert any("pip's configuration does not apply" in w and str(conf) in w and "extra.example" in w
                for w in filled.warnings)
+    assert "s3kret" not in str(filled.warnings)
     assert with_defaults(filled) == filled
     own = pyproject.parse_text('[project]\nname = "p"\nversion = "1"\ndependencies = ["six"]\n[tool.uv]\n'
                                'index-strategy = "unsafe-best-match"\nextra-index-url = ["https://torch.example/simple"]\n',
@@ -188,6 +189,17 @@ def test_origins_name_where_each_index_was_declared(monkeypatch, tmp_path):
     assert src.origin("https://mine.example/simple") == "--extra-index-url in req.txt, line 2"
     assert src.origin("https://extra.example/simple") == "extra-index-url in %s [global]" % conf
     assert src.origin("https://pypi.org/simple") == "the default index"
+
+
+def test_decorators_and_environment_yml_name_their_indexes(tmp_path):
+    from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import spec_from_attributes
+    from metaflow_extensions.envs.plugins.envs.spec import environment_yml
+
+    spec = spec_from_attributes("pypi", {"packages": {"six": ""}, "extra_indices": ["https://deco.example/simple"]})
+    assert spec.pypi_sources.origin("https://deco.example/simple") == "extra_indices/sources of @pypi"
+    yml = environment_yml.parse_text("dependencies:\n  - pip:\n    - six\npypi-indices: [https://yml.example/simple]\n",
+                                     "env.yml")
+    assert yml.pypi_sources.origin("https://yml.example/simple") == "pypi-indices in env.yml"
 
 
 # ---- pip's other settings: applied (and part of the request), or named in a warning

@@ -53,7 +53,7 @@ _PIP_INDEX_KEYS = ("index-url", "extra-index-url")
 
 def _pip_config_urls() -> List[str]:
     """Every URL of pip's index settings (any section): where credentials may be written."""
-    return [url for setting in pip_settings() if setting.key in _PIP_INDEX_KEYS for url in setting.urls]
+    return [url for setting in pip_settings() if setting.key in _PIP_INDEX_KEYS for url in setting.items]
 
 
 class Credentials:

@@ -18,8 +18,8 @@ class PipSetting:
     section: Optional[str] = None  # None for a variable
 
     @property
-    def urls(self) -> Tuple[str, ...]:
-        """The value's whitespace-separated items, as pip splits list settings."""
+    def items(self) -> Tuple[str, ...]:
+        """The value's whitespace-separated items (URLs, paths...), as pip splits list settings."""
         return tuple(self.value.split())
 
 

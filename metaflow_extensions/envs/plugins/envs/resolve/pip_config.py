@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 from packaging.utils import canonicalize_name
 
 from .. import settings
+from ..auth import strip_credentials
 from ..errors import SpecError
 from ..plumbing.pip_config import PipSetting, pip_install_config
 from ..spec.model import (
@@ -68,12 +69,12 @@ def _pip_indexes(pip: Dict[str, PipSetting]) -> PypiSources:
     """The default index and pip's extra indexes, with where each is set. Each value is
     checked here, to name where it was set: a typo must not leave uv to fall back to PyPI."""
     extras = pip.get("extra-index-url")
-    extra_urls = tuple(check_source_url(u, extras.where) for u in extras.urls) if extras else ()
+    extra_urls = tuple(check_source_url(u, extras.where) for u in extras.items) if extras else ()
     origins = origins_of(extra_urls, extras.where) if extras else ()
     index, where = _configured_index()
     pip_index = pip.get("index-url")
-    if index is None and pip_index and pip_index.urls:
-        index, where = check_source_url(pip_index.urls[-1], pip_index.where), pip_index.where
+    if index is None and pip_index and pip_index.items:
+        index, where = check_source_url(pip_index.items[-1], pip_index.where), pip_index.where
     return PypiSources(index_url=index or DEFAULT_INDEX, extra_index_urls=extra_urls,
                        origins=((index or DEFAULT_INDEX, where),) + origins)
 
@@ -122,7 +123,7 @@ def _with_pip_sources(src: PypiSources, pip: Dict[str, PipSetting]) -> PypiSourc
                           extra_index_urls=tuple(dict.fromkeys(src.extra_index_urls + indexes.extra_index_urls)),
                           origins=src.origins + indexes.origins)
     links = _find_links(pip.get("find-links"))
-    hosts = pip["trusted-host"].urls if "trusted-host" in pip else ()
+    hosts = pip["trusted-host"].items if "trusted-host" in pip else ()
     no_binary, only_binary = _binary_choices(pip)
     return replace(
         src, find_links=tuple(dict.fromkeys(src.find_links + links)),
@@ -140,7 +141,7 @@ def _find_links(setting: Optional[PipSetting]) -> Tuple[str, ...]:
     if setting is None:
         return ()
     out = []
-    for value in setting.urls:
+    for value in setting.items:
         if "://" not in value:
             value = os.path.abspath(os.path.expanduser(value))
             if not os.path.isdir(value):
@@ -155,7 +156,7 @@ def _constraints(pip: Dict[str, PipSetting]) -> Tuple[str, ...]:
     if setting is None:
         return ()
     out: List[str] = []
-    for path in setting.urls:
+    for path in setting.items:
         if "://" in path:
             continue  # named in a warning by _not_applied
         try:
@@ -189,19 +190,21 @@ def _binary_choices(pip: Dict[str, PipSetting]) -> Tuple[Tuple[str, ...], Tuple[
 
 def _not_applied(pip: Dict[str, PipSetting]) -> List[str]:
     ignored = [s for k, s in sorted(pip.items()) if k in _NOT_APPLIED and _is_set(s)]
-    urls = pip.get("constraint")
+    constraint = pip.get("constraint")
     out = []
     if ignored:
         out.append("pip's configuration sets what metaflow-envs does not apply, so environments may differ from "
                    "what pip installs here: %s." % _named(ignored))
-    if urls and any("://" in u for u in urls.urls):
+    if constraint and any("://" in u for u in constraint.items):
         out.append("pip's constraint %s (%s) is a URL, which metaflow-envs does not read: save it to a file and "
-                   "name that file." % (", ".join(u for u in urls.urls if "://" in u), urls.where))
+                   "name that file." % (strip_credentials(" ".join(u for u in constraint.items if "://" in u)),
+                                        constraint.where))
     return out
 
 
 def _named(found: List[PipSetting]) -> str:
-    return ", ".join("%s = %s (%s)" % (s.key, s.value.strip(), s.where) for s in found)
+    """`key = value (where it is set)` of each, without the credentials a URL may hold."""
+    return ", ".join("%s = %s (%s)" % (s.key, strip_credentials(s.value.strip()), s.where) for s in found)
 
 
 def _is_set(setting: PipSetting) -> bool:
