@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.cli import conftest as cli_conftest
 from tests.cli.conftest import METAFLOW
@@ -87,7 +88,7 @@ class Machine:
                           "--target", str(target), "-r", str(requirements)], True,
                          {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}, requirements.parent)
         report = json.loads(proc.stdout)
-        return {item["metadata"]["name"].lower(): item["metadata"]["version"] for item in report["install"]}
+        return {canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"] for item in report["install"]}
 
     def uv_picks(self, project: Path, python_version: str) -> Dict[str, str]:
         """What `uv pip compile pyproject.toml` picks in `project` (uv reads the project's
@@ -98,7 +99,7 @@ class Machine:
                           "--no-annotate", "--python-version", python_version, "--python", sys.executable],
                          True, {"UV_CACHE_DIR": str(self.root / "uv-cache")}, project)
         pins = [line.split("==") for line in proc.stdout.splitlines() if "==" in line]
-        return {name.strip().lower(): version.strip() for name, version in pins}
+        return {canonicalize_name(name.strip()): version.strip() for name, version in pins}
 
     def _run(self, cmd: List[str], ok: bool, env: Optional[Dict[str, str]], cwd: Optional[Path],
              timeout: float = 600) -> subprocess.CompletedProcess:

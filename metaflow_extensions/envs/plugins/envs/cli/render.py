@@ -22,9 +22,8 @@ def _requested(spec: Dict[str, Any]) -> List[str]:
     return out
 
 
-_STRATEGY_MEANING = {"unsafe-best-match": "as pip does, the best of every index",
-                     "first-index": "as uv does, each package from the first index that has it",
-                     "unsafe-first-match": "in order, the first index with a matching version"}
+_STRATEGY_MEANING = {"unsafe-best-match": "as pip does", "first-index": "as uv does",
+                     "unsafe-first-match": "in order, first match"}
 
 
 def _sources(doc: Dict[str, Any]) -> List[str]:

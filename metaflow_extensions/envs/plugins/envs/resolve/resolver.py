@@ -28,8 +28,9 @@ BuildPython = Callable[[ResolvedEnvironment, Credentials, PackageCache], str]
 def with_defaults(spec: EnvSpec) -> EnvSpec:
     """Fill what the user left open, before hashing: the Python of the running interpreter
     (major.minor, as Metaflow runs the flow with it), where it comes from, the configured
-    default channels (after the request's extra ones) and, for PyPI packages, the default
-    index: two users whose pip configurations differ never share an environment unknowingly.
+    default channels (after the request's extra ones) and, for PyPI packages, what pip's
+    configuration adds and how the indexes are searched (pip_config.py): two users whose pip
+    configurations differ never share an environment unknowingly.
     The virtual packages declared for the target join the configured defaults (only those
     its OS has), so the lock records what it was resolved against."""
     python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
