@@ -12,7 +12,7 @@ not read it either). METAFLOW_CONDA_PYPI_INDEX_STRATEGY overrides the rule. A pi
 changes what gets installed and is not applied is named in a warning, never dropped silently.
 """
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 from packaging.utils import canonicalize_name
@@ -36,9 +36,9 @@ from ..spec.requirements_txt import error_reason, read_constraints
 
 # Settings of pip that change what `pip install` installs and are not applied here: named in
 # a warning when set (true, for the flags).
-_NOT_APPLIED = ("prefer-binary", "no-deps", "require-hashes", "requirement", "ignore-requires-python",
-                "platform", "python-version", "implementation", "abi", "use-deprecated", "use-feature",
-                "config-settings", "global-option", "build-option", "editable", "upgrade-strategy")
+_NOT_APPLIED = ("prefer-binary", "no-deps", "require-hashes", "requirement", "editable", "ignore-requires-python",
+                "platform", "python-version", "implementation", "abi", "config-settings", "global-option",
+                "build-option", "uploaded-prior-to")
 _FLAGS = ("pre", "no-index", "prefer-binary", "no-deps", "require-hashes", "ignore-requires-python")
 # Settings of pip that this module applies to requests of pip's world.
 _APPLIED = ("index-url", "extra-index-url", "constraint", "find-links", "trusted-host", "pre", "no-index",
