@@ -123,8 +123,8 @@ def machine(tmp_path_factory, pip_conf_index: StaticFileServer) -> Machine:
     netrc.chmod(0o600)
     (root / "etc-xdg").mkdir()
     # The suite's isolation, undone: no PIP_CONFIG_FILE, so pip.conf is read as on any machine;
-    # this machine's own PIP_* variables stay out, as they are not the user's.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "AWS_")) and k not in _DROPPED}
+    # this machine's own PIP_* (and UV_*) variables stay out, as they are not the user's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "AWS_")) and k not in _DROPPED}
     env.update({
         "HOME": str(home),
         "XDG_CONFIG_DIRS": str(root / "etc-xdg"),
