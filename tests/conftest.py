@@ -27,13 +27,15 @@ def _session_password() -> str:
 @pytest.fixture(scope="session", autouse=True)
 def _no_machine_pypi_defaults() -> Iterator[None]:
     """This machine's pip configuration and default PyPI source stay out of every test (and
-    of the commands they start): they would change which index a request without one uses.
-    Tests of that behaviour set their own."""
+    of the commands they start): they would change which indexes, find-links and constraints
+    a request uses. Tests of that behaviour (tests/realistic/) set their own."""
     import os
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIP_CONFIG_FILE", os.devnull)  # pip's own way to read no file at all
-        for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE"):
+        for var in [v for v in os.environ if v.startswith("PIP_") and v != "PIP_CONFIG_FILE"]:
+            patch.delenv(var)  # every PIP_* variable is a pip setting (PIP_FIND_LINKS...)
+        for var in ("METAFLOW_CONDA_DEFAULT_PYPI_SOURCE", "METAFLOW_CONDA_PYPI_INDEX_STRATEGY"):
             patch.delenv(var, raising=False)
         yield
 

@@ -69,3 +69,33 @@ def test_the_default_index_comes_from_configuration(isolated, monkeypatch, pypi_
     for path in (isolated / "cache").rglob("*"):
         if path.is_file() and not path.is_symlink() and path.stat().st_size < 1 << 20:
             assert server.password.encode() not in path.read_bytes(), path
+
+
+def _pip_conf_with(tmp_path, monkeypatch, server, text):
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = %s\n%s" % (server.index_url_with_credentials, text))
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    return conf
+
+
+def test_pip_constraint_and_pre_reach_the_resolver(isolated, monkeypatch, pypi_index_server):
+    """pip.conf's constraint bounds what is resolved (mfenvs-alpha 2.0.0 is the newest), and
+    its `pre` lets a pre-release in, as they do for `pip install`."""
+    constraints = isolated / "constraints.txt"
+    constraints.write_text("mfenvs-alpha<2\n")
+    _pip_conf_with(isolated, monkeypatch, pypi_index_server, "constraint = %s\npre = true\n" % constraints)
+    spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-beta"), PypiDep.parse("mfenvs-pre")), python=SPEC.python,
+                   platform=SPEC.platform)
+    env = Environments(store=None, index=LocalIndex()).resolve(spec, dry_run=True)
+    assert {p.name: p.version for p in env.packages} == {"mfenvs-alpha": "1.0.0", "mfenvs-beta": "1.0.0",
+                                                         "mfenvs-pre": "2.0.0b1"}
+
+
+def test_pip_only_binary_reaches_the_resolver(isolated, monkeypatch, pypi_index_server):
+    """mfenvs-sdistonly has no wheel: with pip's `only-binary = :all:` pip refuses it, and so do we."""
+    from metaflow_extensions.envs.plugins.envs.errors import ResolveError
+
+    spec = EnvSpec(pypi_deps=(PypiDep.parse("mfenvs-sdistonly"),), python=SPEC.python, platform=SPEC.platform)
+    _pip_conf_with(isolated, monkeypatch, pypi_index_server, "only-binary = :all:\n")
+    with pytest.raises(ResolveError, match="mfenvs-sdistonly==0.1.0 has no usable wheels"):
+        Environments(store=None, index=LocalIndex()).resolve(spec, dry_run=True)

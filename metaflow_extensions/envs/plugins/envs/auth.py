@@ -7,16 +7,14 @@ logged or shown goes through `strip_credentials` first, and `redact` removes kno
 from any text (tool output, error messages).
 """
 import base64
-import configparser
 import netrc
 import os
 import re
-import sys
-from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from . import settings
+from .plumbing.pip_config import pip_settings
 
 # Userinfo runs up to the LAST '@' before the path: a raw password may itself contain '@'.
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s\"']+@")
@@ -49,70 +47,12 @@ def _url_userinfo(url: str) -> Optional[Tuple[str, UserPass]]:
     return parts.netloc.rsplit("@", 1)[1], (unquote(parts.username), unquote(parts.password or ""))
 
 
-@dataclass(frozen=True)
-class PipSetting:
-    """One index setting of pip's configuration: `key` is `index-url` or `extra-index-url`."""
-
-    key: str
-    urls: Tuple[str, ...]
-    where: str  # e.g. "PIP_INDEX_URL", "index-url in /etc/pip.conf [global]"
-    section: Optional[str] = None  # None for a variable
-
-
-# What `pip install` reads, by rank: [install] overrides [global] whatever the file, and the
-# PIP_* variables (section None) override both.
-_PIP_RANK = {"global": 0, "install": 1, None: 2}
-_PIP_KEYS = {"index-url": "index-url", "index_url": "index-url",
-             "extra-index-url": "extra-index-url", "extra_index_url": "extra-index-url"}
-
-
-def _pip_config_files() -> List[str]:
-    """pip's configuration files, lowest priority first, chosen as pip chooses them: global,
-    user (skipped when PIP_CONFIG_FILE names an existing file), site, then PIP_CONFIG_FILE;
-    none at all when PIP_CONFIG_FILE is os.devnull."""
-    given = os.environ.get("PIP_CONFIG_FILE")
-    if given == os.devnull:
-        return []
-    xdg_dirs = (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
-    files = [os.path.join(d, "pip", "pip.conf") for d in xdg_dirs if d] + ["/etc/pip.conf"]
-    if not (given and os.path.exists(given)):
-        config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        files += [os.path.expanduser("~/.pip/pip.conf"), os.path.join(config_home, "pip", "pip.conf")]
-    files.append(os.path.join(sys.prefix, "pip.conf"))
-    return files + ([given] if given else [])
-
-
-def pip_settings() -> List[PipSetting]:
-    """Every index-url / extra-index-url of pip's configuration files (any section) and of
-    PIP_INDEX_URL / PIP_EXTRA_INDEX_URL, lowest priority first."""
-    found: List[PipSetting] = []
-    for path in _pip_config_files():
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path)
-        except (configparser.Error, OSError):
-            continue
-        for section in parser.sections():
-            for key in parser.options(section):
-                if key in _PIP_KEYS:
-                    found.append(PipSetting(_PIP_KEYS[key], tuple(parser.get(section, key).split()),
-                                            "%s in %s [%s]" % (key, path, section), section))
-    for var, key in (("PIP_INDEX_URL", "index-url"), ("PIP_EXTRA_INDEX_URL", "extra-index-url")):
-        if os.environ.get(var, "").strip():
-            found.append(PipSetting(key, tuple(os.environ[var].split()), var))
-    return found
-
-
-def pip_install_indexes() -> Dict[str, PipSetting]:
-    """The index-url and extra-index-url `pip install` would use, by key: for each, the
-    setting of highest rank, and of the later file within a rank (as pip merges them)."""
-    ranked = sorted((s for s in pip_settings() if s.section in _PIP_RANK), key=lambda s: _PIP_RANK[s.section])
-    return {s.key: s for s in ranked}
+_PIP_INDEX_KEYS = ("index-url", "extra-index-url")
 
 
 def _pip_config_urls() -> List[str]:
-    """Every URL of pip's index settings: where credentials may be written."""
-    return [url for setting in pip_settings() for url in setting.urls]
+    """Every URL of pip's index settings (any section): where credentials may be written."""
+    return [url for setting in pip_settings() if setting.key in _PIP_INDEX_KEYS for url in setting.items]
 
 
 class Credentials:

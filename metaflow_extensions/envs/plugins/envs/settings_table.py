@@ -310,6 +310,15 @@ SETTINGS: Tuple[Setting, ...] = (
             "channels) or `system` (an interpreter of the requested version already on this machine). It is "
             "part of each request: an environment made with one source is never reused for a request made "
             "with the other.", SOURCES, "system"),
+    Setting("CONDA_PYPI_INDEX_STRATEGY", None,
+            Choice({w: w for w in ("first-index", "unsafe-first-match", "unsafe-best-match")},
+                   "first-index, unsafe-first-match or unsafe-best-match (or empty)"),
+            "How several PyPI indexes are searched, as uv's `--index-strategy`: `first-index` (each package "
+            "from the first index that has it), `unsafe-first-match`, or `unsafe-best-match` (every index's "
+            "candidates compared and the best taken: what pip does). Empty: pip's rule for indexes from pip's "
+            "world (pip.conf, `PIP_*`, requirements files, the decorators, environment.yml) and uv's rule "
+            "(`first-index`) for indexes declared the uv way (pyproject.toml's `[[tool.uv.index]]`). Part of "
+            "the request (its req_id); see [pip-config.md](pip-config.md).", SOURCES, "unsafe-best-match"),
     Setting("CONDA_PYPI_INDEX_MAX_AGE", "600", Number(0, 7 * 86400, whole=True),
             "Seconds a PyPI index page (the list of a package's files) cached by uv is reused without asking "
             "the index again. pypi.org declares 600 itself; this also covers mirrors and private indexes that "

@@ -20,7 +20,12 @@ def _requested(spec: Dict[str, Any]) -> List[str]:
     out += ["pypi: %s" % d for d in spec.get("pypi", [])]
     # what the target was resolved against (an osx target's macOS, always)
     out += ["system: %s==%s" % item for item in sorted((spec.get("sys") or {}).items())]
+    out += ["pypi constraint: %s" % d for d in spec.get("pypi_constraints", [])]
     return out
+
+
+_STRATEGY_MEANING = {"unsafe-best-match": "as pip does", "first-index": "as uv does",
+                     "unsafe-first-match": "in order, first match"}
 
 
 def _sources(doc: Dict[str, Any]) -> List[str]:
@@ -34,6 +39,11 @@ def _sources(doc: Dict[str, Any]) -> List[str]:
             out.append("pypi: %s" % (src.get("index_url") or DEFAULT_INDEX + " (default)"))
         out += ["pypi: %s (extra)" % u for u in src.get("extra_index_urls", [])]
         out += ["pypi: %s (find-links)" % u for u in src.get("find_links", [])]
+        if src.get("index_strategy"):
+            out.append("pypi: indexes searched %s (%s)" % (
+                _STRATEGY_MEANING.get(src["index_strategy"], ""), src["index_strategy"]))
+        out += ["pypi: no binary for %s" % n for n in src.get("no_binary", [])]
+        out += ["pypi: only binary for %s" % n for n in src.get("only_binary", [])]
     return [strip_credentials(s) for s in out]
 
 

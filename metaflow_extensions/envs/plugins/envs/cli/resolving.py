@@ -13,6 +13,7 @@ from ..lock import ResolvedEnvironment
 from ..plumbing.notices import relayed_to
 from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
+from ..resolve.resolver import with_defaults
 from ..spec import parse_file
 from ..spec.model import CondaDep, EnvSpec, PypiDep
 from ..verify import Verification
@@ -122,8 +123,6 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
     """Resolve (or reuse) the environment for each architecture of `spec` (what
     `read_request(request)` gave), in parallel; unless a dry run, publish them (when there is
     a datastore) and alias the first one."""
-    for warning in spec.warnings:
-        progress.warn(warning)
     if spec.pypi_locked is not None:
         progress.note("PyPI packages as locked in %s, not re-resolved%s." % (
             spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
@@ -141,12 +140,21 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
                    verify=_verification_report(progress) if request.verify else None)
     done = []
 
-    def one(arch: str) -> ResolvedEnvironment:
+    def target_of(arch: str) -> EnvSpec:
         target = spec.for_platform(arch)
         if earlier is not None:
             target = merged_spec(earlier.spec, target)
         if request.metaflow_deps:
             target = with_metaflow_needs(target, request.datastore, base)
+        return target
+
+    targets = {arch: target_of(arch) for arch in request.archs}
+    # The file's own warnings, and pip's settings that are not applied (with_defaults).
+    for warning in dict.fromkeys(w for t in targets.values() for w in with_defaults(t).warnings):
+        progress.warn(warning)
+
+    def one(arch: str) -> ResolvedEnvironment:
+        target = targets[arch]
         env = (envs.extend(base, target, prefer, **options) if base is not None
                else envs.resolve(target, prefer=prefer, **options))
         done.append(arch)

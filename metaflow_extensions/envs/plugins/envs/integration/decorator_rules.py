@@ -23,7 +23,7 @@ from ..errors import SpecError
 from ..ids import ALIAS_GENERIC, ALIAS_PATHSPEC, check_alias_template
 from ..spec import kind_of, parse_file
 from ..spec.locked import LockedPypi
-from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources, check_source_url
+from ..spec.model import CondaDep, EnvSpec, Origins, PypiDep, PypiSources, check_source_url, origins_of
 from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
     FAMILIES,
     FAMILY_CONDA,
@@ -245,6 +245,10 @@ def _str_list(where: str, attr: str, value: Any, example: str) -> Tuple[str, ...
     return _unique(v.strip() for v in value)
 
 
+# The attribute naming a decorator's indexes, for messages about where an index came from.
+_INDEX_ATTRIBUTE = {FAMILY_CONDA: "pip_sources", FAMILY_PYPI: "extra_indices/sources"}
+
+
 def _index_list(where: str, attr: str, value: Any) -> Tuple[str, ...]:
     urls = _str_list(where, attr, value, "%s=['https://my.index/simple']" % attr)
     for url in urls:
@@ -396,6 +400,7 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
     pypi: Dict[str, PypiDep] = {}
     channels: Tuple[str, ...] = ()
     indices: Tuple[str, ...] = ()
+    origins: Origins = ()
     python = None
     locked = None
     for part in parts:
@@ -403,13 +408,14 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
         pypi.update(part.pypi)
         channels = _unique(part.channels + channels)
         indices = _unique(part.indices + indices)
+        origins += origins_of(part.indices, "%s of %s" % (_INDEX_ATTRIBUTE[part.family], part.where))
         python = part.python or python
         locked = part.locked or locked
     return EnvSpec(
         conda_deps=tuple(conda.values()),
         pypi_deps=tuple(pypi.values()),
         channels=channels,
-        pypi_sources=PypiSources(extra_index_urls=indices, pre=any(p.pre for p in parts)),
+        pypi_sources=PypiSources(extra_index_urls=indices, pre=any(p.pre for p in parts), origins=origins),
         python=python,
         pypi_locked=locked,
     )

@@ -28,7 +28,8 @@ from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError, SpecError
 from ..lock import KIND_PYPI, LockedPackage, ResolvedEnvironment
 from ..plumbing.uv import run_uv
-from ..spec.model import DEFAULT_INDEX, EnvSpec, check_source_url
+from ..spec.model import DEFAULT_INDEX, EnvSpec
+from .pip_config import with_pip_config
 from .platforms import PlatformInfo, host_platform, platform_info, tag_rank, wheel_filename_tags
 
 try:  # Python 3.11+
@@ -91,7 +92,7 @@ def resolve(
         (work / "requirements.in").write_text("\n".join(lines) + "\n")
         # uv keeps the versions its output file already pins (its own `-o` preferences).
         _write_preferences(work / "pylock.toml", prefer)
-        args = _compile_args(python_version, target)
+        args = _compile_args(python_version, target) + _binary_args(spec)
         if spec.pypi_no_deps:  # the file is a lock (pip-compile output): install exactly its lines
             args.append("--no-deps")
         # The user's constraints (-c FILE), and Conda's Python packages as exact pins.
@@ -107,16 +108,19 @@ def resolve(
             for name in sorted(provided):
                 args += ["--no-emit-package", name]
         source_args, source_env = source_options(spec, credentials, work, [str(stubs)] if provided else [])
-        run_uv(
-            args + source_args,
-            credentials,
-            ResolveError,
-            # uv's explanation names the packages involved: the whole list would bury it.
-            "PyPI cannot resolve %s for Python %s on %s" % (_requirements_summary(requirements), python_version,
-                                                            target.subdir),
-            env={**target.uv_environment(), **source_env, **git_env},
-            cwd=str(work),
-        )
+        try:
+            run_uv(
+                args + source_args,
+                credentials,
+                ResolveError,
+                # uv's explanation names the packages involved: the whole list would bury it.
+                "PyPI cannot resolve %s for Python %s on %s" % (_requirements_summary(requirements), python_version,
+                                                                target.subdir),
+                env={**target.uv_environment(), **source_env, **git_env},
+                cwd=str(work),
+            )
+        except ResolveError as err:
+            raise ResolveError(explain_indexes(err.message, spec), err.hint) from None
         entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
     tags = target.wheel_tags(python_version)
     hashes = _allowed_hashes(spec, entries)
@@ -198,6 +202,30 @@ def _ways_out(source: SourceToBuild, target: PlatformInfo, python_version: str) 
             "or @sys_packages in a flow)."
             % (source.name, target.subdir, python_version, _system(target, origin=False), source.name, source.name,
                source.name, system, system))
+
+
+# uv names its own option; our users set it through the setting.
+_UV_STRATEGY_ADVICE = re.compile(r"use `--index-strategy ([a-z-]+)`")
+
+
+def explain_indexes(message: str, spec: EnvSpec) -> str:
+    """uv's explanation of a failure, in the request's terms: each index it names followed by
+    where that index was declared (pip.conf, a requirements file's line, a decorator), and
+    the index rule in force and why, when uv's advice is to change it."""
+    src = spec.pypi_sources
+    text = _UV_STRATEGY_ADVICE.sub(r"set METAFLOW_CONDA_PYPI_INDEX_STRATEGY=\1", message)
+    named: Dict[str, str] = {}
+    for url, where in src.origins:  # the first declaration of each
+        shown = strip_credentials(url).rstrip("/")
+        if shown and shown in text:
+            named.setdefault(shown, where)
+    if named:
+        text += "\nWhere these come from: %s." % "; ".join("%s is %s" % pair for pair in named.items())
+    if "METAFLOW_CONDA_PYPI_INDEX_STRATEGY=" in text:
+        text += ("\nThis request's indexes are searched by uv's %s rule, %s." % (
+            src.index_strategy, "as they are declared the uv way" if src.uv_declared and not
+            settings.value("CONDA_PYPI_INDEX_STRATEGY") else "as METAFLOW_CONDA_PYPI_INDEX_STRATEGY asks"))
+    return text
 
 
 def _compile_args(python_version: str, target: PlatformInfo) -> List[str]:
@@ -321,42 +349,12 @@ def _git_credentials_apart(requirements: List[str], credentials: Credentials) ->
     return lines, git_auth_env(urls, credentials)
 
 
-def default_pypi_index() -> Tuple[str, Tuple[str, ...]]:
-    """The index of a request that names none, and the extra indexes that come with it:
-    METAFLOW_CONDA_DEFAULT_PYPI_SOURCE, else pip's index-url (PIP_INDEX_URL, pip.conf), else
-    pypi.org; the extras are pip's extra-index-url. Each value is checked here, to name where
-    it was set: a typo must not leave uv to fall back to PyPI."""
-    from ..auth import pip_install_indexes
-
-    pip = pip_install_indexes()
-    extras = pip.get("extra-index-url")
-    extra_urls = tuple(check_source_url(u, extras.where) for u in extras.urls) if extras else ()
-    configured = settings.value("CONDA_DEFAULT_PYPI_SOURCE")  # checked: a URL
-    if configured:
-        return configured, extra_urls
-    index = pip.get("index-url")
-    if index and index.urls:
-        return check_source_url(index.urls[-1], index.where), extra_urls
-    return DEFAULT_INDEX, extra_urls
-
-
-def with_default_index(spec: EnvSpec) -> EnvSpec:
-    """`spec` with the default index (default_pypi_index) filled in, and its extra
-    indexes after the request's own, unless the request names its index or uses none."""
-    src = spec.pypi_sources
-    if src.index_url or src.no_index:
-        return spec
-    index, extras = default_pypi_index()
-    return replace(spec, pypi_sources=replace(
-        src, index_url=index, extra_index_urls=tuple(dict.fromkeys(src.extra_index_urls + extras))))
-
-
 def source_options(
     spec: EnvSpec, credentials: Credentials, work: Path, local_links: Sequence[str] = ()
 ) -> Tuple[List[str], Dict[str, str]]:
     """uv arguments and environment for the spec's sources (plus `local_links`, directories
     of our own to find wheels in); writes `work/uv.toml`."""
-    spec = with_default_index(spec)  # a no-op for requests resolved through with_defaults
+    spec = with_pip_config(spec)  # a no-op for requests resolved through with_defaults
     max_age = settings.pypi_index_max_age()
     config, env = _index_config(spec, credentials, max_age)
     env.update(_find_links_env(spec, credentials, local_links))
@@ -379,6 +377,8 @@ def _index_config(spec: EnvSpec, credentials: Credentials, max_age: int) -> Tupl
     src = spec.pypi_sources
     if src.no_index:
         return "", {}
+    # Top-level keys come before the tables.
+    strategy = "index-strategy = %s\n\n" % json.dumps(src.index_strategy) if src.index_strategy else ""
     freshness = 'cache-control = { api = "max-age=%d", files = "max-age=365000000, immutable" }\n' % max_age
     urls = [*src.extra_index_urls, src.index_url or DEFAULT_INDEX]  # uv's priority order
     config, env = [], {}
@@ -393,7 +393,7 @@ def _index_config(spec: EnvSpec, credentials: Credentials, max_age: int) -> Tupl
         pair = credentials.for_url(url)
         if pair:
             env["UV_INDEX_%s_USERNAME" % name.upper()], env["UV_INDEX_%s_PASSWORD" % name.upper()] = pair
-    return "\n".join(config), env
+    return strategy + "\n".join(config), env
 
 
 def _find_links_env(spec: EnvSpec, credentials: Credentials, local_links: Sequence[str]) -> Dict[str, str]:
@@ -420,6 +420,13 @@ def _source_args(spec: EnvSpec) -> List[str]:
     if src.no_index:
         args += ["--no-index"]
     return args
+
+
+def _binary_args(spec: EnvSpec) -> List[str]:
+    """pip's no-binary / only-binary, for `uv pip compile` (uv build has no such options)."""
+    src = spec.pypi_sources
+    return [arg for name in src.no_binary for arg in ("--no-binary", name)] + [
+        arg for name in src.only_binary for arg in ("--only-binary", name)]
 
 
 def _allowed_hashes(spec: EnvSpec, entries: List[dict]) -> Optional[Dict[str, FrozenSet[str]]]:

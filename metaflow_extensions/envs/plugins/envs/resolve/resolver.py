@@ -13,6 +13,7 @@ from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
 from . import conda, pinned, pypi
 from .mixed import pypi_provided_by
+from .pip_config import with_pip_config
 from .platforms import host_platform, platform_info, sys_packages_for
 from .preferences import Preferences
 
@@ -27,13 +28,14 @@ BuildPython = Callable[[ResolvedEnvironment, Credentials, PackageCache], str]
 def with_defaults(spec: EnvSpec) -> EnvSpec:
     """Fill what the user left open, before hashing: the Python of the running interpreter
     (major.minor, as Metaflow runs the flow with it), where it comes from, the configured
-    default channels (after the request's extra ones) and, for PyPI packages, the default
-    index: two users whose pip configurations differ never share an environment unknowingly.
+    default channels (after the request's extra ones) and, for PyPI packages, what pip's
+    configuration adds and how the indexes are searched (pip_config.py): two users whose pip
+    configurations differ never share an environment unknowingly.
     The virtual packages declared for the target join the configured defaults (only those
     its OS has), so the lock records what it was resolved against."""
     python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
     channels = tuple(dict.fromkeys(spec.extra_channels + (spec.channels or tuple(settings.default_channels()))))
-    spec = pypi.with_default_index(spec) if spec.pypi_deps else spec
+    spec = with_pip_config(spec) if spec.pypi_deps else spec
     return replace(spec, python=python, channels=channels, extra_channels=(),
                    python_source=spec.python_source or settings.python_source(),
                    sys_packages=sys_packages_for(spec.platform, spec.sys_packages))

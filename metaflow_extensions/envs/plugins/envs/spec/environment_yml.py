@@ -25,7 +25,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import yaml
 
 from ..errors import SpecError
-from .model import CondaDep, EnvSpec, check_source_url, parse_channel
+from .model import CondaDep, EnvSpec, check_source_url, origins_of, parse_channel
 from .requirements_txt import RequirementLines, error_reason, located, located_error, read_spec_text
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -106,7 +106,8 @@ class _Parser:
             conda_deps=spec.conda_deps,
             pypi_deps=spec.pypi_deps,
             channels=channels,
-            pypi_sources=replace(sources, extra_index_urls=tuple(dict.fromkeys(indexes + sources.extra_index_urls))),
+            pypi_sources=replace(sources, extra_index_urls=tuple(dict.fromkeys(indexes + sources.extra_index_urls)),
+                                 origins=origins_of(indexes, "pypi-indices in %s" % self.source) + sources.origins),
             python=spec.python,
             sys_packages=spec.sys_packages,
             warnings=self.unused(sections),

@@ -238,6 +238,17 @@ def _bad_source(value: Any, option: str, wanted: str) -> SpecError:
     )
 
 
+# uv's `--index-strategy` values. pip compares the candidates of every index and takes the
+# best (`unsafe-best-match`); uv by default only looks at the first index that has a package
+# (`first-index`), which guards against dependency confusion but is not what pip users wrote.
+INDEX_STRATEGY_PIP = "unsafe-best-match"
+INDEX_STRATEGY_UV = "first-index"
+INDEX_STRATEGIES = (INDEX_STRATEGY_UV, "unsafe-first-match", INDEX_STRATEGY_PIP)
+
+# Where a source was declared (url or path, then e.g. "--extra-index-url in req.txt, line 3").
+Origins = Tuple[Tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class PypiSources:
     """Where PyPI packages come from (pip's options of the same names)."""
@@ -248,6 +259,18 @@ class PypiSources:
     trusted_hosts: Tuple[str, ...] = ()
     pre: bool = False
     no_index: bool = False
+    # How uv searches several indexes (INDEX_STRATEGIES); None until the defaults are filled
+    # in (resolve/pip_config.py), unless the file chose one ([tool.uv] index-strategy).
+    index_strategy: Optional[str] = None
+    # The indexes are declared the uv way (pyproject.toml's [[tool.uv.index]]...): uv's rules
+    # apply, and pip's configuration does not.
+    uv_declared: bool = False
+    # pip's `--no-binary` / `--only-binary`: canonical package names, or `:all:`.
+    no_binary: Tuple[str, ...] = ()
+    only_binary: Tuple[str, ...] = ()
+    # Where each index and find-links location was declared, for messages only: not part of
+    # the request (the same index named in two files is the same request).
+    origins: Origins = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Every way in (files, decorators, locks) ends here; parsers check first to name
@@ -259,6 +282,9 @@ class PypiSources:
         for value in self.find_links:
             if not _is_path(value):
                 check_source_url(value, "find_links")
+        if self.index_strategy not in (None,) + INDEX_STRATEGIES:
+            raise SpecError("Unknown PyPI index strategy %r: use one of %s."
+                            % (self.index_strategy, ", ".join(INDEX_STRATEGIES)))
 
     def merged(self, other: "PypiSources") -> "PypiSources":
         return PypiSources(
@@ -268,7 +294,21 @@ class PypiSources:
             trusted_hosts=_unique(self.trusted_hosts + other.trusted_hosts),
             pre=self.pre or other.pre,
             no_index=self.no_index or other.no_index,
+            index_strategy=other.index_strategy or self.index_strategy,
+            uv_declared=self.uv_declared or other.uv_declared,
+            no_binary=_unique(self.no_binary + other.no_binary),
+            only_binary=_unique(self.only_binary + other.only_binary),
+            origins=self.origins + other.origins,
         )
+
+    def origin(self, url: str) -> Optional[str]:
+        """Where `url` (an index or find-links location) was declared, if known."""
+        return next((where for u, where in self.origins if u == url), None)
+
+
+def origins_of(urls: Iterable[str], where: str) -> Origins:
+    """Each of `urls` declared at `where`."""
+    return tuple((u, where) for u in urls)
 
 
 def _unique(items: Iterable[str]) -> Tuple[str, ...]:
@@ -421,6 +461,13 @@ class EnvSpec:
             "python": self.python,
             "python_source": self.python_source,
         }
+        if src.index_strategy:  # only then, as for hashes: a Conda-only request keeps its req_id
+            out["pypi_sources"]["index_strategy"] = src.index_strategy
+        if src.uv_declared:
+            out["pypi_sources"]["uv_declared"] = True
+        for key in ("no_binary", "only_binary"):
+            if getattr(src, key):
+                out["pypi_sources"][key] = sorted(getattr(src, key))
         hashes = {str(d): sorted(d.hashes) for d in self.pypi_deps if d.hashes}
         if hashes:  # only then: every request without hashes keeps its req_id
             out["pypi_hashes"] = hashes
@@ -467,6 +514,10 @@ class EnvSpec:
                 trusted_hosts=tuple(src.get("trusted_hosts", ())),
                 pre=bool(src.get("pre")),
                 no_index=bool(src.get("no_index")),
+                index_strategy=src.get("index_strategy"),
+                uv_declared=bool(src.get("uv_declared")),
+                no_binary=tuple(src.get("no_binary", ())),
+                only_binary=tuple(src.get("only_binary", ())),
             ),
             python=data.get("python"),
             platform=data.get("platform", "linux-64"),

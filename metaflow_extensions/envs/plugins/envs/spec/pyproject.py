@@ -12,7 +12,9 @@ Read:
   `index-url` / `extra-index-url` / `find-links` / `no-index`, and `[[tool.poetry.source]]`
   (`priority = "primary"` or `"default"` → index_url, a `"default"` one winning over
   `"primary"` ones and further primaries becoming extras; `"supplemental"`, `"explicit"`,
-  `"secondary"` or no priority → extra_index_urls).
+  `"secondary"` or no priority → extra_index_urls). Indexes declared here are searched as uv
+  (and Poetry) search them, uv's `first-index` rule: each package from the first index that has
+  it; `[tool.uv] index-strategy` chooses another rule, as it does for uv.
 
 Settings that would change what gets installed but that we cannot honour (`[tool.uv.sources]`,
 `[tool.uv] override-dependencies`, Poetry's own `[tool.poetry.dependencies]`, an explicit uv
@@ -26,7 +28,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError
-from .model import EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
+from .model import INDEX_STRATEGIES, EnvSpec, PypiDep, PypiSources, check_find_links, check_source_url
 from .requirements_txt import error_reason, located, located_error, read_spec_text
 
 if sys.version_info >= (3, 11):
@@ -109,6 +111,12 @@ class _Parser:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        self.origins: List[Tuple[str, str]] = []  # (index or find-links, where it is declared)
+
+    def declared(self, url: str, where: str) -> str:
+        """`url`, remembered as declared at `where` of this file (for messages)."""
+        self.origins.append((url, "%s in %s" % (where, self.source)))
+        return url
 
     def error(self, message: str, needle: Optional[str] = None) -> SpecError:
         return located_error(self.source, _line_of(self.text, needle) if needle else None, message)
@@ -207,6 +215,7 @@ class _Parser:
         extras: List[str] = []
         find_links: List[str] = []
         no_index = False
+        strategy = None
 
         uv = self.table(tool, "uv", "[tool.uv]")
         for key, value in uv.items():
@@ -214,16 +223,21 @@ class _Parser:
                 self.uv_indexes(value, defaults, extras, find_links)
             elif key == "index-url":
                 where = "[tool.uv] index-url"
-                defaults.append((self.url(value, where, key), where))
+                defaults.append((self.declared(self.url(value, where, key), where), where))
             elif key == "extra-index-url":
                 where = "[tool.uv] extra-index-url"
-                extras.extend(self.url(u, where, key) for u in self.strings(value, where, key))
+                extras.extend(self.declared(self.url(u, where, key), where) for u in self.strings(value, where, key))
             elif key == "find-links":
                 where = "[tool.uv] find-links"
-                find_links.extend(self.checked(check_find_links, u, where, key)
+                find_links.extend(self.declared(self.checked(check_find_links, u, where, key), where)
                                   for u in self.strings(value, where, key))
             elif key == "no-index":
                 no_index = self.boolean(value, "[tool.uv] no-index", key)
+            elif key == "index-strategy":
+                if value not in INDEX_STRATEGIES:
+                    raise self.error("[tool.uv] index-strategy must be one of %s, not %r."
+                                     % (", ".join(INDEX_STRATEGIES), value), key)
+                strategy = value
             elif key not in _UV_IGNORED:
                 raise self.error(
                     "[tool.uv] setting '%s' is not supported by metaflow-envs and would change "
@@ -251,6 +265,12 @@ class _Parser:
             extra_index_urls=tuple(u for u in dict.fromkeys(extras) if u != index_url),
             find_links=tuple(dict.fromkeys(find_links)),
             no_index=no_index,
+            # Indexes declared the uv (or Poetry) way are searched by uv's rule (unless the
+            # file chooses another), as uv and Poetry search them: each package from the first
+            # index that has it.
+            index_strategy=strategy,
+            uv_declared=bool(self.origins or no_index or strategy),
+            origins=tuple(self.origins),
         )
 
     def uv_indexes(
@@ -266,7 +286,7 @@ class _Parser:
                     raise self.error(
                         "%s: setting '%s' is not supported: remove it." % (where, key), key
                     )
-            url = self.url(entry.get("url"), where, _entry_needle(entry))
+            url = self.declared(self.url(entry.get("url"), where, _entry_needle(entry)), where)
             if self.boolean(entry.get("explicit", False), where + " explicit", "explicit"):
                 raise self.error(
                     "%s: 'explicit = true' indexes are only used through [tool.uv.sources], "
@@ -300,7 +320,7 @@ class _Parser:
                     raise self.error(
                         "%s: setting '%s' is not supported: remove it." % (where, key), key
                     )
-            url = self.url(entry.get("url"), where, _entry_needle(entry))
+            url = self.declared(self.url(entry.get("url"), where, _entry_needle(entry)), where)
             priority = entry.get("priority")
             if priority is None:
                 # Poetry < 1.5 spelled priorities as booleans

@@ -164,6 +164,7 @@ class RequirementLines:
         self._no_index = False
         self._require_hashes = False
         self._dep_lines: Dict[PypiDep, Tuple[str, int]] = {}  # where each was written
+        self._origins: List[Tuple[str, str]] = []  # (index or find-links, where it was written)
         self._sys: Dict[str, Tuple[str, int]] = {}  # virtual package -> (version, line)
 
     # -- results --------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class RequirementLines:
             trusted_hosts=tuple(dict.fromkeys(self._trusted_hosts)),
             pre=self._pre,
             no_index=self._no_index,
+            origins=tuple(self._origins),
         )
 
     def spec(self) -> EnvSpec:
@@ -356,6 +358,8 @@ class RequirementLines:
                 check_find_links(value, name)
         except SpecError as err:
             raise self._error(lineno, error_reason(err)) from None
+        if what in ("index-url", "extra-index-url", "find-links"):
+            self._origins.append((value, "%s in %s" % (name, located(self.source, lineno, "").rstrip(": "))))
         if what in ("requirement", "constraint"):
             self._include(what, name, value, lineno)
         elif what == "index-url":
@@ -547,3 +551,12 @@ def parse_text(text: str, source: str) -> EnvSpec:
 def parse_file(path: str) -> EnvSpec:
     """Read and parse a requirements file."""
     return parse_text(read_spec_text(path), path)
+
+
+def read_constraints(path: str) -> Tuple[str, ...]:
+    """The requirements of a constraints file, as `-c FILE` reads it (pip's `constraint`
+    setting names such files too)."""
+    lines = RequirementLines(path)
+    for lineno, line in logical_lines(read_spec_text(path)):
+        lines._add_constraint(line, lineno)  # noqa: SLF001 - this module's own class
+    return tuple(dict.fromkeys(lines.constraints))
