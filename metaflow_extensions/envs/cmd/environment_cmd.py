@@ -507,12 +507,11 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
     def run():
         import os
 
-        from metaflow_extensions.envs.plugins.envs.cli import exports, refs
+        from metaflow_extensions.envs.plugins.envs.cli import args, exports, refs
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
         from metaflow_extensions.envs.plugins.envs.plumbing.cache import partial_file
 
-        if fmt not in exports.FORMATS:
-            raise SpecError("Unknown --format '%s': use one of %s." % (fmt, ", ".join(exports.FORMATS)))
+        args.check_choice(fmt, exports.FORMATS, "--format")
         wanted = _check_arch(arch)
         ref = refs.parse_ref(env)
         if output and os.path.isdir(output):
