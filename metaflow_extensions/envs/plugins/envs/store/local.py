@@ -97,10 +97,12 @@ class LocalIndex:
                     out.append(KnownEnv(env_id, resolved_at, entry.get("default") == full_id))
         return out
 
-    def aliases(self) -> Dict[str, EnvID]:
-        """Every alias known here (`team/env:v1`, `Flow/12/step`) and what it names."""
+    def aliases(self, kind: Optional[str] = None) -> Dict[str, EnvID]:
+        """Every alias known here (`team/env:v1`, `Flow/12/step`) and what it names; only
+        those of `kind` ("generic" or "pathspec") when given."""
         return {key.split("/", 2)[2]: self._env_id(lambda: EnvID.from_dict(value))
-                for key, value in sorted(self._read()["aliases"].items())}
+                for key, value in sorted(self._read()["aliases"].items())
+                if kind is None or key.split("/", 2)[1] == kind}
 
     def _holds_valid_lock(self, env_id: EnvID) -> bool:
         """A lock is written once; a corrupted one is replaced (that is how `--force` heals)."""
