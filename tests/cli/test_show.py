@@ -36,6 +36,8 @@ def test_show_errors(seeded):
     v1 = seeded.seed.ids["team/tiny:v1"]
     assert "Unknown environment 'team/nothing:latest'" in seeded.fails("show", "team/nothing")
     assert "metaflow environment list" in seeded.fails("show", "team/nothing")
+    # A name known under other tags: the message lists them.
+    assert "no tag 'latest' of team/tiny; tags: v1, v2." in seeded.fails("show", "team/tiny")
     assert "is for linux-64, not osx-arm64" in seeded.fails("show", "--arch", "osx-arm64", "team/tiny:v1")
     assert "Unknown architecture 'arm'" in seeded.fails("show", "--arch", "arm", "team/tiny:v1")
     assert "Invalid environment name 'Not An Alias'" in seeded.fails("show", "Not An Alias")
