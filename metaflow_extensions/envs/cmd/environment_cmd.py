@@ -374,7 +374,9 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
                                "unchanged: drop --strict to extend it with ipykernel, or resolve one with it." % ref)
             with progress.task("Adding ipykernel to %s, which its Jupyter kernel needs" % ref):
                 found = notebook.with_ipykernel(envs, found)
-        code = code_package.code_of(ref.alias.name) if into is not None and ref.is_pathspec else None
+        code = None
+        if into is not None and ref.is_pathspec:
+            code = code_package.code_of(ref.alias.name, envs.index.run_root(*ref.alias.name.split("/")[:2]))
         prefix = creating.create(envs, found, target, force, progress)
         python = python_in(prefix)
         if into is not None:

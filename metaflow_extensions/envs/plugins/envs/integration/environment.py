@@ -252,6 +252,9 @@ class CondaEnvironment(MetaflowEnvironment):
         from ..ids import pathspec_alias
 
         self.manager().alias(env, pathspec_alias(flow_name, run_id, step_name))
+        root = local_run_root(flow_name, run_id)
+        if root is not None:  # lets `create --into-dir Flow/run/step` read the run from anywhere
+            self.manager().index.set_run_root(flow_name, run_id, root)
 
     # ---- internals ----------------------------------------------------------------------
     def _step(self, step_name: str) -> Optional[Any]:
@@ -341,3 +344,15 @@ class PypiEnvironment(CondaEnvironment):
     """`--environment=pypi` selects the very same environment."""
 
     TYPE = "pypi"
+
+
+def local_run_root(flow_name: str, run_id: str) -> Optional[str]:
+    """The `.metaflow` directory holding this run when Metaflow keeps it locally (local
+    metadata or datastore): found from the working directory (or
+    METAFLOW_DATASTORE_SYSROOT_LOCAL), as Metaflow finds it."""
+    from metaflow.plugins.datastores.local_storage import LocalStorage
+
+    root = LocalStorage.get_datastore_root_from_config(lambda *args, **kwargs: None, create_on_absent=False)
+    if root and os.path.isdir(os.path.join(root, flow_name, str(run_id))):
+        return os.path.abspath(root)
+    return None

@@ -130,6 +130,17 @@ class LocalIndex:
         found = self._read().get("steps", {}).get(_step_key(flow, step, arch))
         return self._env_id(lambda: EnvID.from_dict(found)) if found else None
 
+    # ---- where a local run's Metaflow metadata lives ---------------------------------------
+    def set_run_root(self, flow: str, run_id: str, root: str) -> None:
+        """`root`: the `.metaflow` directory holding run `flow/run_id` (found from the flow's
+        working directory), so commands run elsewhere can read the run."""
+        with self._update() as data:
+            data.setdefault("run_roots", {})["%s/%s" % (flow, run_id)] = root
+
+    def run_root(self, flow: str, run_id: str) -> Optional[str]:
+        found = self._read().get("run_roots", {}).get("%s/%s" % (flow, run_id))
+        return found if isinstance(found, str) else None
+
     # ---- aliases ------------------------------------------------------------------------
     def set_alias(self, alias: Alias, env_id: EnvID) -> None:
         with self._update() as data:
