@@ -48,7 +48,11 @@ def code_of(pathspec: str, run_root: Optional[str] = None) -> Any:
             code = Run("/".join(pathspec.split("/")[:2]), _namespace_check=False).code
     except MetaflowException as err:
         raise EnvError("Cannot read step %s with the Metaflow client (%s): check the pathspec and "
-                       "METAFLOW_DEFAULT_METADATA." % (pathspec, str(err).strip().splitlines()[-1])) from None
+                       "METAFLOW_DEFAULT_METADATA%s." % (pathspec, str(err).strip().splitlines()[-1], "" if (
+                           run_root or not get_metadata().startswith("local")) else
+                           " (with local metadata, a run this machine did not record is read from the "
+                           ".metaflow directory above the working directory: run the command from the "
+                           "flow's directory)")) from None
     if code is None:
         raise EnvError("Step %s has no code package (local runs save one only with "
                        "METAFLOW_FEAT_ALWAYS_UPLOAD_CODE_PACKAGE=1): drop --into-dir." % pathspec)
