@@ -38,11 +38,11 @@ def known(envs: Environments, arch: Optional[str] = None, pathspecs: bool = Fals
         runs = {n: e for n, e in runs.items() if n.split("/", 1)[0] == flow}
         shown_aliases = dict(runs)
     else:
-        shown_aliases = dict(named, **runs) if pathspecs else dict(named)
+        shown_aliases = {**named, **runs} if pathspecs else dict(named)
     by_env: Dict[EnvID, List[str]] = {}
-    for name, env_id in sorted(dict(named, **runs).items()):
+    for name, env_id in sorted({**named, **runs}.items()):
         by_env.setdefault(env_id, []).append(name)
-    through_runs = set(runs.values())
+    through_runs, named_ids = set(runs.values()), set(named.values())
     listing = Listing({"environments": [], "aliases": {n: e.to_dict() for n, e in shown_aliases.items()}})
     if not pathspecs and not flow:
         listing.hidden_pathspecs = len(runs)
@@ -52,7 +52,7 @@ def known(envs: Environments, arch: Optional[str] = None, pathspecs: bool = Fals
             continue
         if flow and env_id not in through_runs:
             continue
-        if not (pathspecs or flow) and env_id in through_runs and env_id not in named.values():
+        if not (pathspecs or flow) and env_id in through_runs and env_id not in named_ids:
             listing.hidden_envs += 1
             continue
         listing.document["environments"].append(_item(envs, entry, by_env.get(env_id, [])))
