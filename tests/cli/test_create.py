@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.channel import host_can_run_real_python
+from tests.cli.conftest import Cli
 
 pytestmark = pytest.mark.skipif(not host_can_run_real_python(), reason="the test python only runs on linux-64")
 
@@ -78,7 +79,10 @@ def test_install_notebook(seeded, tmp_path):
 
 def test_into_dir_with_a_pathspec(seeded, tmp_path):
     into = tmp_path / "code"
-    proc = seeded.run("create", seeded.seed.run_pathspec, "--into-dir", str(into), "--install-notebook",
+    # From any directory, as `show` works: here nothing points Metaflow at the run's local
+    # datastore (no METAFLOW_DATASTORE_SYSROOT_LOCAL, no .metaflow above the working dir).
+    elsewhere = Cli(tmp_path, {k: v for k, v in seeded.env.items() if k != "METAFLOW_DATASTORE_SYSROOT_LOCAL"})
+    proc = elsewhere.run("create", seeded.seed.run_pathspec, "--into-dir", str(into), "--install-notebook",
                       "--notebook-prefix", str(tmp_path / "jupyter"))
     assert (into / "code_flow.py").is_file()
     link = into / "__conda_python"

@@ -30,6 +30,10 @@ def test_publish_get_and_local_only(tmp_path, channel_server, s3_server, s3_pref
     # --local-only never looks in the datastore.
     carol = _s3_cli(tmp_path, channel_server, s3_server, s3_prefix, "carol")
     assert "no such alias." in carol.fails("show", "--local-only", "team/shared:v1")
+    # Tags of a name are found in the datastore too.
+    line = carol.fails("show", "team/shared")
+    assert "no tag 'latest' of team/shared locally or in the datastore at s3://" in line
+    assert line.endswith("; tags: v1. Check the name (`metaflow environment list` shows the aliases known here).")
     assert carol.json("show", "--json", "team/shared:v1")[0]["env_id"] == doc["env_id"]
     # ... nor publishes there.
     (carol.root / "other.yml").write_text("dependencies:\n  - tinyutil==2.0.0\n")

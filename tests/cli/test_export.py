@@ -88,6 +88,16 @@ def test_cyclonedx(seeded):
 
 
 @pytest.mark.parametrize("args, expected", [
+    (["team/tiny:v1", "--format", "yaml"], "Unknown --format 'yaml': use one of pylock, environment-yml"),
+    (["team/tiny:v1", "--format", "pylock", "--arch", "win-64"], "Unknown architecture 'win-64' for --arch"),
+    (["team/tiny:v1"], "Missing option '--format'"),
+])
+def test_values_outside_an_options_choices_are_usage_mistakes(seeded, args, expected):
+    """docs/environment-cli.md: a usage mistake exits 2, like click's own."""
+    assert expected in seeded.fails("export", *args, status=2)
+
+
+@pytest.mark.parametrize("args, expected", [
     (["team/tiny:v1", "--format", "pylock"], "has no PyPI packages, so the pylock format cannot describe it"),
     (["team/tiny:v1", "--format", "requirements"], "has no PyPI packages"),
     (["team/tiny:v1", "--format", "yaml"], "Unknown --format 'yaml'"),

@@ -36,6 +36,8 @@ def test_show_errors(seeded):
     v1 = seeded.seed.ids["team/tiny:v1"]
     assert "Unknown environment 'team/nothing:latest'" in seeded.fails("show", "team/nothing")
     assert "metaflow environment list" in seeded.fails("show", "team/nothing")
+    # A name known under other tags: the message lists them.
+    assert "no tag 'latest' of team/tiny; tags: v1, v2." in seeded.fails("show", "team/tiny")
     assert "is for linux-64, not osx-arm64" in seeded.fails("show", "--arch", "osx-arm64", "team/tiny:v1")
     assert "Unknown architecture 'arm'" in seeded.fails("show", "--arch", "arm", "team/tiny:v1")
     assert "Invalid environment name 'Not An Alias'" in seeded.fails("show", "Not An Alias")
@@ -65,7 +67,7 @@ def test_alias_and_list(seeded):
 
     listed = seeded.json("list", "--json")
     assert listed["aliases"]["prod/tiny:stable"] == seeded.seed.ids["team/tiny:v1"]
-    assert listed["aliases"][seeded.seed.run_pathspec]["arch"] == "linux-64"
+    assert listed["aliases"]["team/from-run:v1"]["arch"] == "linux-64"
     by_full = {e["env_id"]["full_id"]: e for e in listed["environments"]}
     v1_entry = by_full[seeded.seed.ids["team/tiny:v1"]["full_id"]]
     assert set(v1_entry["aliases"]) == {"team/tiny:v1", "prod/tiny:stable", "prod/tiny:pinned"}
@@ -73,6 +75,29 @@ def test_alias_and_list(seeded):
     human = seeded.run("list").stdout
     assert "Environments (%d):" % len(listed["environments"]) in human and "prod/tiny:stable" in human
     assert seeded.json("list", "--json", "--arch", "osx-64") == {"environments": [], "aliases": {}}
+
+
+def test_list_shows_names_and_keeps_run_pathspecs_behind_an_option(seeded):
+    """Every run adds a pathspec per step: by default `list` shows the names people gave, and
+    the runs' pathspecs (and environments known only through them) with --pathspecs or --flow."""
+    run_env = seeded.json("show", "--json", seeded.seed.run_pathspec)[0]["env_id"]
+    listed = seeded.json("list", "--json")
+    assert set(listed["aliases"]) == {"team/tiny:v1", "team/tiny:v2", "team/six:v1"}
+    assert run_env not in [e["env_id"] for e in listed["environments"]]
+    human = seeded.run("list").stdout
+    assert seeded.seed.run_pathspec not in human
+    assert "Not shown: 1 run pathspec (Flow/run/step) and 1 environment known only through them" in human
+
+    everything = seeded.json("list", "--json", "--pathspecs")
+    assert everything["aliases"][seeded.seed.run_pathspec] == run_env
+    assert run_env in [e["env_id"] for e in everything["environments"]]
+    assert set(listed["aliases"]) < set(everything["aliases"])
+
+    one_flow = seeded.json("list", "--json", "--flow", "CodeFlow")
+    assert one_flow["aliases"] == {seeded.seed.run_pathspec: run_env}
+    assert [e["env_id"] for e in one_flow["environments"]] == [run_env]
+    assert seeded.json("list", "--json", "--flow", "OtherFlow") == {"environments": [], "aliases": {}}
+    assert "Invalid flow name 'not a flow'" in seeded.fails("list", "--flow", "not a flow", status=2)
 
 
 @pytest.mark.parametrize("args, expected", [

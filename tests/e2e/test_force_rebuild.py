@@ -1,4 +1,6 @@
-"""A second run reuses the environment; Metaflow's --force-rebuild-environments resolves again."""
+"""A second run reuses the environment; --force-rebuild-environments resolves again, given
+where people write it: after `run`, with the run's other options (Metaflow itself takes it
+only before the command)."""
 import os
 import subprocess
 import sys
@@ -7,11 +9,11 @@ from pathlib import Path
 FLOW = Path(__file__).with_name("flows") / "retry_flow.py"
 
 
-def _run(tmp_path, *options):
+def _run(tmp_path, *run_options):
     env = dict(os.environ, USERNAME="tester", METAFLOW_HOME=str(tmp_path),
                METAFLOW_DATASTORE_SYSROOT_LOCAL=str(tmp_path), METAFLOW_CONDA_PYTHON_SOURCE="system",
                METAFLOW_CONDA_CACHE_DIR=str(tmp_path / "cache"))
-    out = subprocess.run([sys.executable, str(FLOW), "--no-pylint", "--environment=pypi", *options, "run"],
+    out = subprocess.run([sys.executable, str(FLOW), "--no-pylint", "--environment=pypi", "run", *run_options],
                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     return next(l for l in (out.stdout + out.stderr).splitlines() if "start: pypi-only environment" in l)

@@ -374,7 +374,9 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
                                "unchanged: drop --strict to extend it with ipykernel, or resolve one with it." % ref)
             with progress.task("Adding ipykernel to %s, which its Jupyter kernel needs" % ref):
                 found = notebook.with_ipykernel(envs, found)
-        code = code_package.code_of(ref.alias.name) if into is not None and ref.is_pathspec else None
+        code = None
+        if into is not None and ref.is_pathspec:
+            code = code_package.code_of(ref.alias.name, envs.index.run_root(*ref.alias.name.split("/")[:2]))
         prefix = creating.create(envs, found, target, force, progress)
         python = python_in(prefix)
         if into is not None:
@@ -507,12 +509,11 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
     def run():
         import os
 
-        from metaflow_extensions.envs.plugins.envs.cli import exports, refs
+        from metaflow_extensions.envs.plugins.envs.cli import args, exports, refs
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
         from metaflow_extensions.envs.plugins.envs.plumbing.cache import partial_file
 
-        if fmt not in exports.FORMATS:
-            raise SpecError("Unknown --format '%s': use one of %s." % (fmt, ", ".join(exports.FORMATS)))
+        args.check_choice(fmt, exports.FORMATS, "--format")
         wanted = _check_arch(arch)
         ref = refs.parse_ref(env)
         if output and os.path.isdir(output):
@@ -539,20 +540,26 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
 
 
 @environment.command("list", short_help="List known environments and aliases.",
-                     help="List the environments and aliases this machine knows (its local index).\n\n"
-                     "Example:\n\n\b\n    metaflow environment list --arch linux-64")
+                     help="List the named environments and aliases this machine knows (its local index); "
+                     "the environments of flow runs (Flow/run_id/step) with --pathspecs or --flow NAME.\n\n"
+                     "Examples:\n\n\b\n    metaflow environment list --arch linux-64\n"
+                     "    metaflow environment list --flow TrainFlow")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print {environments, aliases} as JSON.")
+@click.option("--pathspecs", is_flag=True, default=False,
+              help="Also list the run pathspecs (Flow/run_id/step) and the environments known only through them.")
+@click.option("--flow", default=None, metavar="NAME",
+              help="Only the run pathspecs of this flow and their environments.")
 @_arch_option("Only environments for this architecture.")
 @_quiet_option
 @click.pass_obj
-def list_(obj, as_json, arch, quiet):
+def list_(obj, as_json, pathspecs, flow, arch, quiet):
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import document, listing
 
         wanted = _check_arch(arch)
-        result = listing.known(obj.environments(local_only=True), wanted)
-        _emit(document.dumps(result) if as_json else listing.render(result))
+        result = listing.known(obj.environments(local_only=True), wanted, pathspecs, listing.check_flow(flow))
+        _emit(document.dumps(result.document) if as_json else listing.render(result))
 
     run()
 

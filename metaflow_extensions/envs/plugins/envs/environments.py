@@ -6,7 +6,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 from . import settings
 from .auth import Credentials
@@ -14,14 +14,14 @@ from .errors import EnvError, ResolveError
 from .hydrate.install import create_prefix
 from .hydrate.plan import HydrationPlan, plan as make_plan
 from .hydrate.prefix import own_prefix, python_in
-from .ids import Alias, EnvID, parse_alias
+from .ids import ALIAS_GENERIC, Alias, EnvID, parse_alias
 from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .plumbing.cache import PackageCache
 from .plumbing.download import configured_local_sources, fetch_packages
 from .resolve.preferences import Preferences
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep, merge_sys_packages
-from .store.aliases import read_alias, write_alias
+from .store.aliases import read_alias, tags_in_store, write_alias
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
@@ -210,11 +210,25 @@ class Environments:
         if env_id is None and alias.is_mutable:
             env_id = self.index.alias(alias)  # no datastore: the local index is all we have
         if env_id is None:
-            raise EnvError("Unknown environment '%s': no such alias%s." % (
-                alias, "" if self.store is None else " locally or in the datastore at %s" % self.store.root))
+            where = "" if self.store is None else " locally or in the datastore at %s" % self.store.root
+            tags = self.tags(alias.name) if alias.kind == ALIAS_GENERIC else []
+            if tags:
+                raise EnvError("Unknown environment '%s': no tag '%s' of %s%s; tags: %s." % (
+                    alias, alias.tag, alias.name, where, ", ".join(tags)))
+            raise EnvError("Unknown environment '%s': no such alias%s." % (alias, where))
         if arch and env_id.arch != arch:
             raise EnvError("Environment '%s' is for %s, not %s." % (alias, env_id.arch, arch))
         return self.get(env_id)
+
+    def tags(self, name: str) -> List[str]:
+        """The tags `name` has here and in the datastore (said when a tag is not found)."""
+        found = {n.partition(":")[2] for n in self.index.aliases(ALIAS_GENERIC) if n.partition(":")[0] == name}
+        if self.store is not None:
+            try:
+                found.update(tags_in_store(self.store, name))
+            except EnvError:  # only to enrich an error: that error is the one to show
+                pass
+        return sorted(found)
 
     def get(self, env_id: EnvID) -> ResolvedEnvironment:
         env = self.index.load(env_id)

@@ -9,8 +9,11 @@ T = TypeVar("T")
 class EnvError(Exception):
     """A mistake the user can fix (bad spec, unknown package, unreachable source...).
 
-    `str(err)` is the whole message shown to the user; callers print it and exit non-zero.
+    `str(err)` is the whole message shown to the user; callers print it and exit non-zero
+    (`exit_status`).
     """
+
+    exit_status = 1
 
     def __init__(self, message: str, hint: Optional[str] = None) -> None:
         self.message = message
@@ -20,6 +23,13 @@ class EnvError(Exception):
 
 class SpecError(EnvError):
     """The request itself is malformed (file, version, requirement)."""
+
+
+class UsageError(SpecError):
+    """A command-line value outside an option's choices (--format, --arch): a usage mistake,
+    exit status 2 like click's own."""
+
+    exit_status = 2
 
 
 class ResolveError(EnvError):
@@ -83,7 +93,7 @@ def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
         except EnvError as err:
             if debug_enabled():
                 raise
-            fail(str(err))
+            fail(str(err), err.exit_status)
         except KeyboardInterrupt:
             if debug_enabled():
                 raise

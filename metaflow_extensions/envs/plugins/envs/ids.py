@@ -36,6 +36,16 @@ def is_hex_id(value: Any) -> bool:
     return isinstance(value, str) and bool(_HEX40.match(value))
 
 
+def is_tag(value: Any) -> bool:
+    """The tag of an alias (`v1`, `stable`)."""
+    return isinstance(value, str) and bool(_TAG.match(value)) and value not in (".", "..")
+
+
+def is_flow_name(value: Any) -> bool:
+    """A flow's class name, as the first part of a pathspec."""
+    return isinstance(value, str) and bool(_FLOW.match(value))
+
+
 @dataclass(frozen=True)
 class EnvID:
     req_id: str

@@ -5,7 +5,7 @@ import os
 import re
 from typing import Iterable, List, Optional, Sequence
 
-from ..errors import SpecError
+from ..errors import SpecError, UsageError
 from ..ids import CONDA_PLATFORMS, Alias, parse_alias
 from ..spec import kind_of
 
@@ -16,11 +16,19 @@ def check_archs(archs: Iterable[str]) -> List[str]:
     out = []
     for arch in archs:
         if arch not in CONDA_PLATFORMS:
-            raise SpecError("Unknown architecture '%s' for --arch: use one of %s."
+            raise UsageError("Unknown architecture '%s' for --arch: use one of %s."
                             % (arch, ", ".join(CONDA_PLATFORMS)))
         if arch not in out:
             out.append(arch)
     return out
+
+
+def check_choice(value: str, choices: Iterable[str], option: str) -> str:
+    """A value of an option taking one of a few words: anything else is a usage mistake."""
+    choices = list(choices)
+    if value not in choices:
+        raise UsageError("Unknown %s '%s': use one of %s." % (option, value, ", ".join(choices)))
+    return value
 
 
 def check_new_aliases(names: Iterable[str]) -> List[Alias]:

@@ -63,6 +63,7 @@ class CondaEnvironment(MetaflowEnvironment):
     def validate_environment(self, logger: Any, datastore_type: str) -> None:
         self.datastore_type = datastore_type
         self.logger = logger
+        accept_force_rebuild_after_command()
 
     def decospecs(self) -> Tuple[str, ...]:
         # Every step gets our step decorator, so its runtime hooks run for every step.
@@ -258,6 +259,9 @@ class CondaEnvironment(MetaflowEnvironment):
         from ..ids import pathspec_alias
 
         self.manager().alias(env, pathspec_alias(flow_name, run_id, step_name))
+        root = local_run_root(flow_name, run_id)
+        if root is not None:  # lets `create --into-dir Flow/run/step` read the run from anywhere
+            self.manager().index.set_run_root(flow_name, run_id, root)
 
     @_as_metaflow_error
     def record_cloned_pathspec(self, flow_name: str, run_id: str, step_name: str, origin_run: str,
@@ -375,3 +379,46 @@ class PypiEnvironment(CondaEnvironment):
     """`--environment=pypi` selects the very same environment."""
 
     TYPE = "pypi"
+
+
+def local_run_root(flow_name: str, run_id: str) -> Optional[str]:
+    """The `.metaflow` directory holding this run when Metaflow keeps it locally (local
+    metadata or datastore): found from the working directory (or
+    METAFLOW_DATASTORE_SYSROOT_LOCAL), as Metaflow finds it."""
+    from metaflow.plugins.datastores.local_storage import LocalStorage
+
+    root = LocalStorage.get_datastore_root_from_config(lambda *args, **kwargs: None, create_on_absent=False)
+    if root and os.path.isdir(os.path.join(root, flow_name, str(run_id))):
+        return os.path.abspath(root)
+    return None
+
+
+FORCE_REBUILD = "--force-rebuild-environments"
+
+
+def accept_force_rebuild_after_command() -> None:
+    """Metaflow reads --force-rebuild-environments before the command only (`python flow.py
+    --force-rebuild-environments run`); people write it after `run` or `resume`, with the
+    other options of what they run. Called while Metaflow's top-level group runs, before the
+    command's own options are parsed: the command gets the same flag."""
+    from metaflow._vendor import click
+
+    ctx = click.get_current_context(silent=True)
+    # Metaflow's group runs before resolving its command, and keeps the rest of the command
+    # line in `saved_args` for this very purpose ("to infer what we are calling next").
+    rest = getattr(ctx, "saved_args", None) or [None]
+    if rest[0] not in ("run", "resume"):
+        return
+    command = ctx.command.get_command(ctx, rest[0])
+    if command is None or any(FORCE_REBUILD in getattr(p, "opts", ()) for p in command.params):
+        return  # already added (the command object is shared), or a flow parameter of that name
+
+    def force(click_ctx: Any, _param: Any, value: bool) -> bool:
+        if value:
+            click_ctx.find_root().obj.environment._force_rebuild = True
+        return value
+
+    command.params.append(click.Option(
+        [FORCE_REBUILD], is_flag=True, default=False, expose_value=False, callback=force,
+        help="Resolve every step's environment again, even those already known (the same as giving "
+        "it before the command)."))

@@ -1,10 +1,10 @@
 """Aliases in a datastore: reading and writing what `name[:tag]` or `Flow/run/step` names
 (the grammar of names lives in ids.py)."""
 import json
-from typing import Optional
+from typing import List, Optional
 
 from ..errors import SpecError, StoreError
-from ..ids import Alias, EnvID
+from ..ids import Alias, EnvID, is_tag
 from .datastore import EnvStore
 
 
@@ -39,3 +39,10 @@ def write_alias(store: EnvStore, alias: Alias, env_id: EnvID) -> None:
             "Alias '%s' was written concurrently by another process and now names %s:%s; "
             "nothing was changed by this one." % (alias, written.req_id, written.full_id)
         )
+
+
+def tags_in_store(store: EnvStore, name: str) -> List[str]:
+    """The tags `name` has in the datastore (one listing; names read back are checked)."""
+    folder, _, last = ("aliases/generic/" + name).rpartition("/")
+    found = store.file_names(folder)
+    return [f.split(":", 1)[1] for f in found if f.startswith(last + ":") and is_tag(f.split(":", 1)[1])]

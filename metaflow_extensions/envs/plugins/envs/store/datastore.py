@@ -125,6 +125,11 @@ class EnvStore:
         names = (entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if not entry.is_file)
         return sorted(name for name in names if is_hex_id(name))  # anything else is not a lock of ours
 
+    def file_names(self, prefix: str) -> List[str]:
+        """The names of the files directly under `prefix` (one listing)."""
+        listed = self._call("list", [prefix], self.storage.list_content, [prefix])
+        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if entry.is_file)
+
     # ---- small objects ------------------------------------------------------------------
     def read_text(self, key: str) -> Optional[str]:
         found: Dict[str, str] = {}

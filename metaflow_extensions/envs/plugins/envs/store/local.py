@@ -97,10 +97,12 @@ class LocalIndex:
                     out.append(KnownEnv(env_id, resolved_at, entry.get("default") == full_id))
         return out
 
-    def aliases(self) -> Dict[str, EnvID]:
-        """Every alias known here (`team/env:v1`, `Flow/12/step`) and what it names."""
+    def aliases(self, kind: Optional[str] = None) -> Dict[str, EnvID]:
+        """Every alias known here (`team/env:v1`, `Flow/12/step`) and what it names; only
+        those of `kind` ("generic" or "pathspec") when given."""
         return {key.split("/", 2)[2]: self._env_id(lambda: EnvID.from_dict(value))
-                for key, value in sorted(self._read()["aliases"].items())}
+                for key, value in sorted(self._read()["aliases"].items())
+                if kind is None or key.split("/", 2)[1] == kind}
 
     def _holds_valid_lock(self, env_id: EnvID) -> bool:
         """A lock is written once; a corrupted one is replaced (that is how `--force` heals)."""
@@ -127,6 +129,17 @@ class LocalIndex:
         """The environment step `step` of flow `flow` resolved to last here for `arch`."""
         found = self._read().get("steps", {}).get(_step_key(flow, step, arch))
         return self._env_id(lambda: EnvID.from_dict(found)) if found else None
+
+    # ---- where a local run's Metaflow metadata lives ---------------------------------------
+    def set_run_root(self, flow: str, run_id: str, root: str) -> None:
+        """`root`: the `.metaflow` directory holding run `flow/run_id` (found from the flow's
+        working directory), so commands run elsewhere can read the run."""
+        with self._update() as data:
+            data.setdefault("run_roots", {})["%s/%s" % (flow, run_id)] = root
+
+    def run_root(self, flow: str, run_id: str) -> Optional[str]:
+        found = self._read().get("run_roots", {}).get("%s/%s" % (flow, run_id))
+        return found if isinstance(found, str) else None
 
     # ---- aliases ------------------------------------------------------------------------
     def set_alias(self, alias: Alias, env_id: EnvID) -> None:
