@@ -148,9 +148,15 @@ def rmtree_at(dir_fd: int, name: str, path: Path) -> None:
     if sys.version_info >= (3, 11):
         shutil.rmtree(name, dir_fd=dir_fd)
         return
-    # Before 3.11 rmtree takes no dir_fd: on Linux, the descriptor's own path names it.
-    through = "/proc/self/fd/%d" % dir_fd
-    if not os.path.isdir(through):
-        raise HydrateError("Refusing to remove %s: deleting a directory tree without following symbolic links "
-                           "needs Python 3.11 here; remove it yourself." % path)
-    shutil.rmtree(os.path.join(through, name))
+    # Before 3.11 rmtree takes no dir_fd: the descriptor walk it runs inside (the same
+    # signature in every version before 3.11), from the directory opened here.
+    fd = os.open(name, DIR_FLAGS | NOFOLLOW, dir_fd=dir_fd)
+    try:
+        shutil._rmtree_safe_fd(fd, str(path), _reraise)  # type: ignore[attr-defined]
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
+
+
+def _reraise(*args: object) -> None:
+    raise  # called by rmtree from within the handler of the error
