@@ -179,6 +179,13 @@ def test_create_errors(seeded, tmp_path):
     (tmp_path / "file").write_text("x")
     assert "Refusing --into-dir %s: it is a file" % (tmp_path / "file") in seeded.fails(
         "create", "team/tiny:v1", "--into-dir", str(tmp_path / "file"))
+    shared = tmp_path / "shared"  # as a /tmp/myenv someone else made first: anyone could swap the interpreter
+    shared.mkdir()
+    shared.chmod(0o777)
+    for flag, start in (("--prefix", "Refusing to create an environment at"), ("--into-dir", "Refusing --into-dir")):
+        assert "%s %s: it can be written to by other users (owner " % (start, shared) in seeded.fails(
+            "create", "team/tiny:v1", flag, str(shared), "--force")
+        assert list(shared.iterdir()) == []
     assert not (seeded.cache / "envs" / "linux-64").exists() or not any((seeded.cache / "envs" / "linux-64").iterdir())
 
 
