@@ -16,8 +16,9 @@ from typing import Any
 
 from ..errors import EnvError, SpecError
 from ..plumbing.cache import partial_name
-from ..hydrate.prefix import (MANIFEST, OWNER_MARKER, check_only_written, claim_dir, make_parents, owns, refusal,
-                              remove_owned, write_manifest, write_owned)
+from ..hydrate.dirfd import make_parents
+from ..hydrate.prefix import (MANIFEST, OWNER_MARKER, check_only_written, claim_dir, owns, refusal, remove_owned,
+                              write_manifest, write_owned)
 
 PYTHON_LINK = "__conda_python"
 

@@ -20,9 +20,9 @@ from ..plumbing.interpreters import find_interpreter
 from ..plumbing.rattler import rattler_client, run_rattler
 from ..plumbing.uv import run_uv
 from .archive_check import check_conda_archive
+from .dirfd import make_parents
 from .plan import STORE, HydrationPlan, PackageStore, plan
-from .prefix import (Claimed, check_target, claim, is_complete, make_parents, mark_complete, python_in,
-                     remove_owned)
+from .prefix import Claimed, check_target, claim, is_complete, mark_complete, python_in, remove_owned
 
 
 def create_prefix(

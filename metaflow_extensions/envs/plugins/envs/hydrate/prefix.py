@@ -191,9 +191,6 @@ class Claimed:
         directory still marked as ours."""
         empty_at(self.fd, self.path, keep=(OWNER_MARKER,))
 
-    def write(self, name: str, text: str, mode: int = 0o644) -> None:
-        write_at(self.fd, name, text, mode)
-
     def __enter__(self) -> "Claimed":
         return self
 
