@@ -27,6 +27,7 @@ from .test_ownership import _create, sandbox  # noqa: F401 (a fixture)
 
 ROUNDS = 20
 
+
 def _renameat2():
     fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
     if fn is None:
