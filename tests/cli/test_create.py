@@ -97,14 +97,32 @@ def test_into_dir_with_a_pathspec(seeded, tmp_path):
     # DIR is now not empty: refused before any work, unless --force.
     assert "--into-dir %s is not empty" % into in seeded.fails("create", seeded.seed.run_pathspec, "--into-dir",
                                                                str(into))
+    # Running the step's code there, as create suggests, leaves its Metaflow datastore (and
+    # Python's bytecode of the code, from the imports above): --force replaces only what it
+    # wrote, so it refuses, naming what it found, and removes nothing.
+    user_env = {k: v for k, v in seeded.env.items() if k != "METAFLOW_DATASTORE_SYSROOT_LOCAL"}
+    user_env["PYTHONPATH"] = pythonpath
+    ran = subprocess.run([str(link), "code_flow.py", "--no-pylint", "run"], cwd=str(into), env=user_env,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    (into / "notes.txt").write_text("mine\n")
+    before = sorted(str(p.relative_to(into)) for p in into.rglob("*"))
+    assert ".metaflow" in before and "__pycache__" in before
+    line = seeded.fails("create", seeded.seed.run_pathspec, "--into-dir", str(into), "--force")
+    assert line == ("metaflow-envs error: Refusing to replace the content of %s: it holds 2 entries that "
+                    "metaflow-envs did not write there (.metaflow, notes.txt). Move them elsewhere or remove "
+                    "them yourself, or choose another directory." % into)
+    assert sorted(str(p.relative_to(into)) for p in into.rglob("*")) == before
+    shutil.rmtree(into / ".metaflow")
+    (into / "notes.txt").unlink()
     seeded.run("create", seeded.seed.run_pathspec, "--into-dir", str(into), "--force", "-q")
-    assert (into / "code_flow.py").is_file()
+    assert (into / "code_flow.py").is_file() and not (into / "__pycache__").exists()
 
 
 def test_into_dir_with_an_alias_links_python_only(seeded, tmp_path):
     into = tmp_path / "work"
     seeded.run("create", "team/tiny:v1", "--into-dir", str(into), "-q")
-    assert sorted(p.name for p in into.iterdir()) == [".metaflow-envs-prefix", "__conda_python"]
+    assert sorted(p.name for p in into.iterdir()) == [".metaflow-envs-manifest", ".metaflow-envs-prefix", "__conda_python"]
 
 
 def _project(path: Path) -> list:
@@ -165,6 +183,13 @@ def test_create_errors(seeded, tmp_path):
     (tmp_path / "file").write_text("x")
     assert "Refusing --into-dir %s: it is a file" % (tmp_path / "file") in seeded.fails(
         "create", "team/tiny:v1", "--into-dir", str(tmp_path / "file"))
+    shared = tmp_path / "shared"  # as a /tmp/myenv someone else made first: anyone could swap the interpreter
+    shared.mkdir()
+    shared.chmod(0o777)
+    for flag, start in (("--prefix", "Refusing to create an environment at"), ("--into-dir", "Refusing --into-dir")):
+        assert "%s %s: it can be written to by other users (owner " % (start, shared) in seeded.fails(
+            "create", "team/tiny:v1", flag, str(shared), "--force")
+        assert list(shared.iterdir()) == []
     assert not (seeded.cache / "envs" / "linux-64").exists() or not any((seeded.cache / "envs" / "linux-64").iterdir())
 
 

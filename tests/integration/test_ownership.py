@@ -223,3 +223,73 @@ def test_gc_removes_build_cache_entries_no_one_used_recently(sandbox):
     collect(Environments(), 1, dry_run=False)
     assert not entries["old"].exists()
     assert entries["fresh"].is_dir() and entries["foreign"].is_dir()  # recent, or not ours
+
+
+def _nobody_owns(path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a directory to another user (os.chown) needs root")
+    os.chown(path, 65534, 65534)
+
+
+@pytest.mark.parametrize("foreign", ["owner", "mode"])
+def test_a_directory_another_user_owns_or_can_write_is_refused(sandbox, foreign):
+    """As a /tmp/myenv made first by someone else: its owner could replace the interpreter."""
+    from metaflow_extensions.envs.plugins.envs.cli.code_package import check_into_dir
+
+    target = sandbox / "myenv"
+    target.mkdir()
+    if foreign == "owner":
+        target.chmod(0o755)
+        _nobody_owns(target)
+        why = r"it belongs to another user \(owner [^,]*,? ?uid 65534, mode 0755\)"
+    else:
+        target.chmod(0o777)
+        why = r"it can be written to by other users \(owner [^,]*, uid %d, mode 0777\)" % os.geteuid()
+    before = _tree(sandbox)
+    with pytest.raises(HydrateError, match="Refusing to create an environment at %s: %s, who could replace what is "
+                       "installed there. Choose a directory of your own" % (target, why)):
+        _create(target, force=True)
+    with pytest.raises(SpecError, match="Refusing --into-dir %s: %s" % (target, why)):
+        check_into_dir(target, force=True)
+    assert _tree(sandbox) == before and not (sandbox / "myenv.lock").exists()
+
+
+def test_a_parent_others_can_write_is_refused_unless_sticky(sandbox):
+    shared = sandbox / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may rename what is in it
+    with pytest.raises(HydrateError, match=r"its parent directory %s can be written to by other users \(owner .*mode "
+                       r"0777\), who could replace it" % shared):
+        _create(shared / "env")
+    assert list(shared.iterdir()) == []
+    # With the sticky bit (as /tmp has), only an entry's owner may rename or remove it.
+    shared.chmod(0o1777)
+    prefix = _create(shared / "deeper" / "env")
+    assert owns(prefix) and (prefix / MARKER).is_file()
+    for made in (prefix, prefix.parent):  # made by us: writable by no one else
+        assert os.stat(made).st_mode & 0o022 == 0
+
+
+def test_into_dir_force_replaces_only_what_it_wrote(sandbox):
+    from metaflow_extensions.envs.plugins.envs.cli import code_package
+
+    into = sandbox / "work"
+    code_package.prepare_dir(into, force=False)
+    code_package.link_python(into, sandbox / "env" / "bin" / "python")
+    added = ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt"]
+    for name in added:
+        (into / name).write_text("mine\n")
+    before = _tree(into)
+    expected = ("Refusing to replace the content of %s: it holds 7 entries that metaflow-envs did not write there "
+                "(a.txt, b.txt, c.txt, d.txt, e.txt and 2 more). Move them elsewhere or remove them yourself, or "
+                "choose another directory." % into)
+    with pytest.raises(HydrateError) as err:
+        code_package.check_into_dir(into, force=True)
+    assert str(err.value) == expected
+    with pytest.raises(HydrateError) as err:  # checked again where it removes, in case of a race
+        code_package.prepare_dir(into, force=True)
+    assert str(err.value) == expected and _tree(into) == before
+    for name in added:
+        (into / name).unlink()
+    code_package.prepare_dir(into, force=True)
+    assert sorted(p.name for p in into.iterdir()) == [".metaflow-envs-manifest", OWNER_MARKER]

@@ -198,7 +198,7 @@ def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Opti
             if not dry_run:
                 try:
                     remove_owned(prefix)
-                except OSError:  # what could not be removed stays, still marked as ours
+                except (OSError, EnvError):  # what could not be removed (or was swapped meanwhile) stays
                     pass
         if not keep_everything:
             _collect_packages(envs, report, keep_packages)

@@ -20,8 +20,9 @@ from ..plumbing.interpreters import find_interpreter
 from ..plumbing.rattler import rattler_client, run_rattler
 from ..plumbing.uv import run_uv
 from .archive_check import check_conda_archive
+from .dirfd import make_parents
 from .plan import STORE, HydrationPlan, PackageStore, plan
-from .prefix import check_target, claim, clear, is_complete, mark_complete, python_in, remove_owned
+from .prefix import Claimed, check_target, claim, is_complete, mark_complete, python_in, remove_owned
 
 
 def create_prefix(
@@ -39,7 +40,7 @@ def create_prefix(
     prefix = check_target(prefix)
     cache = cache or PackageCache()
     credentials = credentials or Credentials.from_environment()
-    prefix.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(prefix.parent)
     try:
         with _locked(Path(str(prefix) + ".lock")):
             if is_complete(prefix, env) and not force:
@@ -47,16 +48,19 @@ def create_prefix(
             if planned is None or planned.already_complete:
                 planned = plan(env, prefix, cache, store, force)
             packages = _gather(env, planned, cache, credentials, store)
-            adopted = claim(prefix)
-            try:
-                _install_or_refetch(env, packages, prefix, cache, credentials, store)
-            except BaseException:
+            with claim(prefix) as claimed:
                 try:
-                    remove_owned(prefix, keep_dir=adopted)
-                except OSError:  # the original failure is the one to report
-                    pass
-                raise
-            mark_complete(prefix, env)
+                    # The installers work by path: the prefix must still be the directory
+                    # claimed before they start, and after (mark_complete checks it again).
+                    claimed.check_in_place()
+                    _install_or_refetch(env, packages, claimed, cache, credentials, store)
+                    mark_complete(claimed, env)
+                except BaseException:
+                    try:
+                        remove_owned(prefix, keep_dir=claimed.adopted)
+                    except (OSError, HydrateError):  # the original failure is the one to report
+                        pass
+                    raise
     except Timeout:
         raise HydrateError(
             "Timed out waiting for another process creating %s (METAFLOW_CONDA_LOCK_TIMEOUT)." % prefix
@@ -77,17 +81,19 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _install_or_refetch(
-    env: ResolvedEnvironment, packages: List[LockedPackage], prefix: Path, cache: PackageCache,
+    env: ResolvedEnvironment, packages: List[LockedPackage], claimed: Claimed, cache: PackageCache,
     credentials: Credentials, store: Optional[PackageStore],
 ) -> None:
     """A cached archive damaged without changing size passes `has` and fails only at install:
     those found damaged are fetched again (by a new plan) for one more try."""
+    prefix = claimed.path
     try:
         _install(env, packages, prefix, cache, credentials)
     except HydrateError:
         if not [p for p in packages if cache.discard_if_corrupt(p)]:
             raise
-        clear(prefix)
+        claimed.check_in_place()
+        claimed.clear()
         _install(env, _gather(env, plan(env, prefix, cache, store), cache, credentials, store),
                  prefix, cache, credentials)
 
