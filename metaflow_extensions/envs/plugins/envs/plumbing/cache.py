@@ -30,6 +30,9 @@ _CHUNK = 1 << 20
 PARTIAL = ".partial-"
 PARTIAL_GRACE = 600.0
 PARTIAL_MAX_AGE = 86400.0
+# pid_t is a signed 32-bit int wherever we run: a larger number cannot name a process, so the
+# file is not one of ours to judge by its pid (only the age rule applies to it).
+_PID_MAX = 2 ** 31 - 1
 
 
 def sha256_of(path: Path) -> str:
@@ -165,8 +168,13 @@ def is_stale_partial(path: Path, now: Optional[float] = None) -> bool:
 
 
 def _writer_pid(name: str) -> Optional[int]:
+    """The pid in a `.partial-<pid>-*` name, or None when there is no possible pid there
+    (anyone can drop a file here: such a name is left until it is a day old)."""
     head = name[len(PARTIAL):].split("-", 1)[0]
-    return int(head) if head.isdigit() else None
+    if not (head.isascii() and head.isdigit()) or len(head) > len(str(_PID_MAX)):
+        return None
+    pid = int(head)
+    return pid if 0 < pid <= _PID_MAX else None
 
 
 def _running(pid: int) -> bool:
