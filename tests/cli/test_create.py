@@ -154,6 +154,12 @@ def test_an_interrupted_create_is_redone(seeded, tmp_path):
 def test_create_errors(seeded, tmp_path):
     assert "Invalid environment name 'bad name'" in seeded.fails("create", "team/tiny:v1", "--name", "bad name")
     assert "only one of --name and --prefix" in seeded.fails("create", "team/tiny:v1", "--name", "a", "--prefix", "b")
+    # Names past what a file name may hold (with the '<name>.lock' beside it) are refused up front.
+    long = "a" * 201
+    for option, value in (("--name", long), ("--prefix", str(tmp_path / long)), ("--into-dir", str(tmp_path / long))):
+        assert "given to %s is 201 bytes long: use at most 200" % option in seeded.fails("create", "team/tiny:v1",
+                                                                                         option, value)
+    assert seeded.run("create", "team/tiny:v1", "--name", "a" * 200, "-q").stdout.strip()
     assert "Unknown environment 'team/none:v1'" in seeded.fails("create", "team/none:v1")
     missing_run = "CodeFlow/999999/start"
     assert "Unknown environment '%s'" % missing_run in seeded.fails("create", missing_run, "--into-dir",
