@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Tuple
 
 import pytest
 
@@ -16,17 +16,10 @@ from tests.fixtures.channel import host_can_run_real_python
 from tests.fixtures.lock_projects import (  # noqa: F401 (lock_index: a fixture)
     ALPHA_1, GAMMA, export_pylock, lock_index, lock_project, sha256_of,
 )
-from tests.fixtures.servers import StaticFileServer
 
 from .conftest import FLOWS, METAFLOW
 
 pytestmark = pytest.mark.skipif(not host_can_run_real_python(), reason="the test channel's Python runs on linux-64")
-
-
-@pytest.fixture(scope="module")
-def index_url(pypi_index) -> Iterator[str]:
-    with StaticFileServer(pypi_index.root) as server:
-        yield server.url + "/simple"
 
 
 def test_resolve_verify_refuses_an_environment_that_does_not_import(cli, index_url):

@@ -165,8 +165,8 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
         for note in host_only_build_notes(env):
             progress.warn(note)
     if request.dry_run:
-        progress.note("Dry run: nothing was recorded, published or aliased, and wheels built from "
-                      "source were not kept (downloads and build interpreters stay cached for reuse).")
+        progress.note("Dry run: nothing was recorded, published or aliased (downloads, wheels built from "
+                      "sources and build interpreters stay cached for reuse).")
         return results
     if envs.store is not None:
         with progress.task("Publishing to %s" % envs.store.root):
