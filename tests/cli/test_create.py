@@ -74,6 +74,13 @@ def test_install_notebook(seeded, tmp_path):
                env={"JUPYTER_DATA_DIR": str(tmp_path / "data")})
     spec = json.loads((tmp_path / "data" / "kernels" / "mf-nb" / "kernel.json").read_text())
     assert spec["argv"][0] == str(seeded.cache / "envs" / "named" / "nb" / "bin" / "python")
+    # An alias longer than a directory name may be: the kernel's name is cut, and kept apart by a hash.
+    long = "%s/%s:%s" % ("m" * 99, "n" * 100, "t" * 100)  # the longest alias: past 255 bytes
+    seeded.run("alias", "team/tiny:v1", long, "-q")
+    seeded.run("create", long, "--install-notebook", "--notebook-prefix", str(jupyter), "-q")
+    (kernel,) = [p for p in (jupyter / "share" / "jupyter" / "kernels").iterdir() if p.name != "mf-team-tiny-v1"]
+    assert kernel.name.startswith("mf-mmmm") and len(kernel.name) == 100
+    assert json.loads((kernel / "kernel.json").read_text())["display_name"] == "Metaflow: %s" % long
 
 
 def test_into_dir_with_a_pathspec(seeded, tmp_path):
