@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -147,6 +147,15 @@ def seeded(tmp_path, channel_server, seed) -> Cli:
     out = Cli(tmp_path, env)
     out.seed = seed
     return out
+
+
+@pytest.fixture(scope="session")
+def index_url(pypi_index) -> Iterator[str]:
+    """The test PyPI index (mfenvs-* projects), served without credentials."""
+    from tests.fixtures.servers import StaticFileServer
+
+    with StaticFileServer(pypi_index.root) as server:
+        yield server.url + "/simple"
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,13 @@ def test_install_notebook(seeded, tmp_path):
                env={"JUPYTER_DATA_DIR": str(tmp_path / "data")})
     spec = json.loads((tmp_path / "data" / "kernels" / "mf-nb" / "kernel.json").read_text())
     assert spec["argv"][0] == str(seeded.cache / "envs" / "named" / "nb" / "bin" / "python")
+    # An alias longer than a directory name may be: the kernel's name is cut, and kept apart by a hash.
+    long = "%s/%s:%s" % ("m" * 99, "n" * 100, "t" * 100)  # the longest alias: past 255 bytes
+    seeded.run("alias", "team/tiny:v1", long, "-q")
+    seeded.run("create", long, "--install-notebook", "--notebook-prefix", str(jupyter), "-q")
+    (kernel,) = [p for p in (jupyter / "share" / "jupyter" / "kernels").iterdir() if p.name != "mf-team-tiny-v1"]
+    assert kernel.name.startswith("mf-mmmm") and len(kernel.name) == 100
+    assert json.loads((kernel / "kernel.json").read_text())["display_name"] == "Metaflow: %s" % long
 
 
 def test_into_dir_with_a_pathspec(seeded, tmp_path):
@@ -176,6 +183,12 @@ def test_an_interrupted_create_is_redone(seeded, tmp_path):
 def test_create_errors(seeded, tmp_path):
     assert "Invalid environment name 'bad name'" in seeded.fails("create", "team/tiny:v1", "--name", "bad name")
     assert "only one of --name and --prefix" in seeded.fails("create", "team/tiny:v1", "--name", "a", "--prefix", "b")
+    # Names past what a file name may hold (with the '<name>.lock' beside it) are refused up front.
+    long = "a" * 201
+    for option, value in (("--name", long), ("--prefix", str(tmp_path / long)), ("--into-dir", str(tmp_path / long))):
+        assert "given to %s is 201 bytes long: use at most 200" % option in seeded.fails("create", "team/tiny:v1",
+                                                                                         option, value)
+    assert seeded.run("create", "team/tiny:v1", "--name", "a" * 200, "-q").stdout.strip()
     assert "Unknown environment 'team/none:v1'" in seeded.fails("create", "team/none:v1")
     missing_run = "CodeFlow/999999/start"
     assert "Unknown environment '%s'" % missing_run in seeded.fails("create", missing_run, "--into-dir",

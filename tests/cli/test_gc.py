@@ -120,3 +120,21 @@ def test_gc_removes_stale_temp_files_only(cli):
     for path in dead:
         assert "Removed unfinished temp file %s" % path in out and not path.exists()
     assert live.exists() and str(live) not in out
+
+
+def test_partials_with_impossible_pids_are_left_until_old(cli):
+    """Anyone can drop a `.partial-<digits>-*` file into the cache: a pid no process can have
+    (here past 64 bits) is not ours to judge, so it stays until the day-old rule applies."""
+    hour_ago = time.time() - 3600  # past the grace, so its writer's pid would be asked about
+    sha_dir = cli.cache / "pkgs" / "conda" / ("c" * 64)
+    names = (".partial-99999999999999999999-x", ".partial-4294967296-y", ".partial-0-z", ".partial-٣-w")
+    young = [_old_file(directory / name, hour_ago) for directory in (cli.cache, sha_dir) for name in names]
+    old = _old_file(cli.cache / ".partial-99999999999999999999-old")
+    (cli.root / "environment.yml").write_text("channels: [conda-forge]\ndependencies:\n  - tinyutil==1.1.0\n")
+    cli.run("resolve", "-f", "environment.yml", "-q", "--skip-metaflow-deps")  # writes beside the index
+    assert not old.exists()  # a day old: the index's writer removed it
+    old = _old_file(sha_dir / ".partial-99999999999999999999-old")
+    out = cli.run("gc", "--older-than", "30").stdout
+    assert "Removed unfinished temp file %s" % old in out and not old.exists()
+    for path in young:
+        assert path.exists() and str(path) not in out

@@ -159,6 +159,10 @@ def test_using_pathspec_extends_a_step_environment(seeded):
     (["-r", "reqs.txt", "--using", "a/b", "--using-pathspec", "F/1/s"], "only one of --using, --using-pathspec, --from and --from-pathspec"),
     (["-r", "reqs.txt", "--using-pathspec", "not-a-pathspec"], "Invalid pathspec"),
     (["-r", "reqs.txt", "--using", "Bad:Tag!"], "Invalid environment name"),
+    (["-r", "reqs.txt", "--alias", "team/%s:v1" % ("a" * 101)], "at most 200 characters, each '/'-separated part at most 100"),
+    (["-r", "reqs.txt", "--alias", "team/x:%s" % ("v" * 101)], "and a tag at most 100"),
+    (["-r", "reqs.txt", "--alias", "/".join(["abcdefgh"] * 30)], "at most 200 characters"),
+    (["-r", "reqs.txt", "--using-pathspec", "F/%s/start" % ("1" * 201)], "at most 200 characters"),
     (["--skip-metaflow-deps"], "Nothing to resolve with --skip-metaflow-deps"),
     (["-r", "bad.txt"], "bad.txt"),
 ])

@@ -91,8 +91,7 @@ def test_a_long_build_says_it_is_still_building(tmp_path, sources_index, monkeyp
     monkeypatch.setattr(build, "STILL_BUILDING_EVERY", 0.5)
     spec = EnvSpec(pypi_sources=PypiSources(index_url=sources_index.url + "/simple"))
     version = "%d.%d" % sys.version_info[:2]
-    builder = build.make_builder(lambda: sys.executable, version, spec, Credentials(), PackageCache(tmp_path / "pkgs"),
-                                 keep=False)
+    builder = build.make_builder(lambda: sys.executable, version, spec, Credentials(), PackageCache(tmp_path / "pkgs"))
     sdist = "%s/files/%s" % (sources_index.url, SLOW.sdist_filename)
     shown = []
     with relayed_to(shown.append):

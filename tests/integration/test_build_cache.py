@@ -1,6 +1,6 @@
 """Wheels built from sources are built once per (source, target, Python): resolving the same
 request again gives the same full_id without building, a changed source is built again, and
-a dry run keeps no build."""
+a dry run keeps its build like any other run."""
 import hashlib
 import subprocess
 import sys
@@ -101,16 +101,16 @@ def test_a_tampered_build_is_not_trusted(fresh, pypi_index_server):
     assert hashlib.sha256(fixed.read_bytes()).hexdigest() == again.pypi_packages()[0].sha256
 
 
-def test_a_dry_run_keeps_no_build_but_reuses_kept_ones(fresh, pypi_index_server, tmp_path):
+def test_a_dry_run_keeps_its_build_for_the_real_run(fresh, pypi_index_server, tmp_path):
     cache, uv = fresh
     envs = Environments(index=LocalIndex(tmp_path / "index"))  # credentials: inline in the spec's index URL
     spec = _spec(pypi_index_server, "mfenvs-sdistonly")
     dry = envs.resolve(spec, dry_run=True)
-    assert uv.builds() == 1
-    assert not list((cache / "builds").iterdir()) and not list(cache.glob("pkgs/pypi/*/*.whl"))
+    assert uv.builds() == 1 and list((cache / "builds").glob("*/*.whl"))
 
     kept = envs.resolve(spec)
-    assert uv.builds() == 2 and list(cache.glob("pkgs/pypi/*/*.whl"))
+    assert uv.builds() == 1 and list(cache.glob("pkgs/pypi/*/*.whl"))
+    assert kept.full_id == dry.full_id
     assert envs.resolve(spec, force=True, dry_run=True).full_id == kept.full_id
-    assert uv.builds() == 2
+    assert uv.builds() == 1
     assert dry.pypi_packages()[0].source_sha256 == kept.pypi_packages()[0].source_sha256

@@ -874,11 +874,12 @@ def test_pypi_sources_attribute_name():
     assert req.spec.pypi_sources.extra_index_urls == ("https://x/simple",)
 
 
-def test_unknown_attribute_rejected_by_metaflow():
-    from metaflow.exception import MetaflowException
-
-    with pytest.raises(MetaflowException):
-        D.NamedEnvStepDecorator(attributes={"libraries": {}})
+def test_unknown_attribute_reported_when_the_step_is_initialised():
+    # Not while the flow file is imported (a traceback there): at step_init, one line.
+    deco = D.NamedEnvStepDecorator(attributes={"libraries": {}, "nmae": "x"})
+    with pytest.raises(D.InvalidEnvRequest, match=r"@named_env on step 'start': unknown attributes 'libraries', "
+                       r"'nmae' \(did you mean 'name'\?\); the accepted ones are fetch_at_exec, name, pathspec\."):
+        init_step(fake_flow(), [deco])
 
 
 def test_step_request_for_step_without_decorator():

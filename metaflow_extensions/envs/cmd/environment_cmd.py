@@ -357,8 +357,8 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
         if as_json and not dry_run:
             raise SpecError("--json prints the plan of --dry-run: add --dry-run, or drop --json.")
         target = named_prefix(args.check_prefix_name(name)) if name else (
-            check_target(Path(prefix_path).expanduser()) if prefix_path else None)
-        into = Path(into_dir).expanduser().absolute() if into_dir else None
+            check_target(Path(args.check_dir_name(prefix_path, "--prefix")).expanduser()) if prefix_path else None)
+        into = Path(args.check_dir_name(into_dir, "--into-dir")).expanduser().absolute() if into_dir else None
         if into is not None:
             code_package.check_into_dir(into, force)
         progress = obj.progress(quiet)

@@ -97,8 +97,7 @@ class Environments:
                     self.index.add(env, make_default=set_default)
                 return env
         credentials = credentials_for(spec)
-        env = resolve_environment(spec, credentials, self.cache, keep_builds=not dry_run,
-                                  build_python=build_prefix_python, prefer=prefer)
+        env = resolve_environment(spec, credentials, self.cache, build_python=build_prefix_python, prefer=prefer)
         if not dry_run:
             # Now, with this request's credentials: later steps (create, other processes, nodes) need none.
             fetch_packages(env.packages, self.cache, credentials,

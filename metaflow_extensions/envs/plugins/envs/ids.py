@@ -29,6 +29,12 @@ _FLOW = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATHSPEC_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
 _VAR = re.compile(r"@\{([^}]*)\}")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Aliases become datastore keys and, on a local datastore, file names: `<last part>:<tag>` is
+# one name there, and file systems allow 255 bytes per name.
+MAX_NAME_PART = 100
+MAX_TAG = 100
+MAX_NAME = 200
+MAX_PATHSPEC_PART = 200
 
 
 def is_hex_id(value: Any) -> bool:
@@ -136,6 +142,11 @@ def parse_alias(text: str, kind: Optional[str] = None) -> Alias:
             "lowercase letters, digits, '_' and '-', and tag uses lowercase letters, digits, "
             "'_', '.' and '-' (e.g. 'team/env:stable')." % raw
         )
+    longest = max(name.split("/"), key=len)
+    if len(name) > MAX_NAME or len(longest) > MAX_NAME_PART or len(tag) > MAX_TAG:
+        raise SpecError(
+            "Environment name '%s...' is too long: a name may have at most %d characters, each "
+            "'/'-separated part at most %d, and a tag at most %d." % (raw[:40], MAX_NAME, MAX_NAME_PART, MAX_TAG))
     return Alias(ALIAS_GENERIC, name, tag)
 
 
@@ -143,6 +154,9 @@ def _pathspec(raw: str, parts: Sequence[str]) -> Alias:
     if (len(parts) not in (3, 4) or not _FLOW.match(parts[0])
             or any(not _PATHSPEC_PART.match(p) or p in (".", "..") for p in parts[1:])):
         raise SpecError("Invalid pathspec '%s': use 'Flow/run_id/step' or 'Flow/run_id/step/task_id'." % raw)
+    if any(len(p) > MAX_PATHSPEC_PART for p in parts):
+        raise SpecError("Pathspec '%s...' is too long: each '/'-separated part may have at most %d characters."
+                        % (raw[:40], MAX_PATHSPEC_PART))
     return Alias(ALIAS_PATHSPEC, "/".join(parts[:3]))
 
 

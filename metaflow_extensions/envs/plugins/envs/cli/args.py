@@ -10,6 +10,9 @@ from ..ids import CONDA_PLATFORMS, Alias, parse_alias
 from ..spec import kind_of
 
 _PREFIX_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# A prefix's own name becomes file names beside it (`<name>.lock`, temp names while it is
+# replaced): file systems allow 255 bytes per name, so keep room for what we add.
+MAX_PREFIX_NAME = 200
 
 
 def check_archs(archs: Iterable[str]) -> List[str]:
@@ -60,7 +63,19 @@ def check_prefix_name(name: str) -> str:
     if not _PREFIX_NAME.match(name or "") or name in (".", ".."):
         raise SpecError("Invalid environment name '%s' for --name: use letters, digits, '_', '.' "
                         "and '-' (e.g. 'my-env')." % name)
-    return name
+    return check_dir_name(name, "--name")
+
+
+def check_dir_name(path: str, option: str) -> str:
+    """The last part of a directory we create (--name, --prefix, --into-dir) fits in a file
+    name together with what we put beside it."""
+    name = os.path.basename(os.path.normpath(path))
+    size = len(os.fsencode(name))
+    if size > MAX_PREFIX_NAME:
+        raise SpecError("The name '%s...' given to %s is %d bytes long: use at most %d (file names are "
+                        "limited to 255 bytes, and metaflow-envs adds files such as '<name>.lock' beside it)."
+                        % (name[:40], option, size, MAX_PREFIX_NAME))
+    return path
 
 
 def check_days(days: float, option: str = "--older-than") -> float:

@@ -15,7 +15,9 @@ On file systems mounted `noatime`, only modification times count.
 Only what metaflow-envs made is removed: a directory under envs/ without its ownership
 marker (see hydrate/prefix.py) is reported as skipped, never deleted, however old. Stale
 `.partial-*` temp files (see plumbing/cache.py) in the package cache, the index's directory
-and the locks are removed whatever their age; those of running processes never are.
+and the locks are removed whatever their age; those of running processes never are. So are
+the scratch directories of verifications (`<cache>/scratch/verify-<pid>-*`, see verify/)
+whose process was killed before it could remove them.
 """
 import os
 import shutil
@@ -54,12 +56,13 @@ class GcReport:
     skipped: List[Path] = field(default_factory=list)  # directories under envs/ we did not make
     partials: List[Item] = field(default_factory=list)  # stale temp files removed (or would be)
     builds: List[Item] = field(default_factory=list)  # wheels built from sources, and their record
+    scratch: List[Item] = field(default_factory=list)  # verifications' scratch dirs left by dead processes
     kept_prefixes: int = 0
     kept_packages: int = 0
 
     @property
     def freed(self) -> int:
-        return sum(i.size for i in self.prefixes + self.packages + self.partials + self.builds)
+        return sum(i.size for i in self.prefixes + self.packages + self.partials + self.builds + self.scratch)
 
 
 def _stamp(path: Path) -> float:
@@ -204,6 +207,7 @@ def collect(envs: Environments, older_than_days: float, dry_run: bool, now: Opti
             _collect_packages(envs, report, keep_packages)
         _collect_partials(envs, report)
         _collect_builds(report)
+        _collect_scratch(report)
     return report
 
 
@@ -233,6 +237,19 @@ def _collect_builds(report: GcReport) -> None:
         report.builds.append(Item(entry, last_used, _size(entry)))
         if not report.dry_run:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _collect_scratch(report: GcReport) -> None:
+    """Verification scratch directories whose process is gone, whatever their age."""
+    from ..verify import stale_scratch
+
+    for path in stale_scratch():
+        report.scratch.append(Item(path, _stamp(path), _size(path)))
+        if not report.dry_run:
+            try:
+                remove_owned(path)
+            except (OSError, EnvError):  # what could not be removed (or is no longer ours) stays
+                pass
 
 
 def _load(envs: Environments, env_id: Optional[EnvID]):
@@ -305,6 +322,8 @@ def render(report: GcReport) -> str:
             verb, item.path.name, time.strftime("%Y-%m-%d", time.localtime(item.last_used)), _mb(item.size)))
     for item in report.partials:
         lines.append("%s unfinished temp file %s (its writer stopped)" % (verb, item.path))
+    for item in report.scratch:
+        lines.append("%s verification scratch %s (its process stopped, frees %s)" % (verb, item.path, _mb(item.size)))
     for path in report.in_use:
         lines.append("Kept %s: in use by a running create" % path)
     for path in report.skipped:

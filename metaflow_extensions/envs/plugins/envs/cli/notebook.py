@@ -5,6 +5,7 @@ needed to write it). The kernel starts `python -m ipykernel_launcher`, so an env
 without ipykernel is extended with it first (as the reference does): the kernel runs in that
 extension, which keeps every version the environment locked.
 """
+import hashlib
 import json
 import os
 import re
@@ -17,11 +18,18 @@ from ..lock import ResolvedEnvironment
 from ..spec.model import EnvSpec, PypiDep
 
 _KERNEL_NAME_BAD = re.compile(r"[^a-z0-9._-]+")
+# The kernel name is a directory name: an alias or pathspec can be longer than a file name may
+# be (255 bytes), so a long one is cut and told apart by a hash of the whole label.
+_KERNEL_NAME_MAX = 100
 
 
 def kernel_name(label: str) -> str:
     """Jupyter kernel names use [a-z0-9._-]: `team/env:v1` -> `mf-team-env-v1`."""
-    return "mf-" + (_KERNEL_NAME_BAD.sub("-", label.lower()).strip("-.") or "env")
+    name = "mf-" + (_KERNEL_NAME_BAD.sub("-", label.lower()).strip("-.") or "env")
+    if len(name) <= _KERNEL_NAME_MAX:
+        return name
+    digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:12]
+    return "%s-%s" % (name[:_KERNEL_NAME_MAX - len(digest) - 1].rstrip("-."), digest)
 
 
 def user_data_dir() -> Path:

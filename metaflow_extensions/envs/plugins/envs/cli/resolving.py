@@ -11,6 +11,7 @@ from ..ids import Alias
 from ..integration.metaflow_needs import with_metaflow_needs
 from ..lock import ResolvedEnvironment
 from ..plumbing.notices import relayed_to
+from ..plumbing.signals import stop_on_signals
 from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
 from ..resolve.resolver import with_defaults
@@ -166,14 +167,14 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
     # Notices from the work (a wheel built from source...) are shown as it goes.
     with progress.task("%s for %s" % (what, ", ".join(archs)), total=len(archs) if len(archs) > 1 else None,
                        poll=lambda: len(done)), relayed_to(progress.note):
-        with ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
-            results = list(pool.map(one, archs))
+        with stop_on_signals(), ThreadPoolExecutor(max_workers=min(4, len(archs))) as pool:
+            results = list(pool.map(one, archs))  # SIGTERM/SIGINT: the workers clean up, then we stop
     for env in results:
         for note in host_only_build_notes(env):
             progress.warn(note)
     if request.dry_run:
-        progress.note("Dry run: nothing was recorded, published or aliased, and wheels built from "
-                      "source were not kept (downloads and build interpreters stay cached for reuse).")
+        progress.note("Dry run: nothing was recorded, published or aliased (downloads, wheels built from "
+                      "sources and build interpreters stay cached for reuse).")
         return results
     if envs.store is not None:
         with progress.task("Publishing to %s" % envs.store.root):

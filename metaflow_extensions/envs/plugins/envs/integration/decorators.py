@@ -16,6 +16,7 @@ from metaflow.exception import MetaflowException
 from ..errors import SpecError
 from . import task_launch
 from .attributes import FAMILY_CONDA, FAMILY_NAMED, FAMILY_PYPI, DecoratorAttrs, defaults_for
+from .unknown_attributes import RecordsUnknownAttributes
 
 if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
     from .decorator_rules import StepEnvRequest
@@ -32,7 +33,7 @@ class InvalidEnvRequest(MetaflowException):
 # Base classes (kept open: the environment integration adds runtime hooks to them)
 
 
-class EnvStepDecoratorBase(StepDecorator):
+class EnvStepDecoratorBase(RecordsUnknownAttributes, StepDecorator):
     """What every environment step decorator shares: its `family` and, after step_init,
     the step's `request` (None until then)."""
 
@@ -47,6 +48,7 @@ class EnvStepDecoratorBase(StepDecorator):
         self.holds_request = False
         if in_task_process():
             return  # validated by the launcher; a task needs no request (nor its imports)
+        check_attributes(self, "@%s on step '%s'" % (self.name, step_name))
         decos = list(decorators)
         if not any(d is self for d in decos):
             decos.append(self)  # Metaflow passes the step's list, self included; be sure
@@ -106,7 +108,7 @@ class EnvStepDecoratorBase(StepDecorator):
             "%s=%s" % (k, json.dumps(v).replace('"', '\\"')) for k, v in attrs))
 
 
-class EnvFlowDecoratorBase(FlowDecorator):
+class EnvFlowDecoratorBase(RecordsUnknownAttributes, FlowDecorator):
     """What every flow-level environment decorator shares. It applies to every step; the
     step decorators read it when computing their request."""
 
@@ -117,6 +119,7 @@ class EnvFlowDecoratorBase(FlowDecorator):
         # Flow-level mistakes are reported once, before any step is looked at.
         if in_task_process():
             return
+        check_attributes(self, "@%s" % self.name)
         from .decorator_rules import validate_flow_decorators
 
         try:
@@ -397,6 +400,13 @@ FLOW_DECORATORS = (CondaFlowDecorator, PypiFlowDecorator, PipFlowDecorator, Name
 
 # --------------------------------------------------------------------------------------
 # From Metaflow objects to the pure rules
+
+
+def check_attributes(deco: RecordsUnknownAttributes, where: str) -> None:
+    """Report the attributes the decorator was given but does not know (see unknown_attributes)."""
+    message = deco.unknown_attribute_message(where)
+    if message:
+        raise InvalidEnvRequest(message)
 
 
 def family_of(deco: Any) -> Optional[str]:

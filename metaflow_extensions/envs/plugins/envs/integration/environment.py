@@ -116,6 +116,7 @@ class CondaEnvironment(MetaflowEnvironment):
         from .. import settings
         from ..errors import EnvError
         from ..ids import EnvID
+        from ..plumbing.signals import stop_on_signals
         from ..resolve.pypi import host_only_build_notes
 
         if not jobs:
@@ -126,8 +127,10 @@ class CondaEnvironment(MetaflowEnvironment):
             echo("    Warning: " + warning)
         from ..plumbing.notices import relayed_to
 
-        # Notices from the work (a wheel built from source...) are shown as it goes.
-        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool, relayed_to(lambda line: echo("    " + line)):
+        # Notices from the work (a wheel built from source...) are shown as it goes; on
+        # SIGTERM/SIGINT the workers clean up (a verification's scratch prefix), then we stop.
+        with stop_on_signals(), ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool, \
+                relayed_to(lambda line: echo("    " + line)):
             outcomes = list(pool.map(lambda item: _outcome(self._run_job, item[0], force, item[1], dry_run, verify),
                                      jobs.items()))
         failed = [(steps, err) for steps, (_, err) in zip(jobs.values(), outcomes) if err is not None]

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Tuple
 
 from metaflow.decorators import FlowDecorator, StepDecorator
 
-from .decorators import InvalidEnvRequest, in_task_process
+from .decorators import InvalidEnvRequest, check_attributes, in_task_process
+from .unknown_attributes import RecordsUnknownAttributes
 
 if TYPE_CHECKING:
     from ..spec.model import SysPackages
@@ -31,7 +32,7 @@ def _needs_env_type(environment: Any, where: str) -> None:
             "--environment=conda, e.g. `python flow.py --environment=conda run`." % where)
 
 
-class SysPackagesStepDecorator(StepDecorator):
+class SysPackagesStepDecorator(RecordsUnknownAttributes, StepDecorator):
     """
     Declares the virtual packages the machines running the step provide (a CUDA driver, the
     C library...): its Conda environment is resolved against them.
@@ -53,10 +54,11 @@ class SysPackagesStepDecorator(StepDecorator):
     def step_init(self, flow: Any, graph: Any, step_name: str, decorators: List[StepDecorator],
                   environment: Any, flow_datastore: Any, logger: Callable[..., None]) -> None:
         if not in_task_process():
+            check_attributes(self, "@sys_packages on step '%s'" % step_name)
             _needs_env_type(environment, "@sys_packages on step '%s'" % step_name)
 
 
-class SysPackagesFlowDecorator(FlowDecorator):
+class SysPackagesFlowDecorator(RecordsUnknownAttributes, FlowDecorator):
     """
     Declares the virtual packages the machines running every step provide; a step's
     `@sys_packages` wins for a name both declare.
@@ -74,6 +76,7 @@ class SysPackagesFlowDecorator(FlowDecorator):
     def flow_init(self, flow: Any, graph: Any, environment: Any, flow_datastore: Any,
                   metadata: Any, logger: Any, echo: Any, options: Any) -> None:
         if not in_task_process():
+            check_attributes(self, "@sys_packages_base")
             _needs_env_type(environment, "@sys_packages_base")
             declared("@sys_packages_base on the flow", [self])  # mistakes once, before any step
 

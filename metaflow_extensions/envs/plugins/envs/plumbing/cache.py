@@ -30,6 +30,9 @@ _CHUNK = 1 << 20
 PARTIAL = ".partial-"
 PARTIAL_GRACE = 600.0
 PARTIAL_MAX_AGE = 86400.0
+# pid_t is a signed 32-bit int wherever we run: a larger number cannot name a process, so the
+# file is not one of ours to judge by its pid (only the age rule applies to it).
+_PID_MAX = 2 ** 31 - 1
 
 
 def sha256_of(path: Path) -> str:
@@ -158,15 +161,29 @@ def is_stale_partial(path: Path, now: Optional[float] = None) -> bool:
     if not stat.S_ISREG(st.st_mode):
         return False
     idle = (time.time() if now is None else now) - st.st_mtime
+    return is_stale_work(path.name, PARTIAL, idle)
+
+
+def is_stale_work(name: str, prefix: str, idle: float, grace: float = PARTIAL_GRACE) -> bool:
+    """Whether temp work named `<prefix><pid>-...`, untouched for `idle` seconds, is stale:
+    its writer is not running on this host and it was idle for `grace` seconds, or it was
+    idle for a day whoever wrote it (pids are reused)."""
     if idle > PARTIAL_MAX_AGE:
         return True
-    pid = _writer_pid(path.name)
-    return pid is not None and idle > PARTIAL_GRACE and not _running(pid)
+    pid = _writer_pid(name, prefix)
+    return pid is not None and idle > grace and not _running(pid)
 
 
-def _writer_pid(name: str) -> Optional[int]:
-    head = name[len(PARTIAL):].split("-", 1)[0]
-    return int(head) if head.isdigit() else None
+def _writer_pid(name: str, prefix: str) -> Optional[int]:
+    """The pid in a `<prefix><pid>-*` name, or None when there is no possible pid there
+    (anyone can drop a file here: such a name is left until it is a day old)."""
+    if not name.startswith(prefix):
+        return None
+    head = name[len(prefix):].split("-", 1)[0]
+    if not (head.isascii() and head.isdigit()) or len(head) > len(str(_PID_MAX)):
+        return None
+    pid = int(head)
+    return pid if 0 < pid <= _PID_MAX else None
 
 
 def _running(pid: int) -> bool:

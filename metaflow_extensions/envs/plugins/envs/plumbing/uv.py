@@ -9,6 +9,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from ..auth import Credentials
 from ..errors import EnvError
 from .. import settings
+from .signals import check_stopped, child
 
 
 def uv_binary() -> str:
@@ -52,7 +53,8 @@ def run_uv(
     every: float = 60.0,
 ) -> subprocess.CompletedProcess:
     """Run `uv ARGS`; on failure raise `error_class` with uv's own explanation, redacted.
-    `waiting`, when given, is called with the seconds elapsed every `every` seconds uv runs."""
+    `waiting`, when given, is called with the seconds elapsed every `every` seconds uv runs.
+    A stopping signal (plumbing/signals.py) kills it and raises Terminated."""
     with subprocess.Popen(
         [uv_binary(), *args],
         env=uv_env(env),
@@ -61,7 +63,7 @@ def run_uv(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    ) as popen:
+    ) as popen, child(popen):
         started = time.monotonic()
         while True:
             try:  # a timed-out communicate() loses no output: it is simply called again
@@ -69,6 +71,7 @@ def run_uv(
                 break
             except subprocess.TimeoutExpired:
                 waiting(time.monotonic() - started)  # type: ignore[misc]
+    check_stopped()  # killed by us: its failure is not uv's to explain
     proc = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
     if proc.returncode != 0:
         raise error_class("%s:\n%s" % (what, _explain(proc.stderr or proc.stdout, credentials)))

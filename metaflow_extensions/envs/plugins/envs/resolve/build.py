@@ -3,8 +3,15 @@
 A build is cached by what it was built from (the source archive's sha256, the git commit,
 or the hash of a local directory's files), the target platform and the Python version: the
 same request then always locks the same wheel (same sha256, so the same full_id) and is
-built only once, however many times it is resolved. The wheel also goes into the package
-cache under its sha256, where hydration finds it like any downloaded package.
+built only once, however many times it is resolved, dry runs included (a build is a cache
+entry like a download, so a dry run and the real run that follows lock the same wheel). The
+wheel also goes into the package cache under its sha256, where hydration finds it like any
+downloaded package.
+
+Builds are also reproducible, so that two machines (or two fresh caches) lock the same
+wheel: they run with SOURCE_DATE_EPOCH set (see `source_date_epoch`), which setuptools
+(wheel), hatchling, flit and poetry-core use for every date they write into the archive,
+the only part of a pure-Python wheel that otherwise changes from one build to the next.
 """
 import hashlib
 import json
@@ -12,8 +19,10 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -36,11 +45,10 @@ STILL_BUILDING_EVERY = 60.0  # seconds between two "still building" notices of o
 
 def make_builder(
     python: Callable[[], str], python_version: str, spec: EnvSpec, credentials: Credentials,
-    cache: PackageCache, keep: bool = True,
+    cache: PackageCache,
 ) -> WheelBuilder:
     """A WheelBuilder building with the interpreter `python()` returns (created lazily: most
-    environments never need to build). Without `keep` (a dry run) builds found in the build
-    cache are reused, but new ones are only measured, then removed."""
+    environments never need to build)."""
     builds = BuildCache()
 
     def build(source: SourceToBuild) -> BuiltWheel:
@@ -58,11 +66,8 @@ def make_builder(
                 notice("Built %s from source in %s." % (_label(source), _duration(time.monotonic() - started)))
                 built = BuiltWheel(wheel.name, sha256_of(wheel), wheel.stat().st_size,
                                    origin if source.kind != "vcs" else content_sha256(tree))
-                if not keep:
-                    return built
                 found = builds.put(key, wheel, built)
-            if keep:
-                cache.add_file(found[1], "pypi")
+            cache.add_file(found[1], "pypi")
             return found[0]
 
     return build
@@ -163,12 +168,42 @@ def _tree_files(root: Path) -> Iterator[Tuple[str, Path]]:
             yield item.relative_to(root).as_posix(), item
 
 
+# The earliest date a zip archive (a wheel) can hold: 1980-01-01T00:00:00Z.
+ZIP_EPOCH = 315532800
+
+
+def source_date_epoch(tree: Path) -> int:
+    """SOURCE_DATE_EPOCH for building `tree`. For an archive (an sdist), its newest member's
+    date: the archive is identified by its sha256, so the same source always gives the same
+    date, and a date the source itself carries (as distributions do). A directory or a git
+    checkout is identified by its content, not its files' dates (a fresh checkout has new
+    ones), so it gets a fixed date. Never before ZIP_EPOCH, which a wheel cannot hold."""
+    newest = ZIP_EPOCH
+    try:
+        if tree.is_file() and zipfile.is_zipfile(tree):
+            with zipfile.ZipFile(tree) as archive:
+                newest = max([newest] + [int(_zip_time(i.date_time)) for i in archive.infolist()])
+        elif tree.is_file() and tarfile.is_tarfile(str(tree)):
+            with tarfile.open(str(tree)) as archive:
+                newest = max([newest] + [int(m.mtime) for m in archive.getmembers()])
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, ValueError, OverflowError):
+        pass  # uv reports an unreadable archive itself
+    return newest
+
+
+def _zip_time(date_time: Tuple[int, ...]) -> float:
+    import calendar
+
+    return calendar.timegm(tuple(date_time) + (0, 0, 0))
+
+
 def _uv_build(source: SourceToBuild, tree: Path, work: Path, python: str, spec: EnvSpec,
               credentials: Credentials) -> Path:
     out = work / "dist"
     args = ["build", "--wheel", "--out-dir", str(out), "--python", python, str(tree)]
     # Build dependencies (setuptools...) come from the request's own indexes.
     source_args, source_env = source_options(spec, credentials, work)
+    source_env = dict(source_env, SOURCE_DATE_EPOCH=str(source_date_epoch(tree)))
     run_uv(args + source_args, credentials, ResolveError, "Could not build a wheel for '%s' from %s"
            % (source.name, credentials.redact(source.location)), env=source_env,
            waiting=lambda seconds: notice("Still building %s from source (%s)." % (_label(source), _duration(seconds))),

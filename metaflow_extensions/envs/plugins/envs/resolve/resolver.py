@@ -62,14 +62,12 @@ def resolve_environment(
     spec: EnvSpec,
     credentials: Optional[Credentials] = None,
     cache: Optional[PackageCache] = None,
-    keep_builds: bool = True,
     build_python: Optional[BuildPython] = None,
     prefer: Optional[Preferences] = None,
 ) -> ResolvedEnvironment:
-    """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes. Without
-    `keep_builds` (a dry run) wheels built from sources are not kept. With Python from Conda,
-    wheels are built from sources (sdists, git, local directories) with the interpreter
-    `build_python` makes; `Environments.resolve` passes one, a bare call without it cannot
+    """Resolve `spec` for `spec.platform` into a lock with exact URLs and hashes. With Python
+    from Conda, wheels are built from sources (sdists, git, local directories) with the
+    interpreter `build_python` makes; `Environments.resolve` passes one, a bare call without it cannot
     build from sources. `prefer` (a previous lock's packages) keeps their versions where the
     request still allows them: only what must move moves."""
     spec = with_defaults(spec)
@@ -121,7 +119,7 @@ def resolve_environment(
 
         if not on_host:  # a target's Python cannot run here: build (pure-Python only) with this machine's
             python_for_builds = lambda: find_interpreter(_series(python_version) + ".*")  # noqa: E731
-        builder = make_builder(python_for_builds, python_version, spec, credentials, cache, keep_builds)
+        builder = make_builder(python_for_builds, python_version, spec, credentials, cache)
         pypi_pkgs += pypi.resolve(spec, python_version, target, credentials, provided, builder, prefer.kept(KIND_PYPI))
     return ResolvedEnvironment(
         spec=spec,

@@ -9,14 +9,23 @@ of its direct dependencies in the environment, where version conflicts (pandas b
 numpy 1 meeting numpy 2) come from. An environment for another platform than this machine's
 is not verified, and the report says so.
 
+A module counts as verified only when the probe reported its result and the probe reported
+that it finished: an import that ends the process (even with status 0) fails every module
+left without a result, naming them.
+
 A success is remembered in the cache (`verified/<arch>/<full_id>`): a flow reusing a verified
 environment does not hydrate it again. A forged file there only skips a check.
+
+The scratch directory (`<cache>/scratch/verify-<pid>-<random>`, marked as ours before
+anything goes in) is removed when verification ends, also on SIGTERM or SIGINT; one left by
+a process killed outright is removed by `gc` once that process is gone (`stale_scratch`).
 """
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +38,20 @@ from ..auth import Credentials
 from ..errors import ResolveError
 from ..hydrate.install import create_prefix
 from ..hydrate.plan import PackageStore
-from ..hydrate.prefix import owns, python_in, remove_owned
+from ..hydrate.prefix import claim_dir, owns, python_in, remove_owned
 from ..ids import CONDA_PLATFORMS, is_hex_id
 from ..lock import KIND_CONDA, KIND_PYPI, ResolvedEnvironment
-from ..plumbing.cache import PackageCache
+from ..plumbing.cache import PackageCache, is_stale_work
+from ..plumbing.signals import check_stopped, child
 from ..resolve.platforms import host_platform
 
 PROBE = Path(__file__).with_name("probe.py")
 IMPORT_TIMEOUT = 600  # seconds for all imports: an import that hangs must not hang the resolution
 _RESULTS = "imports.jsonl"
+SCRATCH_PREFIX = "verify-"  # then `<pid>-`: gc tells a dead process's scratch from a running one's
+# A scratch directory is idle for as long as an import runs: only one idle for longer than
+# every import may take is another host's left-over (the cache may be shared).
+_SCRATCH_GRACE = IMPORT_TIMEOUT + 600.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,7 @@ def verify_environment(env: ResolvedEnvironment, credentials: Credentials, cache
     requested, unnamed = _requested(env)
     with _scratch() as root:
         prefix = create_prefix(env, root / "env", credentials, cache, store=store)
+        check_stopped()
         python = python_in(prefix)
         if not python.exists():
             return Verification(env, not_verified="it has no Python interpreter")
@@ -127,40 +142,84 @@ def _requested(env: ResolvedEnvironment) -> Tuple[Dict[str, List[str]], List[str
 @contextmanager
 def _scratch() -> Iterator[Path]:
     """A new directory of ours under the cache (hard links from the package cache work
-    there), removed after: the prefix through `remove_owned`, which proves it is ours."""
-    root = Path(tempfile.mkdtemp(prefix="verify-", dir=str(settings.cache_dir("scratch"))))
+    there), named with this process's pid and marked as ours before anything goes in;
+    removed after through `remove_owned`, which proves it is ours (also when a signal stops
+    the verification: see plumbing/signals.py)."""
+    root = Path(tempfile.mkdtemp(prefix="%s%d-" % (SCRATCH_PREFIX, os.getpid()),
+                                 dir=str(settings.cache_dir("scratch"))))
     try:
+        claim_dir(root)
         yield root
     finally:
-        prefix = root / "env"
-        if owns(prefix):
-            remove_owned(prefix)
-        for leftover in (root / "env.lock", root / _RESULTS):  # create_prefix's lock, the probe's output
-            if leftover.exists():
-                leftover.unlink()
-        if prefix.is_dir():  # left empty by a failed creation
-            prefix.rmdir()
-        root.rmdir()
+        if owns(root):
+            remove_owned(root)
+        else:  # stopped before its marker was written: still empty
+            root.rmdir()
+
+
+def stale_scratch() -> List[Path]:
+    """Scratch directories of verifications whose process is gone (killed outright), for gc;
+    only ours (named by us and carrying our marker) and not those of running processes."""
+    parent = settings.cache_root() / "scratch"
+    try:
+        entries = [Path(e.path) for e in os.scandir(parent) if e.name.startswith(SCRATCH_PREFIX)]
+    except OSError:
+        return []
+    now = time.time()
+    return [path for path in sorted(entries)
+            if owns(path) and is_stale_work(path.name, SCRATCH_PREFIX, now - _newest_change(path), _SCRATCH_GRACE)]
+
+
+def _newest_change(root: Path) -> float:
+    stamps = [0.0]
+    for path in (root, root / "env", root / _RESULTS):
+        try:
+            stamps.append(os.lstat(path).st_mtime)
+        except OSError:
+            pass
+    return max(stamps)
 
 
 def _probe(python: Path, requested: Dict[str, List[str]], results: Path) -> List[dict]:
     """Run probe.py in the prefix's Python (isolated: neither this process's PYTHONPATH
     nor the working directory can supply a module); its events, in order, and an error
-    event if the process itself ended badly."""
-    try:
-        proc = subprocess.run([str(python), "-I", str(PROBE), str(results)], input=json.dumps(requested),
-                              capture_output=True, text=True, timeout=IMPORT_TIMEOUT)
-        why = "" if proc.returncode == 0 else "ended the Python process (exit status %s) %s" % (
-            proc.returncode, _last_line(proc.stderr))
-    except subprocess.TimeoutExpired:
-        why = "took more than %ds" % IMPORT_TIMEOUT
+    event for each requested package or module left without a result when the process
+    did not finish (whatever its exit status: `os._exit(0)` in an import is no success)."""
+    with subprocess.Popen([str(python), "-I", str(PROBE), str(results)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc, child(proc):
+        try:
+            _, stderr = proc.communicate(json.dumps(requested), timeout=IMPORT_TIMEOUT)
+            status: Optional[int] = proc.returncode
+            why = "ended the Python process (exit status %s) %s" % (proc.returncode, _last_line(stderr))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            status, why = None, "took more than %ds" % IMPORT_TIMEOUT
+    check_stopped()  # killed by a stopping signal: no verdict
     events = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
-    if why:
-        finished = {(e["package"], e["module"]) for e in events if e["event"] in ("ok", "error")}
-        current = [e for e in events if e["event"] == "start" and (e["package"], e["module"]) not in finished]
-        culprit = current[0] if current else {"package": "", "module": ""}
-        events.append(dict(culprit, event="error", error=why.strip()))
-    return events
+    if any(e["event"] == "done" for e in events):
+        if status == 0:
+            return events
+        return events + [{"event": "error", "package": "", "module": "", "error": why.strip()}]
+    return events + _unfinished(requested, events, why.strip())
+
+
+def _unfinished(requested: Dict[str, List[str]], events: List[dict], why: str) -> List[dict]:
+    """Errors for what the probe gave no result for: the import it was in when it stopped
+    gets `why`, every other module and package is named as not checked."""
+    finished = {(e["package"], e["module"]) for e in events if e["event"] in ("ok", "error")}
+    started = [(e["package"], e["module"]) for e in events if e["event"] == "start"
+               and (e["package"], e["module"]) not in finished]
+    culprit = started[0] if started else None
+    listed = [e for e in events if e["event"] == "package"]
+    not_checked = "not checked: the import check stopped before it (it %s)" % why
+    out = [{"event": "error", "package": e["package"], "module": module,
+            "error": why if (e["package"], module) == culprit else not_checked}
+           for e in listed for module in e["modules"] if (e["package"], module) not in finished]
+    seen = {e["package"] for e in listed}
+    out += [{"event": "error", "package": name, "module": "", "error": "%s before it was looked at" % why}
+            for names in requested.values() for name in names if name not in seen]
+    return out or [{"event": "error", "package": "", "module": "", "error": why}]
 
 
 def _last_line(text: str) -> str:
@@ -195,6 +254,8 @@ def _failure(env: ResolvedEnvironment, errors: List[dict], packages: Dict[str, d
             lines.append("- %s: import %s failed: %s%s;" % (
                 with_version(package), error["module"], error["error"],
                 "; its dependencies here: %s" % ", ".join(deps) if deps else ""))
+        elif package:
+            lines.append("- %s: the import check %s;" % (with_version(package), error["error"]))
         else:
             lines.append("- the import check %s;" % error["error"])
     return "\n".join(lines) + (

@@ -4,8 +4,9 @@ on stdin), never imported by metaflow-envs: standard library only, Python 3.8+.
 For each requested package (`{"pypi": [names], "conda": [names]}`) it finds the top-level
 modules the package installed in this prefix, then imports them all, each import guarded.
 Results are JSON lines appended (and flushed) to RESULT_FILE as they happen, so an import
-that kills the process is still named by its `start` line. The file, not stdout, carries
-them: an imported module may print anything.
+that kills the process is still named by its `start` line, and a final `done` line says
+the probe got to its end (an import may end the process with status 0). The file, not
+stdout, carries them: an imported module may print anything.
 """
 import json
 import os
@@ -113,6 +114,7 @@ def main():
                     emit(event="error", package=name, module=module, error=describe(err))
                 else:
                     emit(event="ok", package=name, module=module)
+        emit(event="done")  # last: without it, whatever has no result failed (the parent's rule)
 
 
 if __name__ == "__main__":
