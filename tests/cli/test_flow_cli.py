@@ -30,6 +30,7 @@ def test_resolve_all_steps_then_reuse_then_force(cli):
 def test_show_json_and_human(cli):
     docs = json.loads(env(cli, "show", "--json").stdout)
     assert [d["step"] for d in docs] == ["start", "pypi_step", "late", "end"]
+    assert [d["state"] for d in docs] == ["resolved", "resolved", "fetch-at-exec", "disabled"]
     start = docs[0]
     assert start["type"] == "mixed" and start["env_id"]["arch"] == "linux-64"
     assert {"tinyutil", "python"} <= {p["name"] for p in start["packages"]}
@@ -38,15 +39,29 @@ def test_show_json_and_human(cli):
     # The same document as the top-level `show --json` of that environment.
     ids = "%s:%s" % (start["env_id"]["req_id"], start["env_id"]["full_id"])
     top = json.loads(cli.run("show", "--json", ids).stdout)[0]
-    assert dict(start, step=None) == dict(top, step=None)
-    human = env(cli, "show", "pypi_step", "end").stdout
+    assert dict(start, step=None, state=None) == dict(top, step=None, state=None)
+    # --output FILE: the JSON documents, whatever stdout shows (the reference's flow-level
+    # `show --local-only` spelling of the negative form works too).
+    out = cli.root / "show.json"
+    human = env(cli, "show", "--output", str(out), "--no-local-only", "pypi_step", "end").stdout
     assert human.startswith("Environment of step pypi_step") and "type        pypi-only" in human
     assert "Step end: no environment" in human
+    written = json.loads(out.read_text())
+    assert [(d["step"], d["state"]) for d in written] == [("pypi_step", "reused"), ("end", "disabled")]
+    assert written[0]["env_id"] == docs[1]["env_id"]
 
 
-def test_resolve_json(cli):
-    docs = json.loads(env(cli, "resolve", "--json", "pypi_step").stdout)
+def test_resolve_json_and_output(cli):
+    out = cli.root / "resolved.json"
+    proc = env(cli, "resolve", "--json", "--output", str(out), "pypi_step")
+    docs = json.loads(proc.stdout)
     assert [d["step"] for d in docs] == ["pypi_step"] and docs[0]["type"] == "pypi-only"
+    assert docs[0]["state"] == "resolved" and json.loads(out.read_text()) == docs
+    # --no-json: the summary on stdout, the documents still in --output's file.
+    again = env(cli, "resolve", "--json", "--no-json", "--output", str(out), "pypi_step")
+    assert again.stdout.split()[:2] == ["pypi_step", "pypi-only"]
+    assert [d["state"] for d in json.loads(out.read_text())] == ["reused"]
+    assert "is a directory" in assert_one_line_error(env(cli, "resolve", "--output", str(cli.root), ok=None))
 
 
 def test_errors(cli):
@@ -79,12 +94,35 @@ def test_resolve_dry_run_arch_and_alias(cli):
 RUNNER = """
 import json, sys
 from metaflow import Runner
+from metaflow_extensions.envs.plugins.envs.errors import EnvError
+from metaflow_extensions.envs.plugins.envs.ids import EnvID
+from metaflow_extensions.envs.plugins.envs.integration.runner import FlowEnvironments, StepEnvironment
+
+def described(result):
+    assert isinstance(result, FlowEnvironments)
+    out = []
+    for e in result:
+        assert isinstance(e, StepEnvironment) and (e.env_id is None or isinstance(e.env_id, EnvID))
+        out.append({"step": e.step, "state": e.state, "type": e.env_type, "aliases": list(e.aliases),
+                    "env_id": e.env_id.to_dict() if e.env_id else None, "note": e.note,
+                    "packages": sorted(p.name for p in e.packages), "resolved": e.resolved, "reused": e.reused})
+    return out
+
 with Runner(sys.argv[1], show_output=False) as runner:
-    print(json.dumps(runner.environment().resolve("pypi_step", arch=["linux-64"])))
+    first = runner.environment().resolve("pypi_step", arch=["linux-64"], alias=["team/runner:v1"], timeout=600)
+    again = runner.environment().resolve("pypi_step", arch=["linux-64"], local_only=True)
+    shown = runner.environment().show("pypi_step", "late", local_only=True, timeout=600)
+    try:
+        runner.environment().show(timeout=0.001)
+        late = "no error"
+    except EnvError as err:
+        late = str(err)
+    print(json.dumps({"first": described(first), "again": described(again), "shown": described(shown),
+                      "for_step": len(shown.for_step("late")), "late": late}))
 """
 
 
-def test_runner_resolves_the_environments_of_a_flow(cli):
+def test_runner_returns_typed_environments(cli):
     """A real metaflow.Runner, in its own process as a user script would be."""
     import subprocess
     import sys
@@ -92,8 +130,29 @@ def test_runner_resolves_the_environments_of_a_flow(cli):
     from .conftest import FLOWS
 
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(FLOWS / FLOW)], cwd=str(cli.root), env=cli.env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    docs = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert [(d["step"], d["type"]) for d in docs] == [("pypi_step", "pypi-only")]
-    assert {"six", "requests"} <= {p["name"] for p in docs[0]["packages"]}
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    first, again, shown = out["first"], out["again"], out["shown"]
+    assert [(e["step"], e["type"], e["state"], e["resolved"]) for e in first] == [
+        ("pypi_step", "pypi-only", "resolved", True)]
+    assert {"six", "requests"} <= set(first[0]["packages"])
+    assert first[0]["env_id"]["arch"] == "linux-64" and "team/runner:v1" in first[0]["aliases"]
+    assert [(e["state"], e["reused"], e["env_id"]) for e in again] == [("reused", True, first[0]["env_id"])]
+    assert [(e["step"], e["state"]) for e in shown] == [("pypi_step", "reused"), ("late", "fetch-at-exec")]
+    assert shown[1]["env_id"] is None and "team/cli-late:v1" in shown[1]["note"] and out["for_step"] == 1
+    assert "did not finish within 0.001 seconds (timeout)" in out["late"]
+
+
+def test_local_only_leaves_the_datastore_alone(tmp_path, channel_server, s3_server, s3_prefix):
+    """With an S3 datastore, `show --local-only` resolves what this machine does not know
+    without publishing it; `resolve --non-local` (the reference's negative form) publishes."""
+    from .conftest import s3_cli
+
+    alice, bob = (s3_cli(tmp_path, channel_server, s3_server, s3_prefix, name) for name in ("alice", "bob"))
+    docs = json.loads(env(alice, "show", "--local-only", "--json", "pypi_step").stdout)
+    assert [(d["step"], d["state"]) for d in docs] == [("pypi_step", "resolved")]
+    ids = "%s:%s" % (docs[0]["env_id"]["req_id"], docs[0]["env_id"]["full_id"])
+    assert "Unknown environment" in bob.fails("show", ids)
+    again = json.loads(env(alice, "resolve", "--local-only", "--non-local", "--json", "pypi_step").stdout)
+    assert again[0]["state"] == "reused" and bob.json("show", "--json", ids)[0]["env_id"] == docs[0]["env_id"]
