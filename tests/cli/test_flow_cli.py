@@ -46,9 +46,13 @@ def test_show_json_and_human(cli):
     human = env(cli, "show", "--output", str(out), "--no-local-only", "pypi_step", "end").stdout
     assert human.startswith("Environment of step pypi_step") and "type        pypi-only" in human
     assert "Step end: no environment" in human
+    # The reference's shape: {step: StepEnvInfo's fields}.
     written = json.loads(out.read_text())
-    assert [(d["step"], d["state"]) for d in written] == [("pypi_step", "reused"), ("end", "disabled")]
-    assert written[0]["env_id"] == docs[1]["env_id"]
+    assert list(written) == ["pypi_step", "end"] and written["end"]["is_disabled"] is True
+    pypi_step = written["pypi_step"]
+    assert pypi_step["env_id"] == [docs[1]["env_id"][k] for k in ("req_id", "full_id", "arch")]
+    assert pypi_step["newly_resolved"] is False and pypi_step["env"]["packages"] == docs[1]["packages"]
+    assert pypi_step["requested_packages"]["pypi"] == {"six": "==1.16.0"}
 
 
 def test_resolve_json_and_output(cli):
@@ -56,11 +60,16 @@ def test_resolve_json_and_output(cli):
     proc = env(cli, "resolve", "--json", "--output", str(out), "pypi_step")
     docs = json.loads(proc.stdout)
     assert [d["step"] for d in docs] == ["pypi_step"] and docs[0]["type"] == "pypi-only"
-    assert docs[0]["state"] == "resolved" and json.loads(out.read_text()) == docs
-    # --no-json: the summary on stdout, the documents still in --output's file.
+    assert docs[0]["state"] == "resolved"
+    # --output: the reference's shape, {step: {arch: {req_id, full_id, newly_resolved, env}}}.
+    env_id = docs[0]["env_id"]
+    assert json.loads(out.read_text()) == {"pypi_step": {env_id["arch"]: {
+        "req_id": env_id["req_id"], "full_id": env_id["full_id"], "newly_resolved": True,
+        "env": {k: v for k, v in docs[0].items() if k not in ("step", "state")}}}}
+    # --no-json: the summary on stdout; the file says it was reused this time.
     again = env(cli, "resolve", "--json", "--no-json", "--output", str(out), "pypi_step")
     assert again.stdout.split()[:2] == ["pypi_step", "pypi-only"]
-    assert [d["state"] for d in json.loads(out.read_text())] == ["reused"]
+    assert json.loads(out.read_text())["pypi_step"][env_id["arch"]]["newly_resolved"] is False
     assert "is a directory" in assert_one_line_error(env(cli, "resolve", "--output", str(cli.root), ok=None))
 
 
@@ -94,36 +103,44 @@ def test_resolve_dry_run_arch_and_alias(cli):
 RUNNER = """
 import json, sys
 from metaflow import Runner
-from metaflow_extensions.envs.plugins.envs.errors import EnvError
 from metaflow_extensions.envs.plugins.envs.ids import EnvID
-from metaflow_extensions.envs.plugins.envs.integration.runner import FlowEnvironments, StepEnvironment
+from metaflow_extensions.envs.plugins.envs.integration.runner import EnvironmentInfo, StepEnvInfo
 
-def described(result):
-    assert isinstance(result, FlowEnvironments)
-    out = []
-    for e in result:
-        assert isinstance(e, StepEnvironment) and (e.env_id is None or isinstance(e.env_id, EnvID))
-        out.append({"step": e.step, "state": e.state, "type": e.env_type, "aliases": list(e.aliases),
-                    "env_id": e.env_id.to_dict() if e.env_id else None, "note": e.note,
-                    "packages": sorted(p.name for p in e.packages), "resolved": e.resolved, "reused": e.reused})
+def env_info(e):
+    assert isinstance(e, EnvironmentInfo) and isinstance(e.env_id, EnvID)
+    return {"env_id": e.env_id.to_dict(), "type": e.env_type, "aliases": list(e.aliases),
+            "packages": sorted(p.name for p in e.packages)}
+
+def resolved(result):
+    return {step: {arch: [env_info(env), new] for arch, (env, new) in per_arch.items()}
+            for step, per_arch in result.items()}
+
+def shown(result):
+    out = {}
+    for step, info in result.items():
+        assert isinstance(info, StepEnvInfo)
+        out[step] = {"is_disabled": info.is_disabled, "is_fetch_at_exec": info.is_fetch_at_exec,
+                     "from_env_name": info.from_env_name, "requested_packages": info.requested_packages,
+                     "requested_sources": info.requested_sources, "requested_hash": info.requested_hash,
+                     "newly_resolved": info.newly_resolved, "env": env_info(info.env) if info.env else None}
     return out
 
 with Runner(sys.argv[1], show_output=False) as runner:
-    first = runner.environment().resolve("pypi_step", arch=["linux-64"], alias=["team/runner:v1"], timeout=600)
-    again = runner.environment().resolve("pypi_step", arch=["linux-64"], local_only=True)
-    shown = runner.environment().show("pypi_step", "late", local_only=True, timeout=600)
+    first = runner.environment().resolve("pypi_step", "end", arch="linux-64", alias=["team/runner:v1"])
+    again = runner.environment().resolve("pypi_step", arch=["linux-64"], local_only=True, timeout=600)
+    show = runner.environment().show("pypi_step", "late", "end", local_only=True, timeout=600)
     try:
         runner.environment().show(timeout=0.001)
         late = "no error"
-    except EnvError as err:
+    except RuntimeError as err:
         late = str(err)
-    print(json.dumps({"first": described(first), "again": described(again), "shown": described(shown),
-                      "for_step": len(shown.for_step("late")), "late": late}))
+    print(json.dumps({"first": resolved(first), "again": resolved(again), "shown": shown(show), "late": late}))
 """
 
 
 def test_runner_returns_typed_environments(cli):
-    """A real metaflow.Runner, in its own process as a user script would be."""
+    """A real metaflow.Runner, in its own process as a user script would be: the reference's
+    shapes, {step: {arch: (environment, newly_resolved)}} and {step: StepEnvInfo}."""
     import subprocess
     import sys
 
@@ -134,13 +151,18 @@ def test_runner_returns_typed_environments(cli):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     first, again, shown = out["first"], out["again"], out["shown"]
-    assert [(e["step"], e["type"], e["state"], e["resolved"]) for e in first] == [
-        ("pypi_step", "pypi-only", "resolved", True)]
-    assert {"six", "requests"} <= set(first[0]["packages"])
-    assert first[0]["env_id"]["arch"] == "linux-64" and "team/runner:v1" in first[0]["aliases"]
-    assert [(e["state"], e["reused"], e["env_id"]) for e in again] == [("reused", True, first[0]["env_id"])]
-    assert [(e["step"], e["state"]) for e in shown] == [("pypi_step", "reused"), ("late", "fetch-at-exec")]
-    assert shown[1]["env_id"] is None and "team/cli-late:v1" in shown[1]["note"] and out["for_step"] == 1
+    assert list(first) == ["pypi_step"] and list(first["pypi_step"]) == ["linux-64"]  # `end` has none
+    env, new = first["pypi_step"]["linux-64"]
+    assert new is True and env["type"] == "pypi-only" and env["env_id"]["arch"] == "linux-64"
+    assert {"six", "requests"} <= set(env["packages"]) and "team/runner:v1" in env["aliases"]
+    assert again == {"pypi_step": {"linux-64": [env, False]}}
+    assert list(shown) == ["pypi_step", "late", "end"]
+    step = shown["pypi_step"]
+    assert step["env"] == env and step["newly_resolved"] is False
+    assert step["requested_packages"] == {"pypi": {"six": "==1.16.0"}} and step["requested_sources"] == {}
+    assert step["requested_hash"] == env["env_id"]["req_id"]
+    assert shown["late"]["is_fetch_at_exec"] and shown["late"]["from_env_name"] == "team/cli-late:v1"
+    assert shown["late"]["env"] is None and shown["end"]["is_disabled"]
     assert "did not finish within 0.001 seconds (timeout)" in out["late"]
 
 

@@ -8,6 +8,7 @@ import sys
 
 from metaflow._vendor import click
 
+from . import step_results as _results
 from .environment import CondaEnvironment
 
 
@@ -51,7 +52,8 @@ def _run(func):
 
 def _output_option(func):
     return click.option("--output", default=None, metavar="FILE",
-                        help="Also write the JSON documents (as --json prints them) to FILE.")(func)
+                        help="Also write the results to FILE as JSON, in the reference extension's shape "
+                        "(what its Runner reads; see the docs).")(func)
 
 
 def _local_only_option(func):
@@ -168,7 +170,7 @@ def resolve(obj, force, dry_run, archs, aliases, as_json, output, local_only, st
         if not dry_run:
             _record(env, resolved, new_aliases)
         described = _described(obj, env, names, resolved)
-        _print(env, described, as_json, out, lambda rows, docs: _summary(rows))
+        _print(env, described, as_json, out, lambda rows, docs: _summary(rows), _results.resolve_results)
 
     _run(run)
 
@@ -225,7 +227,8 @@ def show(obj, as_json, output, local_only, steps):
         if local_only:
             env.use_local_only()
         env.init_environment(obj.echo, only_steps=names)
-        _print(env, _describe(obj, env, names), as_json, out, _blocks)
+        _print(env, _describe(obj, env, names), as_json, out, _blocks,
+               lambda docs, rows: _results.show_results(env, docs, rows))
 
     _run(run)
 
@@ -239,12 +242,12 @@ def _blocks(described, docs) -> str:
     return "\n\n".join(blocks)
 
 
-def _print(env, described, as_json, out, human) -> None:
-    """The result on stdout (JSON or `human`'s text), and the JSON documents into --output's file."""
+def _print(env, described, as_json, out, human, results) -> None:
+    """The result on stdout (the JSON documents or `human`'s text), and `results` (the
+    reference's shape, step_results.py) into --output's file."""
     from ..cli.document import dumps
 
     docs = _documents(env, described)
-    text = dumps(docs)
     if out is not None:
-        out.write(text + "\n")
-    print(text if as_json else human(described, docs), flush=True)
+        out.write(dumps(results(docs, described)) + "\n")
+    print(dumps(docs) if as_json else human(described, docs), flush=True)

@@ -1,16 +1,26 @@
 """`Runner(flow_file, environment="conda").environment()`: the flow-level `environment resolve`
 and `show` commands (flow_cli.py) for `metaflow.Runner` users, registered through Metaflow's
-RUNNER_CLIS_DESC. Each call runs the command in a subprocess, as Runner.run does, and returns
-typed results: a FlowEnvironments holding a StepEnvironment per step (per arch), built from
-the JSON documents `environment show --json` prints."""
+RUNNER_CLIS_DESC. As in the reference extension, each call runs the command in a subprocess
+with `--output FILE` (step_results.py: the reference's shape), and returns typed results:
+
+- `resolve(*steps, ...)` -> {step: {arch: (EnvironmentInfo, newly_resolved)}}
+- `show(*steps, ...)` -> {step: StepEnvInfo}
+"""
 import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..errors import EnvError
 from ..ids import EnvID
+
+
+class RunnerCommandError(EnvError, RuntimeError):
+    """The command failed or did not finish in time (a RuntimeError, as the reference's)."""
 
 
 @dataclass(frozen=True)
@@ -22,66 +32,50 @@ class Package:
 
 
 @dataclass(frozen=True)
-class StepEnvironment:
-    """The environment a step runs in (for one arch), or why it has none here.
-
-    `state` is "resolved" (by this call) or "reused" (known already) when `env_id` is set;
-    otherwise "disabled" (no environment: the flow's own Python), "fetch-at-exec" (looked up
-    when the task starts) or "unresolved"; `note` then says which. `document` is the whole
-    JSON document (`show --json`'s) for anything else it holds."""
-    step: str
-    state: str
-    env_id: Optional[EnvID] = None
-    env_type: Optional[str] = None  # conda-only | pypi-only | mixed
-    python: Optional[str] = None
-    aliases: Tuple[str, ...] = ()
-    packages: Tuple[Package, ...] = ()
-    note: str = ""
+class EnvironmentInfo:
+    """A resolved environment: its ids, type, Python, aliases (known locally) and packages.
+    `document` is the whole `show --json` document."""
+    env_id: EnvID
+    env_type: str  # conda-only | pypi-only | mixed
+    python: Optional[str]
+    aliases: Tuple[str, ...]
+    packages: Tuple[Package, ...]
+    resolved_by: str = ""
+    resolved_at: float = 0.0
     document: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def resolved(self) -> bool:
-        """Resolved by this call (not known before)."""
-        return self.state == "resolved"
-
-    @property
-    def reused(self) -> bool:
-        return self.state == "reused"
-
     @classmethod
-    def from_document(cls, doc: Dict[str, Any]) -> "StepEnvironment":
-        env_id = doc.get("env_id")
-        return cls(
-            step=doc["step"], state=doc["state"],
-            env_id=EnvID.from_dict(env_id) if env_id else None,
-            env_type=doc.get("type"), python=doc.get("python"),
-            aliases=tuple(doc.get("aliases") or ()),
-            packages=tuple(Package(p["name"], p["version"], p["kind"]) for p in doc.get("packages") or ()),
-            note=doc.get("note", ""), document=doc)
+    def from_document(cls, doc: Dict[str, Any]) -> "EnvironmentInfo":
+        return cls(env_id=EnvID.from_dict(doc["env_id"]), env_type=doc["type"], python=doc.get("python"),
+                   aliases=tuple(doc.get("aliases") or ()),
+                   packages=tuple(Package(p["name"], p["version"], p["kind"]) for p in doc.get("packages") or ()),
+                   resolved_by=doc.get("resolved_by") or "", resolved_at=doc.get("resolved_at") or 0.0,
+                   document=doc)
 
 
 @dataclass(frozen=True)
-class FlowEnvironments:
-    """What `resolve` / `show` found for the steps asked for, in step order."""
-    environments: Tuple[StepEnvironment, ...]
+class StepEnvInfo:
+    """What a step asks for and, when it has one, its environment (the reference's fields,
+    plus `newly_resolved`: resolved by this call rather than known already)."""
+    is_disabled: bool
+    error: Optional[str] = None
+    requested_hash: Optional[str] = None
+    requested_packages: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    requested_sources: Dict[str, List[str]] = field(default_factory=dict)
+    from_env_name: Optional[str] = None
+    is_fetch_at_exec: bool = False
+    env: Optional[EnvironmentInfo] = None
+    newly_resolved: bool = False
 
-    def __iter__(self):
-        return iter(self.environments)
-
-    def __len__(self) -> int:
-        return len(self.environments)
-
-    def for_step(self, step: str) -> List[StepEnvironment]:
-        """The environments of `step` (one per arch; none for a step not asked for)."""
-        return [e for e in self.environments if e.step == step]
-
-    @property
-    def resolved(self) -> List[StepEnvironment]:
-        return [e for e in self.environments if e.resolved]
-
-    @property
-    def reused(self) -> List[StepEnvironment]:
-        return [e for e in self.environments if e.reused]
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "StepEnvInfo":
+        return cls(is_disabled=data["is_disabled"], error=data.get("error"),
+                   requested_hash=data.get("requested_hash"),
+                   requested_packages=data.get("requested_packages") or {},
+                   requested_sources=data.get("requested_sources") or {},
+                   from_env_name=data.get("from_env_name"), is_fetch_at_exec=bool(data.get("is_fetch_at_exec")),
+                   env=EnvironmentInfo.from_document(data["env"]) if data.get("env") else None,
+                   newly_resolved=bool(data.get("newly_resolved")))
 
 
 class EnvironmentRunner:
@@ -90,41 +84,52 @@ class EnvironmentRunner:
     def __init__(self, runner: Any) -> None:
         self._runner = runner
 
-    def resolve(self, *steps: str, force: bool = False, dry_run: bool = False, arch: Sequence[str] = (),
-                alias: Sequence[str] = (), local_only: bool = False,
-                timeout: Optional[float] = None) -> FlowEnvironments:
+    def resolve(self, *steps: str, arch: Optional[Union[str, Sequence[str]]] = None,
+                alias: Optional[Sequence[str]] = None, force: bool = False, dry_run: bool = False,
+                local_only: bool = False, timeout: float = 1200) -> Dict[str, Dict[str, Tuple[EnvironmentInfo, bool]]]:
         """Resolve (or reuse) the environments of `steps` (default: all), as `python flow.py
-        environment resolve` does with the same options; `timeout` (seconds) stops waiting
-        for the command, and fails, after that long."""
-        return self._environments("resolve", steps, timeout, force=force, dry_run=dry_run, archs=list(arch),
-                                  aliases=list(alias), local_only=local_only)
+        environment resolve` does with the same options. Returns {step: {arch: (environment,
+        newly_resolved)}}; steps without an environment (disabled, fetch-at-exec) are absent.
+        `timeout` (seconds) caps the whole call."""
+        archs = [arch] if isinstance(arch, str) else list(arch or ())
+        content = self._run("resolve", steps, timeout, force=force, dry_run=dry_run, archs=archs,
+                            aliases=list(alias or ()), local_only=local_only)
+        return {step: {a: (EnvironmentInfo.from_document(v["env"]), bool(v["newly_resolved"]))
+                       for a, v in per_arch.items()}
+                for step, per_arch in content.items()}
 
-    def show(self, *steps: str, local_only: bool = False, timeout: Optional[float] = None) -> FlowEnvironments:
-        """The environment each of `steps` (default: all) runs in, as `environment show`."""
-        return self._environments("show", steps, timeout, local_only=local_only)
+    def show(self, *steps: str, local_only: bool = False, timeout: float = 1200) -> Dict[str, StepEnvInfo]:
+        """What each of `steps` (default: all) asks for and the environment it runs in, as
+        `environment show` (which resolves what is not known yet, as `run` would)."""
+        content = self._run("show", steps, timeout, local_only=local_only)
+        return {step: StepEnvInfo.from_dict(info) for step, info in content.items()}
 
-    def _environments(self, command: str, steps: Sequence[str], timeout: Optional[float],
-                      **options: Any) -> FlowEnvironments:
+    def _run(self, command: str, steps: Sequence[str], timeout: float, **options: Any) -> Dict[str, Any]:
         from metaflow.metaflow_config import CLICK_API_PROCESS_CONFIG
         from metaflow.runner.utils import with_dir
 
-        from ..errors import EnvError, SpecError
+        from ..errors import SpecError
 
-        if timeout is not None and not timeout > 0:
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise SpecError("timeout must be a number of seconds > 0, not %r." % (timeout,))
         runner = self._runner
         # These commands need our environment: the one the Runner was given, else conda.
         top = dict({"environment": "conda"}, **runner.top_level_kwargs)
-        # As Runner.run: the flow's configs are read from its directory when Metaflow says so.
-        with with_dir(runner.cwd) if CLICK_API_PROCESS_CONFIG else contextlib.nullcontext():
-            args = getattr(runner.api(**top).environment(), command)(steps=list(steps), as_json=True, **options)
-        try:
-            proc = subprocess.run([sys.executable, *args], cwd=runner.cwd, env=runner.env_vars,
-                                  capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise EnvError("`environment %s` did not finish within %s seconds (timeout): give it more time, "
-                           "e.g. timeout=%d." % (command, timeout, max(600, int(timeout) * 4))) from None
-        if proc.returncode != 0:
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            raise EnvError(lines[-1] if lines else "`%s` failed with status %d." % (" ".join(args), proc.returncode))
-        return FlowEnvironments(tuple(StepEnvironment.from_document(d) for d in json.loads(proc.stdout)))
+        with tempfile.TemporaryDirectory(prefix="mfenvs-runner-") as tmp:
+            output = str(Path(tmp) / "result.json")
+            # As Runner.run: the flow's configs are read from its directory when Metaflow says so.
+            with with_dir(runner.cwd) if CLICK_API_PROCESS_CONFIG else contextlib.nullcontext():
+                args = getattr(runner.api(**top).environment(), command)(steps=list(steps), output=output,
+                                                                        **options)
+            try:
+                proc = subprocess.run([sys.executable, *args], cwd=runner.cwd, env=runner.env_vars,
+                                      capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise RunnerCommandError("`environment %s` did not finish within %s seconds (timeout): give it "
+                                         "more time, e.g. timeout=%d." % (command, timeout, max(1200, timeout * 4))
+                                         ) from None
+            if proc.returncode != 0:
+                lines = [line for line in proc.stderr.splitlines() if line.strip()]
+                raise RunnerCommandError(lines[-1] if lines else "`%s` failed with status %d." % (
+                    " ".join(args), proc.returncode))
+            return json.loads(Path(output).read_text(encoding="utf-8"))
