@@ -79,6 +79,13 @@ def test_quiet_file_output_and_metadata(seeded, tmp_path):
     assert python.endswith("/bin/python") and out_file.read_text() == proc.stdout
     assert (into / "code_flow.py").is_file()
     assert "is a directory" in seeded.fails("--quiet-file-output", str(tmp_path), "list")
+    # show: `ENV@arch`, then the reference's one-line description (ids first), as its scripts parse it.
+    shown = seeded.json("--quiet-file-output", str(out_file), "show", "--json", "team/tiny:v1")[0]
+    heading, line = out_file.read_text().splitlines()
+    words = line.split(" ")
+    assert heading == "team/tiny:v1@" + shown["env_id"]["arch"] and len(words) == 12
+    assert words[:4] == [shown["env_id"]["req_id"], shown["env_id"]["full_id"], "team/tiny:v1", shown["env_id"]["arch"]]
+    assert words[9] == "conda:python==3.11.7,tinyutil==1.1.0" and words[10] == "pip:"
 
 
 def test_conda_root_and_non_local(tmp_path, channel_server, s3_server, s3_prefix):
@@ -86,10 +93,14 @@ def test_conda_root_and_non_local(tmp_path, channel_server, s3_server, s3_prefix
     bob = _s3_cli(tmp_path, channel_server, s3_server, s3_prefix, "bob")
     other_root = "s3://%s/%s/other-root" % (s3_server.bucket, s3_prefix)
     (alice.root / "environment.yml").write_text("dependencies:\n  - tinyutil==1.1.0\n")
-    proc = alice.run("--conda-root", other_root, "resolve", "-f", "environment.yml", "--skip-metaflow-deps",
-                     "--alias", "team/rooted:v1", "--json")
+    quiet_file = tmp_path / "resolved.txt"
+    proc = alice.run("--conda-root", other_root, "--quiet-file-output", str(quiet_file), "resolve", "-f",
+                     "environment.yml", "--skip-metaflow-deps", "--alias", "team/rooted:v1", "--json")
     assert "Publishing to %s" % other_root in proc.stderr
     doc = json.loads(proc.stdout)[0]
+    # The reference's scripts: `sed -n 2p FILE | cut -d' ' -f1-2` gives the ids.
+    arch, line = quiet_file.read_text().splitlines()
+    assert arch == doc["env_id"]["arch"] and line.split(" ")[:2] == [doc["env_id"]["req_id"], doc["env_id"]["full_id"]]
     # Under that root only: not under the default one.
     assert "team/rooted:v1" in bob.fails("show", "team/rooted:v1")
     found = bob.json("--conda-root", other_root, "show", "--local-only", "--non-local", "--json", "team/rooted:v1")

@@ -111,8 +111,10 @@ class _Obj:
         return Environments.for_datastore(self.datastore, local_only)
 
 
-def _emit(text: str, newline: bool = True) -> None:
-    """Print a command's result on stdout (and into --quiet-file-output's file)."""
+def _emit(text: str, newline: bool = True, file_text=None) -> None:
+    """Print a command's result on stdout, and into --quiet-file-output's file: `file_text`
+    (the reference's quiet lines, which scripts written for it parse) where given, else the
+    same text."""
     if newline and not text.endswith("\n"):
         text += "\n"
     sys.stdout.write(text)
@@ -120,7 +122,15 @@ def _emit(text: str, newline: bool = True) -> None:
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_object(_Obj) if ctx is not None else None
     if obj is not None and obj.result_file is not None:
-        obj.result_file.add(text)
+        obj.result_file.add(text if file_text is None else file_text)
+
+
+def _quiet_lines(items) -> str:
+    """(heading, env_document) pairs as the reference's --quiet prints them: the heading line
+    (an arch, or ENV@arch), then the environment's one-line description."""
+    from metaflow_extensions.envs.plugins.envs.cli.reference_quiet import quiet_line
+
+    return "".join("%s\n%s\n" % (heading, quiet_line(doc)) for heading, doc in items)
 
 
 def _check_arch(arch):
@@ -168,8 +178,10 @@ def cli():
               help="Metadata provider the Metaflow client reads runs from (the code package of `create PATHSPEC "
               "--into-dir`) [default: METAFLOW_DEFAULT_METADATA].")
 @click.option("--quiet-file-output", default=None, metavar="FILE",
-              help="Also write the result the command prints on stdout (e.g. create's Python path) to FILE, "
-              "for scripts; written whether or not --quiet is given.")
+              help="Also write the result to FILE for scripts, as the reference extension's --quiet prints it: "
+              "create's Python path; for resolve, show and get, each environment's one-line description "
+              "(req_id full_id aliases arch ...); other commands: what they print. Written with or without "
+              "--quiet.")
 @click.pass_context
 def environment(ctx, quiet, datastore, _environment, conda_root, metadata, quiet_file_output):
     @_one_line
@@ -305,10 +317,12 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, use_uv_lock, ex
         envs = obj.environments(local_only=local_only)
         results = resolving.resolve(envs, request, spec, obj.progress(quiet))
         docs = document.documents(envs, results)
+        quiet_text = _quiet_lines((doc["env_id"]["arch"], doc) for doc in docs)
         if as_json:
-            _emit(document.dumps(docs))
+            _emit(document.dumps(docs), file_text=quiet_text)
         else:
-            _emit("\n\n".join(render.render(doc, "for %s" % doc["env_id"]["arch"]) for doc in docs))
+            _emit("\n\n".join(render.render(doc, "for %s" % doc["env_id"]["arch"]) for doc in docs),
+                  file_text=quiet_text)
 
     run()
 
@@ -338,10 +352,11 @@ def show(obj, as_json, arch, as_pathspec, local_only, quiet, envs_):
         envs = obj.environments(local_only=local_only)
         found = [refs.find(envs, ref, wanted) for ref in parsed]
         docs = document.documents(envs, found)
+        quiet_text = _quiet_lines(("%s@%s" % (text, doc["env_id"]["arch"]), doc) for text, doc in zip(envs_, docs))
         if as_json:
-            _emit(document.dumps(docs))
+            _emit(document.dumps(docs), file_text=quiet_text)
         else:
-            _emit("\n\n".join(render.render(doc, str(ref)) for ref, doc in zip(parsed, docs)))
+            _emit("\n\n".join(render.render(doc, str(ref)) for ref, doc in zip(parsed, docs)), file_text=quiet_text)
 
     run()
 
@@ -496,7 +511,11 @@ def get(obj, make_default, arch, as_pathspec, quiet, env):
             obj.progress(quiet).note("No datastore configured (local datastore): looking in the local index only.")
         found = refs.find(envs, ref, wanted)
         envs.index.add(found, make_default=make_default)
-        _emit("%s -> %s is in the local index%s" % (ref, refs.label(found), " (default)" if make_default else ""))
+        from metaflow_extensions.envs.plugins.envs.cli.document import env_document
+        from metaflow_extensions.envs.plugins.envs.cli.reference_quiet import quiet_line
+
+        _emit("%s -> %s is in the local index%s" % (ref, refs.label(found), " (default)" if make_default else ""),
+              file_text=quiet_line(env_document(envs, found)) + "\n")
 
     run()
 

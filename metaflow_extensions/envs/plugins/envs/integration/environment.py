@@ -113,7 +113,8 @@ class CondaEnvironment(MetaflowEnvironment):
     def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
                      dry_run: bool = False) -> List[Tuple[List[str], Any, bool]]:
         """Resolve (or reuse) `jobs` in parallel: (steps, ResolvedEnvironment, whether it was
-        known already and reused) for each. A `dry_run` records nothing. With METAFLOW_CONDA_VERIFY, each is verified first."""
+        known already and reused) for each. A `dry_run` records nothing. With
+        METAFLOW_CONDA_VERIFY, each is verified first."""
         from .. import settings
         from ..errors import EnvError
         from ..ids import EnvID
