@@ -94,6 +94,14 @@ def base_env(channel_url: str, root: Path, cache: Path) -> Dict[str, str]:
     return env
 
 
+def s3_cli(root: Path, channel_server, s3_server, s3_prefix: str, name: str) -> Cli:
+    """Machine `name` (its own cache and home under `root`) sharing the S3 datastore at `s3_prefix`."""
+    env = base_env(channel_server.url, root / name, root / name / "cache")
+    env.update(s3_server.metaflow_env(s3_prefix))
+    (root / name).mkdir()
+    return Cli(root / name, env)
+
+
 # ---- the seed: named environments and one flow run, made through the CLI itself ----------
 ENVIRONMENT_YML_V1 = "channels: [conda-forge]\ndependencies:\n  - tinyutil==1.1.0\n"
 ENVIRONMENT_YML_V2 = "channels: [conda-forge]\ndependencies:\n  - tinyutil==2.0.0\n  - pip:\n    - six==1.16.0\n"

@@ -2,14 +2,7 @@
 `get` into a machine that never saw the environment, `--local-only`."""
 import json
 
-from .conftest import Cli, base_env
-
-
-def _s3_cli(root, channel_server, s3_server, s3_prefix, name):
-    env = base_env(channel_server.url, root / name, root / name / "cache")
-    env.update(s3_server.metaflow_env(s3_prefix))
-    (root / name).mkdir()
-    return Cli(root / name, env)
+from .conftest import s3_cli as _s3_cli
 
 
 def test_publish_get_and_local_only(tmp_path, channel_server, s3_server, s3_prefix):

@@ -23,8 +23,8 @@ def test_the_page_runs_as_written(tmp_path):
     run_sessions(shown, tmp_path, env)
 
     runner = PAGE.read_text().split("```python\n", 1)[1].split("```", 1)[0]
-    script = runner + "print(docs[0]['step'], docs[0]['type'], shown[0]['step'])\n"
+    script = runner + "print('start' in envs, env.env_type, info.env.env_id == env.env_id)\n"
     proc = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path), capture_output=True, text=True,
                           timeout=300, env=dict(env, METAFLOW_CONDA_PYTHON_SOURCE="system"))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split()[-3:] == ["start", "pypi-only", "start"]
+    assert proc.stdout.split()[-3:] == ["True", "pypi-only", "True"]

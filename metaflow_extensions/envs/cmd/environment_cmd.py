@@ -70,7 +70,7 @@ def _usage_failure(err) -> None:
 
 
 def _quiet_option(func):
-    return click.option("--quiet", "-q", is_flag=True, default=False,
+    return click.option("--quiet/--no-quiet", "-q", default=False,
                         help="No progress or notes on stderr (results and errors are still printed).")(func)
 
 
@@ -79,19 +79,20 @@ def _arch_option(help_text):
 
 
 def _pathspec_option(func):
-    return click.option("--pathspec", "as_pathspec", is_flag=True, default=False,
+    return click.option("--pathspec/--no-pathspec", "as_pathspec", default=False,
                         help="ENV is a pathspec (Flow/run_id/step), even where it could read as an alias.")(func)
 
 
 def _local_only_option(func):
-    return click.option("--local-only", is_flag=True, default=False,
+    return click.option("--local-only/--non-local", " /--no-local-only", "local_only", default=False,
                         help="Never look in the datastore: only this machine's index.")(func)
 
 
 class _Obj:
-    def __init__(self, quiet: bool, datastore):
+    def __init__(self, quiet: bool, datastore, result_file=None):
         self.quiet = quiet
         self.datastore = datastore
+        self.result_file = result_file  # --quiet-file-output
 
     def progress(self, quiet: bool = False):
         from metaflow_extensions.envs.plugins.envs.cli.progress import Progress
@@ -110,9 +111,26 @@ class _Obj:
         return Environments.for_datastore(self.datastore, local_only)
 
 
-def _emit(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+def _emit(text: str, newline: bool = True, file_text=None) -> None:
+    """Print a command's result on stdout, and into --quiet-file-output's file: `file_text`
+    (the reference's quiet lines, which scripts written for it parse) where given, else the
+    same text."""
+    if newline and not text.endswith("\n"):
+        text += "\n"
+    sys.stdout.write(text)
     sys.stdout.flush()
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(_Obj) if ctx is not None else None
+    if obj is not None and obj.result_file is not None:
+        obj.result_file.add(text if file_text is None else file_text)
+
+
+def _quiet_lines(items) -> str:
+    """(heading, env_document) pairs as the reference's --quiet prints them: the heading line
+    (an arch, or ENV@arch), then the environment's one-line description."""
+    from metaflow_extensions.envs.plugins.envs.cli.reference_quiet import quiet_line
+
+    return "".join("%s\n%s\n" % (heading, quiet_line(doc)) for heading, doc in items)
 
 
 def _check_arch(arch):
@@ -132,6 +150,12 @@ def _one_line(func):
     return exit_on_user_error(func)
 
 
+def _metadata_types():
+    from metaflow.plugins import METADATA_PROVIDERS
+
+    return [m.TYPE for m in METADATA_PROVIDERS]
+
+
 @click.group()
 def cli():
     pass
@@ -141,14 +165,40 @@ def cli():
            "alias, get, diff, export, list and gc.\n\nExample:\n\n\b\n"
            "    metaflow environment resolve -r requirements.txt --alias team/serving:v1\n"
            "    metaflow environment show team/serving:v1")
-@click.option("--quiet", "-q", is_flag=True, default=False, help="No progress or notes on stderr.")
+@click.option("--quiet/--no-quiet", "-q", default=False, show_default=True, help="No progress or notes on stderr.")
 @click.option("--datastore", default=None, type=click.Choice(["local", "s3", "azure", "gs"]),
               help="Datastore holding shared environments [default: METAFLOW_DEFAULT_DATASTORE].")
 @click.option("--environment", "_environment", default="conda", show_default=True, type=click.Choice(["conda", "pypi"]),
               help="Accepted as the reference extension's group accepts it: both manage the same environments.")
+@click.option("--conda-root", default=None, metavar="ROOT",
+              help="Root of the shared store on the datastore, e.g. s3://bucket/conda_env (for this command, "
+              "as METAFLOW_CONDA_S3ROOT, _AZUREROOT or _GSROOT would set it) [default: that setting, else "
+              "conda_env under the datastore's root]. Not with the local datastore.")
+@click.option("--metadata", default=None, type=click.Choice(_metadata_types()),
+              help="Metadata provider the Metaflow client reads runs from (the code package of `create PATHSPEC "
+              "--into-dir`) [default: METAFLOW_DEFAULT_METADATA].")
+@click.option("--quiet-file-output", default=None, metavar="FILE",
+              help="Also write the result to FILE for scripts, as the reference extension's --quiet prints it: "
+              "create's Python path; for resolve, show and get, each environment's one-line description "
+              "(req_id full_id aliases arch ...); other commands: what they print. Written with or without "
+              "--quiet.")
 @click.pass_context
-def environment(ctx, quiet, datastore, _environment):
-    ctx.obj = _Obj(quiet, datastore)
+def environment(ctx, quiet, datastore, _environment, conda_root, metadata, quiet_file_output):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import group_options
+        from metaflow_extensions.envs.plugins.envs.cli.output_file import OutputFile
+
+        obj = _Obj(quiet, datastore)
+        if conda_root is not None:
+            group_options.apply_conda_root(obj.datastore_type(), conda_root)
+        if metadata is not None:
+            group_options.apply_metadata(metadata)
+        if quiet_file_output is not None:
+            obj.result_file = OutputFile(quiet_file_output, "--quiet-file-output")
+        return obj
+
+    ctx.obj = run()
     _fast_exit()
 
 
@@ -181,8 +231,8 @@ def _fast_exit() -> None:
               help="A uv.lock (its pyproject.toml beside it): PyPI packages as locked, not re-resolved.")
 @click.option("--pylock", "pylock", default=None, metavar="FILE",
               help="A pylock.toml (PEP 751): PyPI packages as locked, not re-resolved.")
-@click.option("--no-uv-lock", "no_uv_lock", is_flag=True, default=False,
-              help="With -p: resolve the pyproject.toml's requirements, ignoring a uv.lock beside it.")
+@click.option("--use-uv-lock/--no-uv-lock", "use_uv_lock", default=True, show_default=True,
+              help="With -p: --no-uv-lock resolves the pyproject.toml's requirements, ignoring a uv.lock beside it.")
 @click.option("--extra", "extras", multiple=True, metavar="NAME",
               help="An extra of the uv.lock / pylock.toml to install (repeatable).")
 @click.option("--group", "groups", multiple=True, metavar="NAME",
@@ -204,18 +254,18 @@ def _fast_exit() -> None:
               help="A Conda package to add, e.g. numpy==1.26.4 (repeatable).")
 @click.option("--pypi-pkg", "pypi_pkgs", multiple=True, metavar="REQUIREMENT",
               help="A PyPI requirement to add, e.g. 'requests>=2.31' (repeatable).")
-@click.option("--skip-metaflow-deps", is_flag=True, default=False,
+@click.option("--skip-metaflow-deps/--no-skip-metaflow-deps", default=False,
               help="Do not add what Metaflow needs in a task (requests, the datastore's client such as boto3).")
 @click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
               help="Alias the result (repeatable); with several --arch, the first arch's environment.")
-@click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
+@click.option("--force/--no-force", default=False, help="Re-resolve even when the request is already known.")
 @click.option("--prefer", default=None, metavar="ENV", help="Keep the versions this environment locked wherever "
               "the request allows them (an alias, pathspec or req_id:full_id) [default: the --using environment].")
-@click.option("--upgrade", "upgrade_all", is_flag=True, default=False,
+@click.option("--upgrade/--no-upgrade", "upgrade_all", default=False,
               help="Keep no previous version: every package may move to the newest allowed (implies --force).")
 @click.option("--upgrade-package", "upgrade", multiple=True, metavar="NAME",
               help="Let this package move to the newest allowed (repeatable; implies --force).")
-@click.option("--dry-run", is_flag=True, default=False,
+@click.option("--dry-run/--no-dry-run", default=False,
               help="Resolve only: download, cache, publish and alias nothing.")
 @click.option("--set-default/--no-set-default", default=True, show_default=True,
               help="Make the result the default environment for its requirements.")
@@ -224,10 +274,10 @@ def _fast_exit() -> None:
               "and import each requested package; one that does not import fails the command. Only "
               "environments for this machine's platform can be verified.")
 @_local_only_option
-@click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON document (as show --json).")
+@click.option("--json/--no-json", "as_json", default=False, help="Print the JSON document (as show --json).")
 @_quiet_option
 @click.pass_obj
-def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, extras, groups, python, archs, using,
+def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, use_uv_lock, extras, groups, python, archs, using,
             using_pathspec, from_env, from_pathspec, conda_pkgs, pypi_pkgs, skip_metaflow_deps, aliases, force, prefer,
             upgrade_all, upgrade, dry_run, set_default, verify, local_only, as_json, quiet):
     @_one_line
@@ -257,7 +307,7 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
             archs=chosen_archs, spec_file=spec_file[0] if spec_file else None,
             spec_kind=spec_file[1] if spec_file else None, python=python_version_spec(python) if python else None,
             using=base, aliases=new_aliases, force=force, dry_run=dry_run, set_default=set_default,
-            local_only=local_only, extras=extras, groups=groups, use_uv_lock=not no_uv_lock, verify=verify,
+            local_only=local_only, extras=extras, groups=groups, use_uv_lock=use_uv_lock, verify=verify,
             prefer=refs.parse_ref(prefer) if prefer else None, upgrade_all=upgrade_all,
             upgrade=check_package_names(upgrade, "--upgrade-package"),
             conda_pkgs=args.check_packages(conda_pkgs, "--conda-pkg"),
@@ -267,10 +317,12 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
         envs = obj.environments(local_only=local_only)
         results = resolving.resolve(envs, request, spec, obj.progress(quiet))
         docs = document.documents(envs, results)
+        quiet_text = _quiet_lines((doc["env_id"]["arch"], doc) for doc in docs)
         if as_json:
-            _emit(document.dumps(docs))
+            _emit(document.dumps(docs), file_text=quiet_text)
         else:
-            _emit("\n\n".join(render.render(doc, "for %s" % doc["env_id"]["arch"]) for doc in docs))
+            _emit("\n\n".join(render.render(doc, "for %s" % doc["env_id"]["arch"]) for doc in docs),
+                  file_text=quiet_text)
 
     run()
 
@@ -282,7 +334,7 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, no_uv_lock, ext
                      "\n\nExamples:\n\n\b\n"
                      "    metaflow environment show team/serving:v1\n"
                      "    metaflow environment show --json MyFlow/12/train")
-@click.option("--json", "as_json", is_flag=True, default=False,
+@click.option("--json/--no-json", "as_json", default=False,
               help="Print one JSON list with an object per environment.")
 @_arch_option("Architecture the environments must be for (default: whatever they name).")
 @_pathspec_option
@@ -300,10 +352,11 @@ def show(obj, as_json, arch, as_pathspec, local_only, quiet, envs_):
         envs = obj.environments(local_only=local_only)
         found = [refs.find(envs, ref, wanted) for ref in parsed]
         docs = document.documents(envs, found)
+        quiet_text = _quiet_lines(("%s@%s" % (text, doc["env_id"]["arch"]), doc) for text, doc in zip(envs_, docs))
         if as_json:
-            _emit(document.dumps(docs))
+            _emit(document.dumps(docs), file_text=quiet_text)
         else:
-            _emit("\n\n".join(render.render(doc, str(ref)) for ref, doc in zip(parsed, docs)))
+            _emit("\n\n".join(render.render(doc, str(ref)) for ref, doc in zip(parsed, docs)), file_text=quiet_text)
 
     run()
 
@@ -322,18 +375,18 @@ def show(obj, as_json, arch, as_pathspec, local_only, quiet, envs_):
 @click.option("--prefix", "prefix_path", default=None, metavar="DIR", help="Create it at this path.")
 @click.option("--into-dir", default=None, metavar="DIR",
               help="Put the step's code package (for a pathspec) and a __conda_python link here.")
-@click.option("--install-notebook", is_flag=True, default=False,
+@click.option("--install-notebook/--no-install-notebook", default=False,
               help="Install a Jupyter kernel named after the environment.")
 @click.option("--notebook-prefix", default=None, metavar="DIR",
               help="With --install-notebook: install the kernel under DIR/share/jupyter/kernels "
               "[default: Jupyter's user data dir].")
-@click.option("--force", is_flag=True, default=False,
+@click.option("--force/--no-force", default=False,
               help="Re-create the prefix and replace --into-dir's content (only if metaflow-envs made them).")
-@click.option("--dry-run", is_flag=True, default=False,
+@click.option("--dry-run/--no-dry-run", default=False,
               help="Only print the plan: whether the prefix would be created, and where each package would "
               "come from (the local cache, the datastore or its origin) and why. Changes nothing.")
-@click.option("--json", "as_json", is_flag=True, default=False, help="With --dry-run: print the plan as JSON.")
-@click.option("--strict", is_flag=True, default=False,
+@click.option("--json/--no-json", "as_json", default=False, help="With --dry-run: print the plan as JSON.")
+@click.option("--strict/--no-strict", default=False,
               help="Create exactly the environment ENV names: fail rather than extend it (as --install-notebook "
               "does for an environment without ipykernel).")
 @_arch_option("Architecture of the environment (default: whatever ENV names).")
@@ -460,7 +513,11 @@ def get(obj, make_default, arch, as_pathspec, quiet, env):
             obj.progress(quiet).note("No datastore configured (local datastore): looking in the local index only.")
         found = refs.find(envs, ref, wanted)
         envs.index.add(found, make_default=make_default)
-        _emit("%s -> %s is in the local index%s" % (ref, refs.label(found), " (default)" if make_default else ""))
+        from metaflow_extensions.envs.plugins.envs.cli.document import env_document
+        from metaflow_extensions.envs.plugins.envs.cli.reference_quiet import quiet_line
+
+        _emit("%s -> %s is in the local index%s" % (ref, refs.label(found), " (default)" if make_default else ""),
+              file_text=quiet_line(env_document(envs, found)) + "\n")
 
     run()
 
@@ -470,7 +527,7 @@ def get(obj, make_default, arch, as_pathspec, quiet, env):
                      help="Compare two environments: packages added, removed and changed from ENV_A to "
                      "ENV_B. " + ENV_HELP + "\n\nExample:\n\n\b\n"
                      "    metaflow environment diff team/serving:v1 team/serving:v2")
-@click.option("--json", "as_json", is_flag=True, default=False, help="Print the differences as JSON.")
+@click.option("--json/--no-json", "as_json", default=False, help="Print the differences as JSON.")
 @_local_only_option
 @_quiet_option
 @click.argument("env_a", metavar="ENV_A")
@@ -510,8 +567,8 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
         import os
 
         from metaflow_extensions.envs.plugins.envs.cli import args, exports, refs
+        from metaflow_extensions.envs.plugins.envs.cli.output_file import OutputFile
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
-        from metaflow_extensions.envs.plugins.envs.plumbing.cache import partial_file
 
         args.check_choice(fmt, exports.FORMATS, "--format")
         wanted = _check_arch(arch)
@@ -526,15 +583,10 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
             obj.progress(quiet).note("Not expressible in the %s format, left out: %s."
                                      % (fmt, "; ".join(result.omitted)))
         if output:
-            # The user's directory: never clean other temp files there.
-            tmp = partial_file(Path(output).absolute().parent, clean=False)
-            with open(tmp, "w", encoding="utf-8") as out:
-                out.write(result.text)
-            os.replace(tmp, output)
+            OutputFile(output, "-o").write(result.text)
             obj.progress(quiet).note("Wrote %s" % output)
         else:
-            sys.stdout.write(result.text)
-            sys.stdout.flush()
+            _emit(result.text, newline=False)
 
     run()
 
@@ -544,8 +596,8 @@ def export(obj, fmt, output, arch, local_only, quiet, env):
                      "the environments of flow runs (Flow/run_id/step) with --pathspecs or --flow NAME.\n\n"
                      "Examples:\n\n\b\n    metaflow environment list --arch linux-64\n"
                      "    metaflow environment list --flow TrainFlow")
-@click.option("--json", "as_json", is_flag=True, default=False, help="Print {environments, aliases} as JSON.")
-@click.option("--pathspecs", is_flag=True, default=False,
+@click.option("--json/--no-json", "as_json", default=False, help="Print {environments, aliases} as JSON.")
+@click.option("--pathspecs/--no-pathspecs", default=False,
               help="Also list the run pathspecs (Flow/run_id/step) and the environments known only through them.")
 @click.option("--flow", default=None, metavar="NAME",
               help="Only the run pathspecs of this flow and their environments.")
@@ -574,7 +626,7 @@ def list_(obj, as_json, pathspecs, flow, arch, quiet):
                      "    metaflow environment gc --older-than 7")
 @click.option("--older-than", "days", type=float, default=30.0, show_default=True, metavar="DAYS",
               help="Remove what was last used more than DAYS days ago.")
-@click.option("--dry-run", is_flag=True, default=False, help="Only print what would be removed.")
+@click.option("--dry-run/--no-dry-run", default=False, help="Only print what would be removed.")
 @_quiet_option
 @click.pass_obj
 def gc(obj, days, dry_run, quiet):

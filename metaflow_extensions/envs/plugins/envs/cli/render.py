@@ -12,7 +12,7 @@ def _when(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
-def _requested(spec: Dict[str, Any]) -> List[str]:
+def requested_lines(spec: Dict[str, Any]) -> List[str]:
     out = []
     if spec.get("python"):
         out.append("python %s" % spec["python"])
@@ -28,7 +28,7 @@ _STRATEGY_MEANING = {"unsafe-best-match": "as pip does", "first-index": "as uv d
                      "unsafe-first-match": "in order, first match"}
 
 
-def _sources(doc: Dict[str, Any]) -> List[str]:
+def source_lines(doc: Dict[str, Any]) -> List[str]:
     spec = doc["requested"]
     out = ["conda: %s" % c for c in spec.get("channels", [])]
     if doc["type"] != "conda-only":
@@ -64,7 +64,7 @@ def render(doc: Dict[str, Any], title: str = "") -> str:
     width = max(len(k) for k, _ in fields + [("requested", ""), ("sources", "")])
     for key, value in fields:
         lines.append("  %-*s  %s" % (width, key, value))
-    for key, values in (("requested", _requested(doc["requested"])), ("sources", _sources(doc))):
+    for key, values in (("requested", requested_lines(doc["requested"])), ("sources", source_lines(doc))):
         values = values or ["(none)"]
         lines.append("  %-*s  %s" % (width, key, values[0]))
         lines += ["  %-*s  %s" % (width, "", v) for v in values[1:]]

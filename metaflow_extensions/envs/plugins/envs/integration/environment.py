@@ -55,6 +55,7 @@ class CondaEnvironment(MetaflowEnvironment):
         self.datastore_type: Optional[str] = None
         self._envs: Dict[str, Any] = {}  # step name -> ResolvedEnvironment
         self._requests: Dict[str, Any] = {}  # step name -> StepEnvRequest, where step_init did not run
+        self._reused: Dict[str, bool] = {}  # step name -> its environment was known already (not resolved)
         self._environments = None
         # Set by Metaflow itself (--force-rebuild-environments): re-resolve known requests.
         self._force_rebuild = False
@@ -75,9 +76,10 @@ class CondaEnvironment(MetaflowEnvironment):
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
         resolved = self.resolve_jobs(echo, self.step_jobs(only_steps), force or self._force_rebuild)
-        for steps, env in resolved:
+        for steps, env, reused in resolved:
             for name in steps:
                 self._envs[name] = env
+                self._reused[name] = reused
         if resolved and self.manager().store is not None:
             self.publish(self._envs.values())
             remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
@@ -110,9 +112,10 @@ class CondaEnvironment(MetaflowEnvironment):
 
     @_as_metaflow_error
     def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
-                     dry_run: bool = False) -> List[Tuple[List[str], Any]]:
-        """Resolve (or reuse) `jobs` in parallel: (steps, ResolvedEnvironment) for each. A
-        `dry_run` records nothing. With METAFLOW_CONDA_VERIFY, each is verified first."""
+                     dry_run: bool = False) -> List[Tuple[List[str], Any, bool]]:
+        """Resolve (or reuse) `jobs` in parallel: (steps, ResolvedEnvironment, whether it was
+        known already and reused) for each. A `dry_run` records nothing. With
+        METAFLOW_CONDA_VERIFY, each is verified first."""
         from .. import settings
         from ..errors import EnvError
         from ..ids import EnvID
@@ -147,7 +150,7 @@ class CondaEnvironment(MetaflowEnvironment):
             if not dry_run:
                 for name in steps:
                     self.manager().index.set_step_env(self.flow.name, name, EnvID.of(env))
-            done.append((steps, env))
+            done.append((steps, env, reused))
         return done
 
     def bootstrap_commands(self, step_name: str, datastore_type: str) -> List[str]:
@@ -204,6 +207,18 @@ class CondaEnvironment(MetaflowEnvironment):
         """The ResolvedEnvironment init_environment found for `step_name` (None: not yet, or
         looked up only when the task starts)."""
         return self._envs.get(step_name)
+
+    def was_reused(self, step_name: str) -> bool:
+        """Whether init_environment found the environment of `step_name` already known
+        (reused) rather than resolving it."""
+        return self._reused.get(step_name, False)
+
+    def use_local_only(self) -> None:
+        """From now on, only this machine's index and cache: the datastore is neither read
+        (aliases, locks) nor written (publishing)."""
+        from ..environments import Environments
+
+        self._environments = Environments.for_datastore(self.datastore_type or "local", local_only=True)
 
     def manager(self):
         if self._environments is None:

@@ -8,6 +8,7 @@ import sys
 
 from metaflow._vendor import click
 
+from . import step_results as _results
 from .environment import CondaEnvironment
 
 
@@ -49,6 +50,24 @@ def _run(func):
     return wrapper()
 
 
+def _output_option(func):
+    return click.option("--output", default=None, metavar="FILE",
+                        help="Also write the results to FILE as JSON, in the reference extension's shape "
+                        "(what its Runner reads; see the docs).")(func)
+
+
+def _local_only_option(func):
+    return click.option("--local-only/--non-local", " /--no-local-only", "local_only", default=False, show_default=True,
+                        help="Only this machine's index and cache: the datastore is neither read (aliases, locks) "
+                        "nor written (publishing); an environment not known here is resolved here.")(func)
+
+
+def _output_file(path):
+    from ..cli.output_file import OutputFile
+
+    return OutputFile(path, "--output") if path else None
+
+
 def _checked(obj, steps, command):
     """The flow's environment and the steps asked for (all of them when none), checked
     before any work."""
@@ -65,20 +84,27 @@ def _checked(obj, steps, command):
     return env, list(dict.fromkeys(steps)) or names
 
 
+# What the `state` of a step's document says: its environment was resolved by this command or
+# reused (known already); or it has none here: no environment decorator applies (disabled), it
+# is looked up when the task starts (fetch-at-exec), or it was not resolved.
+RESOLVED, REUSED, DISABLED, FETCH_AT_EXEC, UNRESOLVED = "resolved", "reused", "disabled", "fetch-at-exec", "unresolved"
+
+
 def _describe(obj, env, step_names):
-    """(step, ResolvedEnvironment or None, why-none) for each step."""
+    """(step, ResolvedEnvironment or None, why-none, state) for each step."""
     out = []
     for name in step_names:
         request = env.request_for(name)
         found = env.resolved(name)
         if found is not None:
-            out.append((name, found, ""))
+            out.append((name, found, "", REUSED if env.was_reused(name) else RESOLVED))
         elif request is None or request.disabled:
-            out.append((name, None, "no environment: runs in the flow's own Python"))
+            out.append((name, None, "no environment: runs in the flow's own Python", DISABLED))
         elif request.fetch_at_exec:
-            out.append((name, None, "looked up when the task starts: %s (%s)" % (request.base, env.arch_of(name))))
+            out.append((name, None, "looked up when the task starts: %s (%s)" % (request.base, env.arch_of(name)),
+                        FETCH_AT_EXEC))
         else:
-            out.append((name, None, "not resolved"))
+            out.append((name, None, "not resolved", UNRESOLVED))
     return out
 
 
@@ -86,18 +112,18 @@ def _documents(env, described):
     from ..cli.document import env_document
 
     docs = []
-    for name, found, why in described:
+    for name, found, why, state in described:
         if found is not None:
-            docs.append(dict(step=name, **env_document(env.manager(), found)))
+            docs.append(dict(step=name, state=state, **env_document(env.manager(), found)))
         else:
-            docs.append({"step": name, "env_id": None, "note": why})
+            docs.append({"step": name, "state": state, "env_id": None, "note": why})
     return docs
 
 
 def _summary(described) -> str:
-    width = max(len(name) for name, _, _ in described)
+    width = max(len(row[0]) for row in described)
     lines = []
-    for name, found, why in described:
+    for name, found, why, _ in described:
         if found is None:
             lines.append("%-*s  %s" % (width, name, why))
         else:
@@ -113,23 +139,30 @@ def _summary(described) -> str:
                      "Publishes them when the datastore is not local.\n\nExamples:\n\n\b\n"
                      "    python flow.py --environment=conda environment resolve --force train\n"
                      "    python flow.py --environment=conda environment resolve --alias team/train:v1 train")
-@click.option("--force", is_flag=True, default=False, help="Re-resolve even when the request is already known.")
-@click.option("--dry-run", is_flag=True, default=False,
+@click.option("--force/--no-force", default=False, show_default=True,
+              help="Re-resolve even when the request is already known.")
+@click.option("--dry-run/--no-dry-run", default=False, show_default=True,
               help="Resolve only: record, publish and alias nothing.")
 @click.option("--arch", "archs", multiple=True, metavar="ARCH",
               help="Resolve for this architecture instead of the one each step runs on (repeatable).")
 @click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
               help="Alias the result (repeatable); the steps must share one environment (with several "
               "--arch, that of the first).")
-@click.option("--json", "as_json", is_flag=True, default=False, help="Print the JSON documents (as show --json).")
+@click.option("--json/--no-json", "as_json", default=False, show_default=True,
+              help="Print the JSON documents (as show --json).")
+@_output_option
+@_local_only_option
 @click.argument("steps", nargs=-1, metavar="[STEP]...")
 @click.pass_obj
-def resolve(obj, force, dry_run, archs, aliases, as_json, steps):
+def resolve(obj, force, dry_run, archs, aliases, as_json, output, local_only, steps):
     def run():
         from ..cli.args import check_archs, check_new_aliases
 
         env, names = _checked(obj, steps, "resolve")
         chosen, new_aliases = check_archs(archs), check_new_aliases(aliases)
+        out = _output_file(output)
+        if local_only:
+            env.use_local_only()
         jobs = env.step_jobs(names, chosen or None)
         if new_aliases:
             _check_one_environment(jobs, chosen)
@@ -137,8 +170,7 @@ def resolve(obj, force, dry_run, archs, aliases, as_json, steps):
         if not dry_run:
             _record(env, resolved, new_aliases)
         described = _described(obj, env, names, resolved)
-        text = _json(_documents(env, described)) if as_json else _summary(described)
-        print(text, flush=True)
+        _print(env, described, as_json, out, lambda rows, docs: _summary(rows), _results.resolve_results)
 
     _run(run)
 
@@ -159,7 +191,7 @@ def _check_one_environment(jobs, archs) -> None:
 def _record(env, resolved, aliases) -> None:
     """Publish (to a datastore that is not local) and alias what was resolved."""
     if env.manager().store is not None:
-        env.publish(found for _, found in resolved)
+        env.publish(found for _, found, _ in resolved)
     for alias in aliases:
         env.manager().alias(resolved[0][1], alias)
 
@@ -167,12 +199,13 @@ def _record(env, resolved, aliases) -> None:
 def _described(obj, env, names, resolved):
     """Each step's environments (one per arch) as resolved, or why it has none, in step order."""
     by_step = {}
-    for steps, found in resolved:
+    for steps, found, reused in resolved:
         for name in steps:
-            by_step.setdefault(name, []).append(found)
+            by_step.setdefault(name, []).append((found, REUSED if reused else RESOLVED))
     rows = []
     for name in names:
-        rows += [(name, found, "") for found in by_step[name]] if name in by_step else _describe(obj, env, [name])
+        rows += [(name, found, "", state) for found, state in by_step[name]] if name in by_step else _describe(
+            obj, env, [name])
     return rows
 
 
@@ -181,30 +214,40 @@ def _described(obj, env, names, resolved):
                      "requested packages, sources and packages. Resolves what is not known yet, as `run` "
                      "would.\n\nExample:\n\n\b\n"
                      "    python flow.py --environment=conda environment show --json start")
-@click.option("--json", "as_json", is_flag=True, default=False,
-              help="One JSON list: an object per step (the show --json document plus `step`).")
+@click.option("--json/--no-json", "as_json", default=False, show_default=True,
+              help="One JSON list: an object per step (the show --json document plus `step` and `state`).")
+@_output_option
+@_local_only_option
 @click.argument("steps", nargs=-1, metavar="[STEP]...")
 @click.pass_obj
-def show(obj, as_json, steps):
+def show(obj, as_json, output, local_only, steps):
     def run():
-        from ..cli.render import render
-
         env, names = _checked(obj, steps, "show")
+        out = _output_file(output)
+        if local_only:
+            env.use_local_only()
         env.init_environment(obj.echo, only_steps=names)
-        described = _describe(obj, env, names)
-        docs = _documents(env, described)
-        if as_json:
-            print(_json(docs), flush=True)
-            return
-        blocks = []
-        for (name, found, why), doc in zip(described, docs):
-            blocks.append(render(doc, "of step %s" % name) if found is not None else "Step %s: %s" % (name, why))
-        print("\n\n".join(blocks), flush=True)
+        _print(env, _describe(obj, env, names), as_json, out, _blocks,
+               lambda docs, rows: _results.show_results(env, docs, rows))
 
     _run(run)
 
 
-def _json(value) -> str:
+def _blocks(described, docs) -> str:
+    from ..cli.render import render
+
+    blocks = []
+    for (name, found, why, _), doc in zip(described, docs):
+        blocks.append(render(doc, "of step %s" % name) if found is not None else "Step %s: %s" % (name, why))
+    return "\n\n".join(blocks)
+
+
+def _print(env, described, as_json, out, human, results) -> None:
+    """The result on stdout (the JSON documents or `human`'s text), and `results` (the
+    reference's shape, step_results.py) into --output's file."""
     from ..cli.document import dumps
 
-    return dumps(value)
+    docs = _documents(env, described)
+    if out is not None:
+        out.write(dumps(results(docs, described)) + "\n")
+    print(dumps(docs) if as_json else human(described, docs), flush=True)
