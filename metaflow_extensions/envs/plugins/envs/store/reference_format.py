@@ -28,6 +28,8 @@ from ..plumbing.cache import is_safe_filename, is_sha256
 from ..plumbing.download import local_path
 from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
 
+# The host part the reference puts in front of URLs that name a source, not a file.
+FAKE_HOST = "_fake"
 # Where the reference keeps its descriptions, newest first (CONDA_ENVS_DIRNAME).
 REFERENCE_ENVS_DIRNAMES = ("envs-1", "envs")
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
@@ -80,6 +82,9 @@ class ReferencePackage:
     url: str  # where it was resolved from (kept in our lock as its origin)
     hash: str  # as recorded: md5 (32 hex) or sha256 (64 hex)
     object_key: str  # the package object, relative to the reference's root
+    # A wheel the reference built (from an sdist, git, a directory): its URL is a "fake" one
+    # naming that source, never downloaded (only the stored wheel is).
+    built: bool = False
 
     @property
     def hash_name(self) -> str:
@@ -137,8 +142,10 @@ def _package(entry: Any, where: str, local_sources: Sequence[str]) -> ReferenceP
     if not isinstance(recorded, str) or not (_MD5.match(recorded) or is_sha256(recorded)):
         raise ReferenceStoreError("The %s has no valid md5 or sha256 for %s (got %r)." % (what, filename, recorded))
     key = _object_key(stored[fmt].get("url"), kind, filename, recorded, what)
-    _check_url(url, what, local_sources)
-    return ReferencePackage(kind, filename, url, recorded, key)
+    built = kind == KIND_PYPI and urlsplit(url).netloc.startswith(FAKE_HOST)
+    if not built:
+        _check_url(url, what, local_sources)
+    return ReferencePackage(kind, filename, url, recorded, key, built)
 
 
 def _hash_in_key(key: Any) -> Optional[str]:

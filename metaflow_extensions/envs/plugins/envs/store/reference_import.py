@@ -156,7 +156,8 @@ def _locked(pkg: ReferencePackage, path: Path, where: str) -> LockedPackage:
             raise ReferenceStoreError("The reference environment %s has a wheel with an invalid name: %s"
                                       % (where, err)) from None
         return LockedPackage(kind=KIND_PYPI, name=str(name), version=str(version), build=_tag_string(pkg.filename),
-                             filename=pkg.filename, url=pkg.url, sha256=sha256, size=size)
+                             filename=pkg.filename, url=pkg.url, sha256=sha256, size=size,
+                             built_from=pkg.url if pkg.built else None)
     return _locked_conda(pkg, path, sha256, size, where)
 
 
