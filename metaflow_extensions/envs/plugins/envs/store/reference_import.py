@@ -104,9 +104,13 @@ def _to_lock(described: ReferenceEnv, source: EnvStore, cache: PackageCache, whe
     if python is None:
         raise ReferenceStoreError("The reference environment %s has no Conda python package: only environments "
                                   "with their own Python can be imported." % where)
-    return ResolvedEnvironment(spec=described.spec, packages=packages, python_version=python,
-                               python_source=PYTHON_FROM_CONDA, resolved_at=described.resolved_at,
-                               resolved_by=described.resolved_by)
+    env = ResolvedEnvironment(spec=described.spec, packages=packages, python_version=python,
+                              python_source=PYTHON_FROM_CONDA, resolved_at=described.resolved_at,
+                              resolved_by=described.resolved_by)
+    try:  # every field checked as in any lock read back (names, subdirs, md5s, URLs...)
+        return ResolvedEnvironment.from_dict(env.to_dict())
+    except SpecError as err:
+        raise ReferenceStoreError("The reference environment %s cannot be taken as a lock: %s" % (where, err)) from None
 
 
 def _fetch_verified(packages: Sequence[ReferencePackage], source: EnvStore, cache: PackageCache,
