@@ -47,11 +47,12 @@ def _import(env: Dict[str, str], cwd: Path, *args: str, ok: bool = True) -> subp
 
 
 def _local_env(flows, tmp_path: Path) -> Dict[str, str]:
-    """The flows' settings with a cache of its own (empty: the import fills it) and the
-    reference's store root in a folder of the test."""
+    """The flows' settings with a cache of its own (empty: the import fills it), the
+    reference's store root in a folder of the test, and no channel or index to fetch from."""
     return dict(flows.env, METAFLOW_CONDA_CACHE_DIR=str(tmp_path / "cache"),
                 METAFLOW_CONDA_LOCALROOT=str(tmp_path / "reference-root"), METAFLOW_DEFAULT_DATASTORE="local",
-                METAFLOW_DEFAULT_METADATA="local")
+                METAFLOW_DEFAULT_METADATA="local", METAFLOW_CONDA_CHANNEL_ALIAS=DEAD,
+                METAFLOW_CONDA_DEFAULT_PYPI_SOURCE=DEAD + "simple")
 
 
 def test_imported_alias_runs_in_a_local_flow_without_resolving(flows, named_envs, engine_env, tmp_path):
@@ -63,16 +64,17 @@ def test_imported_alias_runs_in_a_local_flow_without_resolving(flows, named_envs
     assert re.search(r"^team/tiny:v1 -> [0-9a-f]{40}:[0-9a-f]{40} \(linux-64\) \(reference [0-9a-f]{40}:[0-9a-f]{40}\)$",
                      proc.stdout, re.M), proc.stdout
 
-    # Nothing to resolve from: the channel and the index are dead; the step runs from the import.
-    result = flows.run("run_named_flow.py", env={
-        "METAFLOW_CONDA_CACHE_DIR": env["METAFLOW_CONDA_CACHE_DIR"], "METAFLOW_CONDA_CHANNEL_ALIAS": DEAD,
-        "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": DEAD + "simple"}).check()
+    # Nothing to resolve or download from (dead channel and index): the step runs from the import.
+    result = flows.run("run_named_flow.py", env={k: env[k] for k in (
+        "METAFLOW_CONDA_CACHE_DIR", "METAFLOW_CONDA_CHANNEL_ALIAS", "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE")}).check()
     start = flows.read("RunNamedFlow/%s" % result.run_id)["steps"]["start"][0]
     probe = start["probe"]
     assert probe["prefix"].startswith(env["METAFLOW_CONDA_CACHE_DIR"]), probe["prefix"]
     assert probe["modules"]["tinyutil"]["version"] == "1.1.0"
     assert start["conda_env_id"] and start["conda_env_id"] in proc.stdout.replace(" (", ":").replace(")", "")
 
+    line = assert_one_line_error(_import(env, flows.root, "--alias", "team/tiny:v9", ok=False))
+    assert "No alias 'team/tiny:v9' in the reference's store at %s" % env["METAFLOW_CONDA_LOCALROOT"] in line, line
     # Importing again changes nothing (the alias is immutable and names the same environment).
     assert _import(env, flows.root, "--alias", "team/tiny:v1").stdout == proc.stdout
 
