@@ -58,9 +58,13 @@ def _local_env(flows, tmp_path: Path) -> Dict[str, str]:
 def test_imported_alias_runs_in_a_local_flow_without_resolving(flows, named_envs, engine_env, tmp_path):
     # The alias run_named_flow.py runs; this test's cache (and so its local index) is its own.
     objects, _ = _reference(engine_env, named_envs["v1"], ["team/tiny:v1"])
+    # An alias of an environment the reference resolved for another architecture only.
+    objects["envs-1/aliases/generic/team/mac/v1"] = json.dumps(["3" * 40, "4" * 40]).encode()
     _write_tree(tmp_path / "reference-root", objects)
     env = _local_env(flows, tmp_path)
-    proc = _import(env, flows.root)
+    proc = _import(env, flows.root)  # every alias of the store
+    assert "Skipped team/mac:v1: it names no environment for linux-64" in proc.stderr, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1, proc.stdout
     assert re.search(r"^team/tiny:v1 -> [0-9a-f]{40}:[0-9a-f]{40} \(linux-64\) \(reference [0-9a-f]{40}:[0-9a-f]{40}\)$",
                      proc.stdout, re.M), proc.stdout
 

@@ -18,7 +18,10 @@ def import_reference(envs: Environments, datastore_type: str, arch: str, aliases
     source = EnvStore(datastore_type, root=root)
     progress.note("Reading the reference's environments in the %s datastore at %s ..." % (datastore_type, source.root))
     local_sources = [str(path) for path in configured_local_sources()]
-    imported = read_reference_envs(source, envs.cache, arch, aliases, envs_dir, local_sources)
+    found = read_reference_envs(source, envs.cache, arch, aliases, envs_dir, local_sources)
+    for alias in found.skipped:
+        progress.note("Skipped %s: it names no environment for %s in the reference's store." % (alias, arch))
+    imported = found.imported
     done = set()
     for item in imported:
         if item.reference_id in done:

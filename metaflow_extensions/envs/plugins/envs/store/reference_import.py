@@ -36,10 +36,19 @@ class ImportedEnv:
     reference_id: str  # req_id:full_id in the reference's store
 
 
+@dataclass(frozen=True)
+class ReferenceImport:
+    imported: List[ImportedEnv]
+    # Aliases of the store (when all are imported) with no environment for the architecture.
+    skipped: List[Alias]
+
+
 def read_reference_envs(source: EnvStore, cache: PackageCache, arch: str, aliases: Sequence[Alias] = (),
-                        envs_dir: Optional[str] = None, local_sources: Sequence[str] = ()) -> List[ImportedEnv]:
+                        envs_dir: Optional[str] = None, local_sources: Sequence[str] = ()) -> ReferenceImport:
     """Our lock for each alias (every generic alias when `aliases` is empty) of the
-    reference store `source`, for `arch`, with every package verified into `cache`."""
+    reference store `source`, for `arch`, with every package verified into `cache`. An
+    alias asked for must have an environment for `arch`; of all aliases, those without one
+    are skipped."""
     if envs_dir is not None and not _FOLDER.match(envs_dir):
         raise SpecError("Invalid --envs-dirname %r: give the reference's CONDA_ENVS_DIRNAME, a folder name "
                         "(letters, digits, _ . -)." % envs_dir)
@@ -56,19 +65,22 @@ def read_reference_envs(source: EnvStore, cache: PackageCache, arch: str, aliase
             raise EnvError("No alias '%s' in the reference's store at %s (looked for %s)." % (alias, source.root, key))
         targets[alias] = parse_alias_target(text, key)
     converted: Dict[str, ResolvedEnvironment] = {}
-    out = []
+    out, skipped = [], []
     for alias, (req_id, full_id) in targets.items():
         ref_id = "%s:%s" % (req_id, full_id)
         if ref_id not in converted:
             key = description_key(envs_dir, arch, req_id, full_id)
             text = source.read_text(key)
+            if text is None and not aliases:
+                skipped.append(alias)
+                continue
             if text is None:
                 raise EnvError("The reference alias '%s' names %s, which has no description for %s at %s: import it "
                                "for the architecture it was resolved for (--arch)." % (alias, ref_id, arch, key))
             described = parse_description(text, arch, key, local_sources)
             converted[ref_id] = _to_lock(described, source, cache, key)
         out.append(ImportedEnv(alias, converted[ref_id], ref_id))
-    return out
+    return ReferenceImport(out, skipped)
 
 
 def _find_envs_dir(source: EnvStore) -> str:
