@@ -65,8 +65,8 @@ def test_imported_alias_runs_in_a_local_flow_without_resolving(flows, named_envs
     proc = _import(env, flows.root)  # every alias of the store
     assert "Skipped team/mac:v1: it names no environment for linux-64" in proc.stderr, proc.stderr
     assert len(proc.stdout.splitlines()) == 1, proc.stdout
-    assert re.search(r"^team/tiny:v1 -> [0-9a-f]{40}:[0-9a-f]{40} \(linux-64\) \(reference [0-9a-f]{40}:[0-9a-f]{40}\)$",
-                     proc.stdout, re.M), proc.stdout
+    assert re.search(r"^team/tiny:v1 -> [0-9a-f]{40}:[0-9a-f]{40} \(linux-64\) "
+                     r"\(reference [0-9a-f]{40}:[0-9a-f]{40}\)$", proc.stdout, re.M), proc.stdout
 
     # Nothing to resolve or download from (dead channel and index): the step runs from the import.
     result = flows.run("run_named_flow.py", env={k: env[k] for k in (
@@ -86,7 +86,7 @@ def test_imported_alias_runs_in_a_local_flow_without_resolving(flows, named_envs
 @pytest.mark.parametrize("tamper, expected", [
     ("content", r"does not match the hash the reference recorded for it"),
     ("filename", r"'\.\./\.\./evil\.(conda|tar\.bz2)', which is not a plain file name"),
-    ("file_url", r"URL file:///etc/evil\.conda, a local file outside the local channels configured here"),
+    ("file_url", r"URL 'file:///etc/evil\.conda', a local file outside the local channels configured here"),
 ])
 def test_hostile_reference_store_is_refused_with_one_message(flows, named_envs, engine_env, tmp_path, tamper,
                                                               expected):

@@ -16,8 +16,9 @@ REQ, FULL = "1" * 40, "2" * 40
 def _conda(**changes):
     entry = {"_type": "conda", "filename": "tinyutil-1.1.0-0", "url": "https://x.org/cf/noarch/tinyutil-1.1.0-0.conda",
              "url_format": ".conda", "hashes": {".conda": MD5},
-             "cache_info": {".conda": {"_type": "conda", "url": "packages-1/conda/x.org/cf/noarch/tinyutil-1.1.0-0.conda/"
-                                                             "tinyutil-1.1.0-0.conda/%s/tinyutil-1.1.0-0.conda" % MD5}}}
+             "cache_info": {".conda": {"_type": "conda", "url": "packages-1/conda/x.org/cf/noarch/"
+                                                             "tinyutil-1.1.0-0.conda/tinyutil-1.1.0-0.conda/%s/"
+                                                             "tinyutil-1.1.0-0.conda" % MD5}}}
     entry.update(changes)
     return entry
 
@@ -57,6 +58,7 @@ def test_a_description_becomes_our_request_and_packages():
     ({"cache_info": {".conda": {"url": "/abs/conda/x/%s/tinyutil-1.1.0-0.conda" % MD5}}}, "not a package key"),
     ({"cache_info": {".conda": {"url": "packages-1/pypi/x/%s/tinyutil-1.1.0-0.conda" % MD5}}}, "not a package key"),
     ({"url": "ftp://x.org/tinyutil-1.1.0-0.conda"}, "only http, https and file URLs"),
+    ({"url": "ftp://me:secret@x.org/t.conda"}, r"URL 'ftp://x.org/t.conda': only"),  # no credentials shown
     ({"url": "file:///etc/tinyutil-1.1.0-0.conda"}, "outside the local channels configured here"),
     ({"_type": "npm"}, "no valid type"),
 ])

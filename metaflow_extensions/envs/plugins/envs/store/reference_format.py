@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
+from ..auth import strip_credentials
 from ..errors import SpecError
 from ..ids import ALIAS_GENERIC, Alias, is_hex_id, parse_alias
 from ..lock import ARCHIVE_SUFFIXES, KIND_CONDA, KIND_PYPI
@@ -172,9 +173,10 @@ def _check_url(url: str, what: str, local_sources: Sequence[str]) -> None:
         real = os.path.realpath(str(path)) if path is not None else ""
         if path is not None and any(real == root or real.startswith(root.rstrip("/") + "/") for root in local_sources):
             return
-        raise ReferenceStoreError("The %s has URL %s, a local file outside the local channels configured here "
-                                  "(METAFLOW_CONDA_CHANNELS): refusing to import it." % (what, url))
-    raise ReferenceStoreError("The %s has URL %r: only http, https and file URLs are allowed." % (what, url))
+        raise ReferenceStoreError("The %s has URL %r, a local file outside the local channels configured here "
+                                  "(METAFLOW_CONDA_CHANNELS): refusing to import it." % (what, strip_credentials(url)))
+    raise ReferenceStoreError("The %s has URL %r: only http, https and file URLs are allowed."
+                              % (what, strip_credentials(url)))
 
 
 def _spec(data: Dict[str, Any], arch: str, where: str) -> EnvSpec:
