@@ -5,7 +5,7 @@ import subprocess
 
 from .conftest import METAFLOW
 
-COMMANDS = ["resolve", "show", "create", "alias", "get", "diff", "export", "list", "gc"]
+COMMANDS = ["resolve", "show", "create", "alias", "get", "diff", "export", "list", "gc", "import-reference"]
 
 
 def test_every_command_has_help_with_an_example(cli):

@@ -638,3 +638,39 @@ def gc(obj, days, dry_run, quiet):
         _emit(collector.render(report))
 
     run()
+
+
+# ---- import-reference --------------------------------------------------------------------
+@environment.command("import-reference", short_help="Import the reference extension's named environments.",
+                     help="Read environments the reference extension (metaflow-netflixext) stored in the "
+                     "datastore, check every package against the hash it recorded, and store them as our "
+                     "environments under the same aliases: @named_env(name=...) then runs them without "
+                     "re-resolving. Without --alias, every alias of the reference's store is imported."
+                     "\n\nExample:\n\n\b\n"
+                     "    metaflow environment import-reference --alias team/serving:v1")
+@click.option("--alias", "aliases", multiple=True, metavar="NAME[:TAG]",
+              help="A reference alias to import (repeatable) [default: all of them].")
+@_arch_option("Architecture to import the environments for [default: this machine's].")
+@click.option("--from-root", default=None, metavar="ROOT",
+              help="The reference's store root [default: this datastore's environment root, which the "
+              "reference also uses by default].")
+@click.option("--envs-dirname", default=None, metavar="NAME",
+              help="The reference's CONDA_ENVS_DIRNAME [default: envs-1, else envs, whichever holds aliases].")
+@_quiet_option
+@click.pass_obj
+def import_reference(obj, aliases, arch, from_root, envs_dirname, quiet):
+    @_one_line
+    def run():
+        from metaflow_extensions.envs.plugins.envs.cli import args
+        from metaflow_extensions.envs.plugins.envs.cli import reference_import
+        from metaflow_extensions.envs.plugins.envs.cli.refs import label
+        from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
+
+        wanted = args.check_new_aliases(aliases)
+        imported = reference_import.import_reference(
+            obj.environments(), obj.datastore_type(), _check_arch(arch) or host_platform(), wanted, from_root,
+            envs_dirname, obj.progress(quiet))
+        for item in imported:
+            _emit("%s -> %s (reference %s)" % (item.alias, label(item.env), item.reference_id))
+
+    run()

@@ -130,6 +130,15 @@ class EnvStore:
         listed = self._call("list", [prefix], self.storage.list_content, [prefix])
         return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if entry.is_file)
 
+    def folder_names(self, prefix: str) -> List[str]:
+        """The names of the folders directly under `prefix` (one listing)."""
+        listed = self._call("list", [prefix], self.storage.list_content, [prefix])
+        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if not entry.is_file)
+
+    def load_objects(self, keys: List[str], consume) -> None:
+        """`consume(key, local_path or None)` for each of `keys`, read in parallel with retries."""
+        self._load(keys, consume)
+
     # ---- small objects ------------------------------------------------------------------
     def read_text(self, key: str) -> Optional[str]:
         found: Dict[str, str] = {}
