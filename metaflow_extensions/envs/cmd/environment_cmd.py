@@ -162,7 +162,7 @@ def cli():
 
 
 @cli.group(cls=_Group, help="Manage Conda/PyPI environments outside of flows: resolve, show, create, "
-           "alias, get, diff, export, list and gc.\n\nExample:\n\n\b\n"
+           "alias, get, diff, export, list, gc and import-reference (environments stored by the reference extension).\n\nExample:\n\n\b\n"
            "    metaflow environment resolve -r requirements.txt --alias team/serving:v1\n"
            "    metaflow environment show team/serving:v1")
 @click.option("--quiet/--no-quiet", "-q", default=False, show_default=True, help="No progress or notes on stderr.")
