@@ -109,6 +109,20 @@ def _download(url: str, tmp: Path, credentials: Credentials) -> str:
     return digest.hexdigest()
 
 
+def refusal_status(url: str, credentials: Credentials) -> Optional[int]:
+    """401 or 403 when the HTTP(S) `url` refuses what we would send it (credentials missing
+    or wrong), else None: asked when a resolution failed, to say why an index had nothing."""
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    try:
+        _OPENER.open(_Download(url, credentials), timeout=_TIMEOUT).close()
+    except urllib.error.HTTPError as err:
+        return err.code if err.code in (401, 403) else None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 class _Download(urllib.request.Request):
     """A GET carrying the credentials of its URL's origin (in a header, never in the URL),
     and the means to find those of any origin it is redirected to."""

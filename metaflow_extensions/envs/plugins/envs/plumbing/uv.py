@@ -37,6 +37,8 @@ def uv_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
             "UV_NO_PROGRESS": "1",
         }
     )
+    if settings.value("CONDA_PYPI_KEYRING_PROVIDER") == "subprocess":
+        env["UV_KEYRING_PROVIDER"] = "subprocess"  # uv asks the `keyring` command on PATH
     env.update(extra or {})
     return env
 
