@@ -306,8 +306,8 @@ SETTINGS: Tuple[Setting, ...] = (
             SOURCES, '{"pypi.example.com": ["me", "secret"]}', secret=True),
     Setting("CONDA_PYPI_KEYRING_PROVIDER", "disabled",
             Choice({"disabled": "disabled", "subprocess": "subprocess"}, "disabled or subprocess"),
-            "Where credentials of a PyPI index come from when nothing else gives them: `subprocess` asks the "
-            "`keyring` command on PATH (`keyring get <url> <user>`, or `--mode creds` without a user), as uv's "
+            "Where credentials of a PyPI index (or any HTTP(S) host we fetch from) come from when nothing else "
+            "gives them: `subprocess` asks the `keyring` command on PATH (`keyring get <url> <user>`, or `--mode creds` without a user), as uv's "
             "`--keyring-provider subprocess` does, for uv and for the wheels this tool downloads itself. For "
             "Google Artifact Registry, AWS CodeArtifact or Azure Artifacts, install `keyring` with the cloud's "
             "backend (keyrings.google-artifactregistry-auth, keyrings.codeartifact, artifacts-keyring). "

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 _RETRIES = 4
 _TIMEOUT = 60
+_PROBE_TIMEOUT = 10  # a question asked only to explain a failure
 
 
 def local_path(url: str) -> Optional[Path]:
@@ -115,7 +116,7 @@ def refusal_status(url: str, credentials: Credentials) -> Optional[int]:
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         return None
     try:
-        _OPENER.open(_Download(url, credentials), timeout=_TIMEOUT).close()
+        _OPENER.open(_Download(url, credentials), timeout=_PROBE_TIMEOUT).close()
     except urllib.error.HTTPError as err:
         return err.code if err.code in (401, 403) else None
     except (OSError, ValueError):

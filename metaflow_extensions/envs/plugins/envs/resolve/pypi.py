@@ -121,8 +121,8 @@ def resolve(
                 cwd=str(work),
             )
         except ResolveError as err:
-            raise ResolveError(explain_indexes(err.message, spec) + _refusing_indexes(spec, requirements, credentials),
-                               err.hint) from None
+            refused = _refusing_indexes(spec, requirements, credentials) if _NOT_FOUND in err.message else ""
+            raise ResolveError(explain_indexes(err.message, spec) + refused, err.hint) from None
         entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
     tags = target.wheel_tags(python_version)
     hashes = _allowed_hashes(spec, entries)
@@ -230,6 +230,8 @@ def explain_indexes(message: str, spec: EnvSpec) -> str:
     return text
 
 
+# What uv says of a package no index gave it, an index that refused access included.
+_NOT_FOUND = "was not found in the package registry"
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
