@@ -195,9 +195,12 @@ def _extract_package(package: Any, into: str) -> None:
         import tarfile
 
         blob = package.blob
-        with tarfile.open(fileobj=io.BytesIO(bytes(blob.getvalue() if hasattr(blob, "getvalue") else blob)),
-                          mode="r:gz") as tar:
-            tar.extractall(into, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(into)
+        data = blob.getvalue() if hasattr(blob, "getvalue") else blob
+        with tarfile.open(fileobj=io.BytesIO(bytes(data)), mode="r:gz") as tar:
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.9.17 / 3.11.4
+                tar.extractall(into, filter="data")
+            else:  # the package this very process just made
+                tar.extractall(into)
         return
     package.extract_into(into, ContentType.ALL_CONTENT)
 
