@@ -99,8 +99,9 @@ class FlowRunner:
     """Runs flows of tests/e2e/flows in subprocesses, all sharing one tmp dir (cwd,
     METAFLOW_HOME, local datastore), and reads their results with the Metaflow client."""
 
-    def __init__(self, root: Path, engine_env: Dict[str, str]) -> None:
+    def __init__(self, root: Path, engine_env: Dict[str, str], python: str = sys.executable) -> None:
         self.root = root
+        self.python = python  # the Python (and so the Metaflow) the flows run with
         self.env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
         self.env.update(engine_env)
         self.env.update({
@@ -115,7 +116,7 @@ class FlowRunner:
         raises on a failed run (the caller asserts)."""
         self._count += 1
         run_id_file = self.root / ("run-id-%d" % self._count)
-        cmd = [sys.executable, str(FLOWS / flow), "--no-pylint", "--environment=" + environment, command,
+        cmd = [self.python, str(FLOWS / flow), "--no-pylint", "--environment=" + environment, command,
                "--run-id-file", str(run_id_file), *args]
         proc = subprocess.run(cmd, cwd=str(self.root), env=dict(self.env, **(env or {})),
                               capture_output=True, text=True, timeout=timeout)

@@ -2,7 +2,8 @@
 
 Sources, first match wins: `METAFLOW_CONDA_SRCS_AUTH_INFO` (JSON `{host: [user, password]}`, in
 the environment or a Metaflow profile), `user:pass@` in a channel or index URL of the request,
-pip's configuration (index-url and extra-index-url), then netrc. Credentials live only in memory: every URL that is stored,
+pip's configuration (index-url and extra-index-url), then netrc, then (with
+METAFLOW_CONDA_PYPI_KEYRING_PROVIDER=subprocess) the `keyring` command, as uv asks it. Credentials live only in memory: every URL that is stored,
 logged or shown goes through `strip_credentials` first, and `redact` removes known passwords
 from any text (tool output, error messages).
 """
@@ -14,6 +15,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from . import settings
+from .plumbing.keyring_cli import keyring_get, keyring_services
 from .plumbing.pip_config import pip_settings
 
 # Userinfo runs up to the LAST '@' before the path: a raw password may itself contain '@'.
@@ -62,6 +64,9 @@ class Credentials:
         self._by_host: Dict[str, UserPass] = dict(by_host or {})
         self._netrc: Optional[netrc.netrc] = None
         self._netrc_loaded = False
+        # The keyring command's answers, by host[:port]: asked once per host per operation
+        # (a cloud backend may fetch a token each time), never stored anywhere else.
+        self._keyring: Dict[str, Optional[UserPass]] = {}
 
     @classmethod
     def from_environment(cls, urls: Iterable[str] = ()) -> "Credentials":
@@ -98,6 +103,12 @@ class Credentials:
         return (login or "", password or "")
 
     def for_url(self, url: str) -> Optional[UserPass]:
+        found = self._configured(url)
+        if (found is None or not found[1]) and settings.value("CONDA_PYPI_KEYRING_PROVIDER") == "subprocess":
+            return self._keyring_lookup(url, found[0] if found else None) or found
+        return found
+
+    def _configured(self, url: str) -> Optional[UserPass]:
         inline = _url_userinfo(url)
         if inline:
             return inline[1]
@@ -112,6 +123,20 @@ class Credentials:
             if key in self._by_host:
                 return self._by_host[key]
         return self._netrc_lookup(parts.hostname)
+
+    def _keyring_lookup(self, url: str, username: Optional[str]) -> Optional[UserPass]:
+        """What the keyring command gives for `url` (a username known from elsewhere is
+        passed on, as uv does), asked for the URL then its host; once per host."""
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return None
+        services = keyring_services(url)
+        if not services:
+            return None
+        host = services[-1]
+        if host not in self._keyring:
+            self._keyring[host] = next(
+                (pair for pair in (keyring_get(service, username or None) for service in services) if pair), None)
+        return self._keyring[host]
 
     def headers_for(self, url: str) -> Dict[str, str]:
         pair = self.for_url(url)
@@ -138,6 +163,7 @@ class Credentials:
         self._netrc_lookup("")
         passwords = [p for _, p in self._by_host.values()]
         passwords += [entry[2] for entry in (self._netrc.hosts.values() if self._netrc else ())]
+        passwords += [pair[1] for pair in self._keyring.values() if pair]
         return [p for p in passwords if p]
 
     def redact(self, text: str) -> str:

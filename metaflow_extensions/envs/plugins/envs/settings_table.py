@@ -304,6 +304,14 @@ SETTINGS: Tuple[Setting, ...] = (
             "Credentials for channels and indexes, by host. Never written to a lock, a log or a cache, "
             "and never shown, not even in an error about the setting itself.",
             SOURCES, '{"pypi.example.com": ["me", "secret"]}', secret=True),
+    Setting("CONDA_PYPI_KEYRING_PROVIDER", "disabled",
+            Choice({"disabled": "disabled", "subprocess": "subprocess"}, "disabled or subprocess"),
+            "Where credentials of a PyPI index (or any HTTP(S) host we fetch from) come from when nothing else "
+            "gives them: `subprocess` asks the `keyring` command on PATH (`keyring get <url> <user>`, or `--mode creds` without a user), as uv's "
+            "`--keyring-provider subprocess` does, for uv and for the wheels this tool downloads itself. For "
+            "Google Artifact Registry, AWS CodeArtifact or Azure Artifacts, install `keyring` with the cloud's "
+            "backend (keyrings.google-artifactregistry-auth, keyrings.codeartifact, artifacts-keyring). "
+            "Answers live in memory only: never in a lock, a log or a cache.", SOURCES, "subprocess"),
     Setting("CONDA_PYTHON_SOURCE", "conda",
             Choice({"conda": "conda", "system": "system"}, "conda or system"),
             "Where the Python of a PyPI-only environment comes from: `conda` (the `python` package of the "

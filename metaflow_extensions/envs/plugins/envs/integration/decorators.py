@@ -97,7 +97,11 @@ class EnvStepDecoratorBase(RecordsUnknownAttributes, StepDecorator):
         Metaflow's default, every value is JSON (so python='3.10' does not come back as the
         float 3.1, nor False as the string 'False') and only the attributes the user set are
         written (so the task sees the same user-set attributes, which decide `disabled`)."""
-        self.external_init()
+        # Metaflow >= 2.16 evaluates the attributes in external_init, 2.13 to 2.15 in init,
+        # older versions when the decorator is made
+        evaluate = getattr(self, "external_init", None) or getattr(self, "init", None)
+        if evaluate is not None:
+            evaluate()
         user_set = getattr(self, "_user_defined_attributes", None)
         keys = user_set if user_set is not None else self.attributes.keys()
         attrs = [(k, self.attributes[k]) for k in self.attributes if k in keys

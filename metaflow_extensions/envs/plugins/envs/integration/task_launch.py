@@ -34,7 +34,10 @@ def start_run(package: Any, run_id: str) -> None:
     """Before the first task of a run: extract the code package (a stat once extracted)."""
     _RUN.run_id = run_id
     _RUN.code_dir = _extracted_code_package(package)
-    _RUN.code_env = package.get_post_extract_env_vars(package.package_metadata, _RUN.code_dir)
+    if hasattr(package, "get_post_extract_env_vars"):
+        _RUN.code_env = package.get_post_extract_env_vars(package.package_metadata, _RUN.code_dir)
+    else:  # Metaflow < 2.16: the package's top directory is all tasks need on their path
+        _RUN.code_env = {}
 
 
 def task_interpreter(environment: Any, flow: Any, step_name: str, task_id: str) -> Optional[str]:
@@ -121,7 +124,10 @@ def record_environment(metadata: Any, run_id: str, step_name: str, task_id: str,
             env_id = handle.read().strip()
     except OSError:  # a prefix made by an earlier version: nothing to record
         return
-    from metaflow.metadata_provider import MetaDatum
+    try:
+        from metaflow.metadata_provider import MetaDatum
+    except ImportError:  # Metaflow < 2.12.11 names the module metaflow.metadata
+        from metaflow.metadata import MetaDatum
 
     metadata.register_metadata(run_id, step_name, task_id, [MetaDatum(
         field="conda_env_id", value=env_id, type="conda_env_id", tags=["attempt_id:%d" % retry_count])])
@@ -151,12 +157,11 @@ def _extracted_code_package(package: Any) -> str:
     import shutil
     import tempfile
 
-    from metaflow.packaging_sys import ContentType
     from metaflow.plugins.env_escape import generate_trampolines
 
     from .. import settings
 
-    digest = package.package_sha()
+    digest = package.package_sha() if hasattr(package, "package_sha") else None
     if not digest:  # Metaflow only computes it when it uploads the package
         import hashlib
 
@@ -165,7 +170,7 @@ def _extracted_code_package(package: Any) -> str:
     target = settings.cache_dir("code") / digest[:24]
     if not (target / ".complete").exists():
         staging = tempfile.mkdtemp(prefix=".extract-", dir=str(target.parent))
-        package.extract_into(staging, ContentType.ALL_CONTENT)
+        _extract_package(package, staging)
         # Metaflow's environment escape: modules it emulates are served by the outer Python
         # through trampolines placed on the tasks' path.
         trampolines = os.path.join(staging, "_escape_trampolines")
@@ -179,6 +184,25 @@ def _extracted_code_package(package: Any) -> str:
         except OSError:  # another run extracted it first
             shutil.rmtree(staging, ignore_errors=True)
     return str(target)
+
+
+def _extract_package(package: Any, into: str) -> None:
+    """Metaflow's own code package, extracted into `into` (a fresh directory of ours)."""
+    try:
+        from metaflow.packaging_sys import ContentType
+    except ImportError:  # Metaflow < 2.16: the package is a plain tarball of what tasks import
+        import io
+        import tarfile
+
+        blob = package.blob
+        data = blob.getvalue() if hasattr(blob, "getvalue") else blob
+        with tarfile.open(fileobj=io.BytesIO(bytes(data)), mode="r:gz") as tar:
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.9.17 / 3.11.4
+                tar.extractall(into, filter="data")
+            else:  # the package this very process just made
+                tar.extractall(into)
+        return
+    package.extract_into(into, ContentType.ALL_CONTENT)
 
 
 def _parameter_variables(flow: Any, run_id: str) -> Dict[str, str]:

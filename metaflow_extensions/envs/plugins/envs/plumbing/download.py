@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 _RETRIES = 4
 _TIMEOUT = 60
+_PROBE_TIMEOUT = 10  # a question asked only to explain a failure
 
 
 def local_path(url: str) -> Optional[Path]:
@@ -107,6 +108,20 @@ def _download(url: str, tmp: Path, credentials: Credentials) -> str:
             digest.update(block)
             out.write(block)
     return digest.hexdigest()
+
+
+def refusal_status(url: str, credentials: Credentials) -> Optional[int]:
+    """401 or 403 when the HTTP(S) `url` refuses what we would send it (credentials missing
+    or wrong), else None: asked when a resolution failed, to say why an index had nothing."""
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    try:
+        _OPENER.open(_Download(url, credentials), timeout=_PROBE_TIMEOUT).close()
+    except urllib.error.HTTPError as err:
+        return err.code if err.code in (401, 403) else None
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 class _Download(urllib.request.Request):

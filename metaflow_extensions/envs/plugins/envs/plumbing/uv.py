@@ -38,6 +38,10 @@ def uv_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
             "UV_NO_PROGRESS": "1",
         }
     )
+    if settings.value("CONDA_PYPI_KEYRING_PROVIDER") == "subprocess":
+        # uv asks the `keyring` command itself only for URLs that name a user (uv 0.13 skips
+        # the others); the indexes we name get Credentials' answer, through per-index variables.
+        env["UV_KEYRING_PROVIDER"] = "subprocess"
     env.update(extra or {})
     return env
 

@@ -27,6 +27,7 @@ from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError, SpecError
 from ..lock import KIND_PYPI, LockedPackage, ResolvedEnvironment
+from ..plumbing.download import refusal_status
 from ..plumbing.uv import run_uv
 from ..spec.model import DEFAULT_INDEX, EnvSpec
 from .pip_config import with_pip_config
@@ -120,7 +121,8 @@ def resolve(
                 cwd=str(work),
             )
         except ResolveError as err:
-            raise ResolveError(explain_indexes(err.message, spec), err.hint) from None
+            refused = _refusing_indexes(spec, requirements, credentials) if _NOT_FOUND in err.message else ""
+            raise ResolveError(explain_indexes(err.message, spec) + refused, err.hint) from None
         entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
     tags = target.wheel_tags(python_version)
     hashes = _allowed_hashes(spec, entries)
@@ -226,6 +228,30 @@ def explain_indexes(message: str, spec: EnvSpec) -> str:
             src.index_strategy, "as they are declared the uv way" if src.uv_declared and not
             settings.value("CONDA_PYPI_INDEX_STRATEGY") else "as METAFLOW_CONDA_PYPI_INDEX_STRATEGY asks"))
     return text
+
+
+# What uv says of a package no index gave it, an index that refused access included.
+_NOT_FOUND = "was not found in the package registry"
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _refusing_indexes(spec: EnvSpec, requirements: Sequence[str], credentials: Credentials) -> str:
+    """Why uv found nothing on an index: uv reads an index that refuses it (HTTP 401/403) as
+    an index without the package, so a missing credential looks like a missing package. Each
+    index is asked for the page of one requirement (small, unlike an index's root page)."""
+    src = spec.pypi_sources
+    name = next((m.group(0) for m in (_PROJECT_NAME.match(r) for r in requirements) if m), None)
+    if src.no_index or not name:
+        return ""
+    urls = [*src.extra_index_urls, src.index_url or DEFAULT_INDEX]
+    refused = [(strip_credentials(url), status) for url in urls
+               for status in [refusal_status("%s/%s/" % (url.rstrip("/"), canonicalize_name(name)), credentials)]
+               if status]
+    if not refused:
+        return ""
+    return ("\n%s refused access (%s): give its credentials (METAFLOW_CONDA_SRCS_AUTH_INFO, user:password@ in "
+            "the index URL, ~/.netrc, or a `keyring` backend with METAFLOW_CONDA_PYPI_KEYRING_PROVIDER=subprocess)."
+            % (", ".join(url for url, _ in refused), ", ".join("HTTP %d" % status for _, status in refused)))
 
 
 def _compile_args(python_version: str, target: PlatformInfo) -> List[str]:
