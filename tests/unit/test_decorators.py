@@ -7,6 +7,7 @@ test the classes without registering them. One test uses a real FlowSpec with Me
 decorator machinery; tests/e2e/test_decorator_flows.py runs tests/e2e/flows/decorator_*.py as
 real flows.
 """
+import os
 import types
 from functools import partial
 
@@ -230,7 +231,7 @@ def test_defaults_for_returns_fresh_copies():
     first = defaults_for(FAMILY_CONDA)
     first["libraries"]["x"] = "1"
     assert defaults_for(FAMILY_CONDA)["libraries"] == {}
-    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "extras", "conda_only", "python",
+    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "extras", "conda_only", "requirements", "python",
                                               "disabled", "name", "pathspec", "fetch_at_exec", "lockfile",
                                               "lock_extras", "lock_groups"}
     assert set(defaults_for(FAMILY_NAMED)) == {"name", "pathspec", "fetch_at_exec"}
@@ -1104,3 +1105,35 @@ def test_pypi_conda_only_bad_values(value, message):
 def test_no_pypi_must_be_a_bool():
     with pytest.raises(SpecError, match="no_pypi must be True or False"):
         merge({"no_pypi": "yes"}, FAMILY_CONDA)
+
+
+# ------------------------------------------------------------------------------------------
+# @pypi_base(requirements=...) (what @resolved_req maps onto)
+
+
+def test_requirements_file_is_the_decorators_request(tmp_path):
+    path = tmp_path / "requirements.txt"
+    path.write_text("--index-url https://corp.example/simple\n--pre\nsix==1.15\nattrs>=23\n--conda-pkg ffmpeg\n")
+    req = merge({"requirements": str(path), "packages": {"six": "1.16"}}, FAMILY_PYPI)
+    assert pypi_reqs(req.spec) == {"six": "six==1.16", "attrs": "attrs>=23"}  # the decorator wins for six
+    assert conda_names(req.spec) == {"ffmpeg": None}
+    src = req.spec.pypi_sources
+    assert src.index_url == "https://corp.example/simple" and src.pre
+    # The file's content is the request: a changed file is another environment.
+    before = req.spec.req_id
+    path.write_text("six==1.15\n")
+    os.utime(path, ns=(1, 1))  # another mtime: read again
+    assert merge({"requirements": str(path)}, FAMILY_PYPI).spec.req_id != before
+
+
+@pytest.mark.parametrize("text, message", [
+    ("--sys-pkg __cuda==12.4\n", "has --sys-pkg lines, which a decorator cannot carry"),
+    ("six===\n", "requirements.txt"),
+])
+def test_requirements_file_mistakes_name_the_attribute(tmp_path, text, message):
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message):
+        merge({"requirements": str(path)}, FAMILY_PYPI)
+    with pytest.raises(SpecError, match="requirements file 'nope.txt' not found"):
+        merge({"requirements": "nope.txt"}, FAMILY_PYPI)

@@ -39,6 +39,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "sources": [],  # older spelling of `extra_indices`
         "extras": [],  # resolver options by name: PYPI_EXTRAS
         "conda_only": {},  # non-Python Conda packages (ffmpeg...) in a PyPI environment
+        "requirements": None,  # a requirements.txt / requirements.in (relative to the flow file)
         "python": None,
         "disabled": None,
         **_LOCK_DEFAULTS,

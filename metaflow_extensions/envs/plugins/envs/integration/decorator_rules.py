@@ -39,7 +39,7 @@ from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
 
 # Attributes that shape what a request holds (named in messages when set).
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
-            "sources", "python", "lockfile", "extras", "no_pypi", "conda_only")
+            "sources", "python", "lockfile", "extras", "no_pypi", "conda_only", "requirements")
 
 _CONDA_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PYPI_KEY = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9_.,\s-]*\])?$")
@@ -154,6 +154,13 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
                           + _index_list(where, "sources", get("sources")))
         resolver = _extras(where, get("extras"))
         conda = _conda_deps(where, "conda_only", get("conda_only"))
+        from_file = _requirements(where, get("requirements"))
+        if from_file is not None:
+            # The file first: the decorator's own attributes win for a package both name.
+            pypi = {**{d.name or str(d): d for d in from_file.pypi_deps}, **pypi}
+            conda = {**{d.name: d for d in from_file.conda_deps}, **conda}
+            channels = from_file.extra_channels
+            resolver = from_file.pypi_sources.merged(resolver)
     if family != FAMILY_NAMED:
         python = _python_attribute(where, get("python"))
 
@@ -164,6 +171,39 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
                  fetch_at_exec, disabled, given, resolver, no_pypi, set_anything, locked)
     _check_part(part)
     return part
+
+
+def _flow_relative(path: str) -> str:
+    """`path` relative to the flow file (absolute paths as they are)."""
+    return os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), os.path.expanduser(path))
+
+
+def _requirements(where: str, value: Any) -> Optional[EnvSpec]:
+    """The request of the requirements file `requirements` names (relative to the flow file):
+    its PyPI packages, their indexes and options, and its `--conda-pkg` / `--conda-channel`
+    lines."""
+    name = _optional_str(where, "requirements", value, "requirements='requirements.txt'")
+    if name is None:
+        return None
+    path = _flow_relative(name)
+    if not os.path.isfile(path):
+        raise SpecError("%s: requirements file '%s' not found (looked for %s, paths are relative to the flow "
+                        "file)." % (where, name, path))
+    try:
+        spec = read_requirements(path, os.stat(path).st_mtime_ns)
+    except SpecError as err:
+        raise _located(where, "requirements", err) from None
+    if spec.sys_packages or spec.pypi_constraints:
+        raise SpecError("%s: requirements file %s has %s, which a decorator cannot carry: use "
+                        "@sys_packages_base for virtual packages, and pin constraints in the file itself." % (
+                            where, name, "--sys-pkg lines" if spec.sys_packages else "constraints (-c)"))
+    return spec
+
+
+@functools.lru_cache(maxsize=8)
+def read_requirements(path: str, mtime_ns: int) -> EnvSpec:
+    """Every step reads the flow's requirements file: once per content (`mtime_ns`) is enough."""
+    return parse_file(path, "requirements")
 
 
 def _locked(where: str, get: Callable[[str], Any]) -> Optional[LockedPypi]:
@@ -177,7 +217,7 @@ def _locked(where: str, get: Callable[[str], Any]) -> Optional[LockedPypi]:
             raise SpecError("%s: lock_extras and lock_groups select from a lock file: add lockfile='uv.lock' "
                             "(or a pylock.toml)." % where)
         return None
-    path = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), os.path.expanduser(lockfile))
+    path = _flow_relative(lockfile)
     if not os.path.isfile(path):
         raise SpecError("%s: lockfile '%s' not found (looked for %s, paths are relative to the flow file)."
                         % (where, lockfile, path))
@@ -444,7 +484,8 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
         conda_deps=tuple(conda.values()),
         pypi_deps=tuple(pypi.values()),
         channels=channels,
-        pypi_sources=replace(resolver, extra_index_urls=indices, origins=origins),
+        pypi_sources=replace(resolver, extra_index_urls=_unique(indices + resolver.extra_index_urls),
+                             origins=origins + resolver.origins),
         python=python,
         pypi_locked=locked,
     )
