@@ -1137,3 +1137,11 @@ def test_requirements_file_mistakes_name_the_attribute(tmp_path, text, message):
         merge({"requirements": str(path)}, FAMILY_PYPI)
     with pytest.raises(SpecError, match="requirements file 'nope.txt' not found"):
         merge({"requirements": "nope.txt"}, FAMILY_PYPI)
+
+
+def test_requirements_conda_channel_lines_reach_a_mixed_step(tmp_path):
+    path = tmp_path / "requirements.txt"
+    path.write_text("--conda-channel bioconda\n--conda-pkg samtools\nsix\n")
+    req = merge({"libraries": {"a": ""}, "channels": ["conda-forge"]}, FAMILY_CONDA,
+                pypi_attrs={"requirements": str(path)})
+    assert req.spec.channels == ("conda-forge", "bioconda") and set(conda_names(req.spec)) == {"a", "samtools"}

@@ -567,7 +567,7 @@ def _combine(parts: Sequence[_Part], named_label: str) -> Optional[_Part]:
     return _Part(
         where="%s and %s" % (conda.label, pypi.where), label="%s and %s" % (conda.label, pypi.label),
         family=FAMILY_CONDA, conda={**conda.conda, **pypi.conda}, pypi={**conda.pypi, **pypi.pypi},
-        channels=conda.channels, indices=_unique(conda.indices + pypi.indices),
+        channels=_unique(conda.channels + pypi.channels), indices=_unique(conda.indices + pypi.indices),
         python=conda.python or pypi.python, name=conda.name or pypi.name,
         pathspec=conda.pathspec or pypi.pathspec, fetch_at_exec=conda.fetch_at_exec or pypi.fetch_at_exec,
         # disabled=True on either runs the step outside; False on either enables it.
