@@ -55,7 +55,8 @@ def test_resolved_req_prefers_the_pinned_requirements_txt(flows, index, tmp_path
     (reqs / "requirements.txt").write_text("--extra-index-url %s/simple\nmfenvs-alpha==1.0.0\nmfenvs-beta==1.0.0\n"
                                            % server.url)
     flow = copy_flow(FLOWS / "mutator_resolved_req_flow.py", here)
-    result = flows.run(str(flow)).check()
+    result = flows.run(str(flow), env={"MFENVS_E2E_REQS": str(reqs)}).check()
+    assert not reqs.exists()  # `end` ran without it
     for probe in _probes(flows, "MutatorResolvedReqFlow", result.run_id):
         assert _version(probe, "mfenvs_alpha") == "1.0.0" and _version(probe, "mfenvs_beta") == "1.0.0"
 

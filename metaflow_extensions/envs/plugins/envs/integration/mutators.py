@@ -38,7 +38,6 @@ def uv_project_request(path: Optional[str], use_flow_dir: bool) -> Dict[str, Any
     """@pypi_base's attributes for the uv project at `path` (its directory, its uv.lock or its
     pyproject.toml; None: the nearest project from the base directory upwards)."""
     from ..errors import SpecError
-    from .decorators import in_task_process
     from .uv_environment import PYPROJECT, UV_LOCK, find_uv_project, project_python
 
     base = _base_dir(use_flow_dir)
@@ -51,14 +50,12 @@ def uv_project_request(path: Optional[str], use_flow_dir: bool) -> Dict[str, Any
             raise SpecError("@resolved_uv(path=%r): no %s in %s (paths are relative to %s); run `uv lock` in the "
                             "project." % (path, UV_LOCK, project, "the flow file" if use_flow_dir
                                           else "the working directory (use_flow_dir=False)"))
-    attributes: Dict[str, Any] = {"lockfile": os.path.join(project, UV_LOCK)}
-    if not in_task_process():  # a task's Python may lack what reading the lock needs; its request is made
-        from ..spec.lockfiles import spec_from_uv_project
+    from ..spec.lockfiles import spec_from_uv_project
 
-        spec = spec_from_uv_project(project)
-        python, _ = project_python(project, spec.pypi_locked.requires_python)
-        if python:
-            attributes["python"] = python
+    attributes: Dict[str, Any] = {"lockfile": os.path.join(project, UV_LOCK)}
+    python, _ = project_python(project, spec_from_uv_project(project).pypi_locked.requires_python)
+    if python:
+        attributes["python"] = python
     return attributes
 
 
@@ -106,9 +103,13 @@ if FlowMutator is not None:
             raise NotImplementedError
 
         def pre_mutate(self, mutable_flow: Any) -> None:
+            from .decorators import in_task_process
             from .environment import _as_metaflow_error
 
-            _as_metaflow_error(lambda: _pin_flow(mutable_flow, self._label, self._request(*self._where)))()
+            # A task runs in what the launcher resolved and needs no request: its node may hold
+            # neither the project nor the requirements file (nor what reading them needs).
+            _as_metaflow_error(lambda: _pin_flow(mutable_flow, self._label, {} if in_task_process()
+                                                 else self._request(*self._where)))()
 
     class resolved_uv(_PinningMutator):  # noqa: N801 — the reference's name
         """
