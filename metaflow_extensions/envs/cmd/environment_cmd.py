@@ -387,9 +387,13 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
                 if exact:
                     raise EnvError("Step %s has no code package, so its Metaflow must be added to the environment, "
                                    "and --exact creates it unchanged: drop --exact." % pathspec)
-                with progress.task("Adding Metaflow %s, which step %s ran with, to its environment"
-                                   % (version or "?", pathspec)):
+                if version is None:  # nothing to add: fails with --strict, else a warning
                     found = step_metaflow.with_step_metaflow(envs, found, version, pathspec, strict, progress.warn)
+                else:
+                    with progress.task("Adding Metaflow %s, which step %s ran with, to its environment"
+                                       % (version, pathspec)):
+                        found = step_metaflow.with_step_metaflow(envs, found, version, pathspec, strict,
+                                                                 progress.warn)
         prefix = creating.create(envs, found, target, force, progress)
         python = python_in(prefix)
         if into is not None:
