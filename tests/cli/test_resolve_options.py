@@ -1,7 +1,7 @@
 """`metaflow environment resolve` adds what Metaflow needs in a task (unless
 --skip-metaflow-deps), and the reference extension's options: resolve with no file,
 --conda-pkg/--pypi-pkg, --from/--from-pathspec, --pathspec on show/create/alias/get,
-create --strict and the group's --environment."""
+create --exact and the group's --environment."""
 import json
 
 from .conftest import assert_one_line_error
@@ -104,14 +104,14 @@ def test_from_pathspec_and_pathspec_options(seeded):
     assert "Invalid pathspec 'team/tiny:v1'" in seeded.fails("show", "--pathspec", "team/tiny:v1", status=1)
 
 
-def test_create_strict_refuses_to_extend(seeded, tmp_path):
+def test_create_exact_refuses_to_extend(seeded, tmp_path):
     jupyter = tmp_path / "jupyter"
-    line = seeded.fails("create", "team/tiny:v1", "--strict", "--install-notebook", "--notebook-prefix",
+    line = seeded.fails("create", "team/tiny:v1", "--exact", "--install-notebook", "--notebook-prefix",
                         str(jupyter), status=1)
-    assert "team/tiny:v1 has no ipykernel" in line and "drop --strict" in line
+    assert "team/tiny:v1 has no ipykernel" in line and "drop --exact" in line
     assert not jupyter.exists() and not (seeded.cache / "envs").exists()
-    # Without anything to extend, --strict creates the environment as usual.
-    assert seeded.run("create", "team/tiny:v1", "--strict", "-q").stdout.strip().endswith("/bin/python")
+    # Without anything to extend, --exact creates the environment as usual.
+    assert seeded.run("create", "team/tiny:v1", "--exact", "-q").stdout.strip().endswith("/bin/python")
 
 
 def test_group_accepts_the_reference_environment_option(seeded):

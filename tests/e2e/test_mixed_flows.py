@@ -1,5 +1,5 @@
 """Mixed decorators in real flows (`python flow.py --environment=conda run`): @conda and @pypi
-on one step, a step's @pypi on @conda_base, a step's @conda on @pypi_base, conda_only=True.
+on one step, a step's @pypi on @conda_base, a step's @conda on @pypi_base, no_pypi=True.
 
 Conda packages come from the local test channel, PyPI packages (and `requests`, what Metaflow
 needs in a task) from the local index of the reference examples' packages: no network."""
@@ -48,8 +48,10 @@ def test_conda_step_adds_to_pypi_base(flows, reference_index_url):
     data = flows.read("RunMixedPypiBaseFlow/%s" % result.run_id)
     start = _only(data, "start")["probe"]
     assert _found(start, "tinyutil") == ("2.0.0", "conda") and _found(start, "pandas") == ("1.4.0", "uv")
-    end = _only(data, "end")["probe"]
-    assert _found(end, "tinyutil") is None and _found(end, "pandas") == ("1.4.0", "uv")
+    end = _only(data, "end")  # @pypi(conda_only={"ffmpeg": ""}): still a PyPI environment, plus ffmpeg
+    assert _found(end["probe"], "tinyutil") is None and _found(end["probe"], "pandas") == ("1.4.0", "uv")
+    ffmpeg = end["probe"]["tools"]["ffmpeg"]
+    assert ffmpeg["output"] == "ffmpeg version 6.1.1" and ffmpeg["path"].startswith(end["probe"]["prefix"])
 
 
 def test_the_decorators_doc_flow_runs_as_written(flows, tmp_path, reference_index_url):

@@ -7,6 +7,7 @@ test the classes without registering them. One test uses a real FlowSpec with Me
 decorator machinery; tests/e2e/test_decorator_flows.py runs tests/e2e/flows/decorator_*.py as
 real flows.
 """
+import os
 import types
 from functools import partial
 
@@ -230,7 +231,7 @@ def test_defaults_for_returns_fresh_copies():
     first = defaults_for(FAMILY_CONDA)
     first["libraries"]["x"] = "1"
     assert defaults_for(FAMILY_CONDA)["libraries"] == {}
-    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "extras", "python",
+    assert set(defaults_for(FAMILY_PYPI)) == {"packages", "extra_indices", "sources", "extras", "conda_only", "requirements", "python",
                                               "disabled", "name", "pathspec", "fetch_at_exec", "lockfile",
                                               "lock_extras", "lock_groups"}
     assert set(defaults_for(FAMILY_NAMED)) == {"name", "pathspec", "fetch_at_exec"}
@@ -804,10 +805,10 @@ def test_invalid_request_is_a_metaflow_exception():
 
     flow = fake_flow(D.PypiFlowDecorator(attributes={"packages": {"b": ""}, "python": "3.9"}))
     with pytest.raises(D.InvalidEnvRequest) as err:
-        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}, "conda_only": True})], "train")
+        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}, "no_pypi": True})], "train")
     assert isinstance(err.value, MetaflowException)
     assert err.value.headline == "Invalid environment request"
-    assert "@conda on step 'train' sets conda_only=True, but @pypi_base on the flow asks" in str(err.value)
+    assert "@conda on step 'train' sets no_pypi=True, but @pypi_base on the flow asks" in str(err.value)
     assert "\n" not in str(err.value)
 
 
@@ -834,8 +835,8 @@ def test_subclass_from_other_extension_counts_as_conda():
     with pytest.raises(D.InvalidEnvRequest, match="has @conda and @other_conda, two decorators of the same kind"):
         init_step(fake_flow(), [D.CondaStepDecorator(), OtherCondaStep()])
     flow = fake_flow(D.PypiFlowDecorator(attributes={"python": "3.9"}))
-    with pytest.raises(D.InvalidEnvRequest, match="@other_conda on step 'start' sets conda_only=True, but "):
-        init_step(flow, [OtherCondaStep(attributes={"conda_only": True}), D.PypiStepDecorator(
+    with pytest.raises(D.InvalidEnvRequest, match="@other_conda on step 'start' sets no_pypi=True, but "):
+        init_step(flow, [OtherCondaStep(attributes={"no_pypi": True}), D.PypiStepDecorator(
             attributes={"packages": {"b": ""}})])
     # Its own extra attribute is not ours to judge.
     [req] = init_step(fake_flow(), [OtherCondaStep(attributes={"gpu": True, "libraries": {"a": ""}})])
@@ -844,9 +845,9 @@ def test_subclass_from_other_extension_counts_as_conda():
 
 def test_subclass_flow_decorator_counts_as_pypi():
     flow = fake_flow(OtherPypiFlow(attributes={"packages": {"x": ""}}))
-    with pytest.raises(D.InvalidEnvRequest, match="@conda on step 'start' sets conda_only=True, but "
+    with pytest.raises(D.InvalidEnvRequest, match="@conda on step 'start' sets no_pypi=True, but "
                                                   "@other_pypi_base on the flow asks for PyPI packages"):
-        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}, "conda_only": True})])
+        init_step(flow, [D.CondaStepDecorator(attributes={"libraries": {"a": ""}, "no_pypi": True})])
 
 
 def test_named_env_step_decorator():
@@ -983,7 +984,7 @@ def test_environment_reads_each_steps_request_computed_once():
 
 
 # ------------------------------------------------------------------------------------------
-# @pypi(extras=[...]) and @conda(conda_only=...)
+# @pypi(extras=[...]) and @conda(no_pypi=...) and @pypi(conda_only={...})
 
 
 def test_extras_pre_allows_pre_releases_and_changes_the_req_id():
@@ -998,9 +999,31 @@ def test_extras_on_the_base_reach_a_mixed_step():
     assert req.spec.pypi_sources.pre
 
 
+@pytest.mark.parametrize("extras", [["--pre"], ["pre", "only-binary=:all:"]])
+def test_extras_with_or_without_dashes(extras):
+    assert merge({"packages": {"a": ""}, "extras": extras}, FAMILY_PYPI).spec.pypi_sources.pre
+
+
+def test_extras_map_to_the_resolver_options_they_name():
+    spec = merge({"packages": {"a": ""}, "extras": ["--only-binary=:all:", "no-binary=My_Pkg,other",
+                                                    "index-strategy=unsafe-first-match"]}, FAMILY_PYPI).spec
+    src = spec.pypi_sources
+    assert src.only_binary == (":all:",) and src.no_binary == ("my-pkg", "other")
+    assert src.index_strategy == "unsafe-first-match" and not src.pre
+    assert spec.req_id != merge({"packages": {"a": ""}}, FAMILY_PYPI).spec.req_id
+
+
+def test_extras_of_flow_and_step_add_up():
+    spec = merge({"packages": {"a": ""}, "extras": ["no-binary=a"]}, FAMILY_PYPI,
+                 {"extras": ["pre", "no-binary=b"]}, FAMILY_PYPI).spec
+    assert spec.pypi_sources.pre and spec.pypi_sources.no_binary == ("b", "a")
+
+
 @pytest.mark.parametrize("extras, message", [
-    (["pre", "nightly"], r"@pypi on step 'train': unknown extras 'nightly': the accepted ones are 'pre' \(allow "
-                         r"pre-release versions"),
+    (["pre", "nightly", "--no-build-isolation"],
+     r"@pypi on step 'train', extras: 'nightly' is not an extra uv can honour; '--no-build-isolation' cannot be "
+     r"honoured here: builds from source run isolated.*The accepted ones are 'pre' \(allow pre-release versions"),
+    (["index-strategy=best"], r"'index-strategy=best' is not an extra uv can honour"),
     ("pre", r"extras must be a list of strings, e.g. extras=\['pre'\]"),
 ])
 def test_bad_extras(extras, message):
@@ -1013,38 +1036,113 @@ def test_extras_is_not_a_conda_attribute():
         merge({"extras": ["pre"]}, FAMILY_CONDA)
 
 
-@pytest.mark.parametrize("value", [True, "True"])  # "True": from `--with conda:conda_only=True`
-def test_conda_only_reaches_the_request(value):
-    req = merge({"libraries": {"a": ""}, "conda_only": value}, FAMILY_CONDA)
-    assert req.conda_only and pypi_reqs(req.spec) == {}
-    assert not merge({"libraries": {"a": ""}}, FAMILY_CONDA).conda_only
+@pytest.mark.parametrize("value", [True, "True"])  # "True": from `--with conda:no_pypi=True`
+def test_no_pypi_reaches_the_request(value):
+    req = merge({"libraries": {"a": ""}, "no_pypi": value}, FAMILY_CONDA)
+    assert req.no_pypi and pypi_reqs(req.spec) == {}
+    assert not merge({"libraries": {"a": ""}}, FAMILY_CONDA).no_pypi
 
 
-def test_conda_only_on_the_base_reaches_every_step():
-    assert merge({"libraries": {"b": ""}}, FAMILY_CONDA, {"conda_only": True}, FAMILY_CONDA).conda_only
-    assert merge(flow_attrs={"conda_only": True}, flow_family=FAMILY_CONDA).conda_only
+def test_no_pypi_on_the_base_reaches_every_step():
+    assert merge({"libraries": {"b": ""}}, FAMILY_CONDA, {"no_pypi": True}, FAMILY_CONDA).no_pypi
+    assert merge(flow_attrs={"no_pypi": True}, flow_family=FAMILY_CONDA).no_pypi
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(step_attrs={"conda_only": True, "pip_packages": {"six": ""}}, step_family=FAMILY_CONDA),
-     "@conda on step 'train' sets conda_only=True together with pip_packages (six)"),
-    (dict(step_attrs={"conda_only": True}, step_family=FAMILY_CONDA, pypi_attrs={"packages": {"six": ""}}),
-     "@conda on step 'train' sets conda_only=True, but @pypi on step 'train' asks for PyPI packages (six)"),
-    (dict(step_attrs={"packages": {"six": ""}}, step_family=FAMILY_PYPI, flow_attrs={"conda_only": True},
+    (dict(step_attrs={"no_pypi": True, "pip_packages": {"six": ""}}, step_family=FAMILY_CONDA),
+     "@conda on step 'train' sets no_pypi=True together with pip_packages (six)"),
+    (dict(step_attrs={"no_pypi": True}, step_family=FAMILY_CONDA, pypi_attrs={"packages": {"six": ""}}),
+     "@conda on step 'train' sets no_pypi=True, but @pypi on step 'train' asks for PyPI packages (six)"),
+    (dict(step_attrs={"packages": {"six": ""}}, step_family=FAMILY_PYPI, flow_attrs={"no_pypi": True},
           flow_family=FAMILY_CONDA),
-     "@conda_base on the flow sets conda_only=True, but @pypi on step 'train' asks for PyPI packages (six)"),
-    (dict(step_attrs={"conda_only": True}, step_family=FAMILY_CONDA, flow_attrs={"pip_packages": {"six": ""}},
+     "@conda_base on the flow sets no_pypi=True, but @pypi on step 'train' asks for PyPI packages (six)"),
+    (dict(step_attrs={"no_pypi": True}, step_family=FAMILY_CONDA, flow_attrs={"pip_packages": {"six": ""}},
           flow_family=FAMILY_CONDA),
-     "@conda on step 'train' sets conda_only=True, but @conda_base on the flow asks for PyPI packages (six)"),
-    (dict(step_attrs={"conda_only": True, "name": "team/env"}, step_family=FAMILY_CONDA),
-     "@conda on step 'train' sets name= together with conda_only"),
+     "@conda on step 'train' sets no_pypi=True, but @conda_base on the flow asks for PyPI packages (six)"),
+    (dict(step_attrs={"no_pypi": True, "name": "team/env"}, step_family=FAMILY_CONDA),
+     "@conda on step 'train' sets name= together with no_pypi"),
 ])
-def test_conda_only_with_pypi_packages_is_an_error(kw, message):
+def test_no_pypi_with_pypi_packages_is_an_error(kw, message):
     with pytest.raises(SpecError) as err:
         merge(**kw)
     assert message in err.value.message
 
 
-def test_conda_only_must_be_a_bool():
-    with pytest.raises(SpecError, match="conda_only must be True or False"):
-        merge({"conda_only": "yes"}, FAMILY_CONDA)
+def test_old_conda_only_bool_on_conda_names_its_new_spelling():
+    with pytest.raises(SpecError, match="@conda on step 'train': conda_only is @pypi's dict of Conda packages "
+                                        r"\(conda_only=\{'ffmpeg': ''\}, .*write no_pypi=True"):
+        merge({"libraries": {"a": ""}, "conda_only": True}, FAMILY_CONDA)
+
+
+def test_pypi_conda_only_adds_conda_packages_to_a_pypi_environment():
+    req = merge({"packages": {"six": ""}, "conda_only": {"ffmpeg": "", "conda-forge::x264": "1!152"}}, FAMILY_PYPI)
+    assert req.family == FAMILY_PYPI and not req.no_pypi
+    assert set(conda_names(req.spec)) == {"ffmpeg", "x264"} and pypi_reqs(req.spec) == {"six": "six"}
+    assert req.spec.req_id != merge({"packages": {"six": ""}}, FAMILY_PYPI).spec.req_id
+
+
+def test_pypi_base_conda_only_reaches_every_step_and_the_step_adds():
+    req = merge({"conda_only": {"x264": ""}}, FAMILY_PYPI, {"packages": {"six": ""}, "conda_only": {"ffmpeg": "6.1"}},
+                FAMILY_PYPI)
+    assert conda_names(req.spec) == {"ffmpeg": "==6.1", "x264": None} and req.family == FAMILY_PYPI
+
+
+def test_pypi_conda_only_next_to_conda_on_a_step():
+    req = merge({"libraries": {"a": ""}}, FAMILY_CONDA, pypi_attrs={"conda_only": {"ffmpeg": ""}})
+    assert set(conda_names(req.spec)) == {"a", "ffmpeg"}
+    with pytest.raises(SpecError, match="lists 'a' in libraries and @pypi on step 'train' in conda_only"):
+        merge({"libraries": {"a": ""}}, FAMILY_CONDA, pypi_attrs={"conda_only": {"a": ""}})
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"python": "3.10"}, "python is not a package here"),
+    (["ffmpeg"], "conda_only"),
+])
+def test_pypi_conda_only_bad_values(value, message):
+    with pytest.raises(SpecError, match=message):
+        merge({"conda_only": value}, FAMILY_PYPI)
+
+
+def test_no_pypi_must_be_a_bool():
+    with pytest.raises(SpecError, match="no_pypi must be True or False"):
+        merge({"no_pypi": "yes"}, FAMILY_CONDA)
+
+
+# ------------------------------------------------------------------------------------------
+# @pypi_base(requirements=...) (what @resolved_req maps onto)
+
+
+def test_requirements_file_is_the_decorators_request(tmp_path):
+    path = tmp_path / "requirements.txt"
+    path.write_text("--index-url https://corp.example/simple\n--pre\nsix==1.15\nattrs>=23\n--conda-pkg ffmpeg\n")
+    req = merge({"requirements": str(path), "packages": {"six": "1.16"}}, FAMILY_PYPI)
+    assert pypi_reqs(req.spec) == {"six": "six==1.16", "attrs": "attrs>=23"}  # the decorator wins for six
+    assert conda_names(req.spec) == {"ffmpeg": None}
+    src = req.spec.pypi_sources
+    assert src.index_url == "https://corp.example/simple" and src.pre
+    # The file's content is the request: a changed file is another environment.
+    before = req.spec.req_id
+    path.write_text("six==1.15\n")
+    os.utime(path, ns=(1, 1))  # another mtime: read again
+    assert merge({"requirements": str(path)}, FAMILY_PYPI).spec.req_id != before
+
+
+@pytest.mark.parametrize("text, message", [
+    ("--sys-pkg __cuda==12.4\n", "has --sys-pkg lines, which a decorator cannot carry"),
+    ("six===\n", "requirements.txt"),
+])
+def test_requirements_file_mistakes_name_the_attribute(tmp_path, text, message):
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message):
+        merge({"requirements": str(path)}, FAMILY_PYPI)
+    with pytest.raises(SpecError, match="requirements file 'nope.txt' not found"):
+        merge({"requirements": "nope.txt"}, FAMILY_PYPI)
+
+
+def test_requirements_conda_channel_lines_reach_a_mixed_step(tmp_path):
+    path = tmp_path / "requirements.txt"
+    path.write_text("--conda-channel bioconda\n--conda-pkg samtools\nsix\n")
+    req = merge({"libraries": {"a": ""}, "channels": ["conda-forge"]}, FAMILY_CONDA,
+                pypi_attrs={"requirements": str(path)})
+    assert req.spec.channels == ("conda-forge", "bioconda") and set(conda_names(req.spec)) == {"a", "samtools"}

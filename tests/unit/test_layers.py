@@ -24,7 +24,8 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("store", (ENVS + ".store",)),
     ("hydrate", (ENVS + ".hydrate",)),
     ("environments", (ENVS + ".environments", ENVS + ".verify")),
-    ("commands", (ENVS + ".integration", ENVS + ".cli", PACKAGE + ".cmd", PACKAGE + ".plugins.mfextinit_envs")),
+    ("commands", (ENVS + ".integration", ENVS + ".cli", PACKAGE + ".cmd", PACKAGE + ".plugins.mfextinit_envs",
+                  PACKAGE + ".toplevel")),
 ]
 # Package __init__ files that only mark a folder: importing `from .. import settings` names them.
 CONTAINERS = (PACKAGE, PACKAGE + ".plugins", ENVS)

@@ -386,20 +386,24 @@ def show(obj, as_json, arch, as_pathspec, local_only, quiet, envs_):
               help="Only print the plan: whether the prefix would be created, and where each package would "
               "come from (the local cache, the datastore or its origin) and why. Changes nothing.")
 @click.option("--json/--no-json", "as_json", default=False, help="With --dry-run: print the plan as JSON.")
-@click.option("--strict/--no-strict", default=False,
+@click.option("--strict/--no-strict", default=True, show_default=True,
+              help="For a step without a code package (with --into-dir): fail if the Metaflow version the step "
+              "ran with cannot be installed in its environment; --no-strict creates it without.")
+@click.option("--exact/--no-exact", default=False,
               help="Create exactly the environment ENV names: fail rather than extend it (as --install-notebook "
-              "does for an environment without ipykernel).")
+              "does for an environment without ipykernel, and --into-dir for a step without a code package).")
 @_arch_option("Architecture of the environment (default: whatever ENV names).")
 @_pathspec_option
 @_local_only_option
 @_quiet_option
 @click.argument("env", metavar="ENV")
 @click.pass_obj
-def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, dry_run, as_json, strict, arch,
-           as_pathspec, local_only, quiet, env):
+def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, force, dry_run, as_json, strict, exact,
+           arch, as_pathspec, local_only, quiet, env):
     @_one_line
     def run():
-        from metaflow_extensions.envs.plugins.envs.cli import args, code_package, creating, document, notebook, refs
+        from metaflow_extensions.envs.plugins.envs.cli import (args, code_package, creating, document, notebook, refs,
+                                                               step_metaflow)
         from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
         from metaflow_extensions.envs.plugins.envs.hydrate.prefix import check_target, named_prefix, python_in
 
@@ -422,14 +426,27 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
             _emit(document.dumps(creating.plan_document(steps, found)) if as_json else creating.render_plan(steps))
             return
         if install_notebook and not notebook.has_ipykernel(found):
-            if strict:
-                raise EnvError("%s has no ipykernel, which its Jupyter kernel needs, and --strict creates it "
-                               "unchanged: drop --strict to extend it with ipykernel, or resolve one with it." % ref)
+            if exact:
+                raise EnvError("%s has no ipykernel, which its Jupyter kernel needs, and --exact creates it "
+                               "unchanged: drop --exact to extend it with ipykernel, or resolve one with it." % ref)
             with progress.task("Adding ipykernel to %s, which its Jupyter kernel needs" % ref):
                 found = notebook.with_ipykernel(envs, found)
         code = None
         if into is not None and ref.is_pathspec:
-            code = code_package.code_of(ref.alias.name, envs.index.run_root(*ref.alias.name.split("/")[:2]))
+            pathspec = ref.alias.name
+            code, task = code_package.code_of(pathspec, envs.index.run_root(*pathspec.split("/")[:2]))
+            version = step_metaflow.recorded_version(task) if code is None else None
+            if code is None and not (version and step_metaflow.has_metaflow(found, version)):
+                if exact:
+                    raise EnvError("Step %s has no code package, so its Metaflow must be added to the environment, "
+                                   "and --exact creates it unchanged: drop --exact." % pathspec)
+                if version is None:  # nothing to add: fails with --strict, else a warning
+                    found = step_metaflow.with_step_metaflow(envs, found, version, pathspec, strict, progress.warn)
+                else:
+                    with progress.task("Adding Metaflow %s, which step %s ran with, to its environment"
+                                       % (version, pathspec)):
+                        found = step_metaflow.with_step_metaflow(envs, found, version, pathspec, strict,
+                                                                 progress.warn)
         prefix = creating.create(envs, found, target, force, progress)
         python = python_in(prefix)
         if into is not None:

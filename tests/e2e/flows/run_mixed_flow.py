@@ -1,4 +1,4 @@
-"""Mixing: @conda and @pypi on one step, a step's @pypi on @conda_base, and conda_only=True.
+"""Mixing: @conda and @pypi on one step, a step's @pypi on @conda_base, and no_pypi=True.
 PyPI packages come from the reference examples' index (METAFLOW_CONDA_DEFAULT_PYPI_SOURCE)."""
 from metaflow import FlowSpec, conda, conda_base, pypi, step
 
@@ -20,7 +20,7 @@ class RunMixedFlow(FlowSpec):
         self.probe = probe("tinyutil", "chainc", "pandas")
         self.next(self.conda_only)
 
-    @conda(libraries={"chainc": ""}, conda_only=True)
+    @conda(libraries={"chainc": ""}, no_pypi=True)
     @step
     def conda_only(self):
         self.probe = probe("tinyutil", "chainc", "requests")

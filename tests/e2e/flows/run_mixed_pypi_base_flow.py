@@ -1,5 +1,6 @@
-"""@pypi_base on the flow, a step's @conda adding Conda packages to it."""
-from metaflow import FlowSpec, conda, pypi_base, step
+"""@pypi_base on the flow, a step's @conda adding Conda packages to it, and a step's
+@pypi(conda_only=...) adding a non-Python Conda package (the reference's ffmpeg example)."""
+from metaflow import FlowSpec, conda, pypi, pypi_base, step
 
 from run_probe import probe
 
@@ -12,9 +13,10 @@ class RunMixedPypiBaseFlow(FlowSpec):
         self.probe = probe("tinyutil", "pandas")
         self.next(self.end)
 
+    @pypi(conda_only={"ffmpeg": ""})
     @step
     def end(self):
-        self.probe = probe("tinyutil", "pandas")
+        self.probe = probe("tinyutil", "pandas", tools=("ffmpeg",))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import os
 import shlex
 import tarfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from ..errors import EnvError, SpecError
 from ..plumbing.cache import partial_name
@@ -36,10 +36,10 @@ def check_into_dir(into_dir: Path, force: bool) -> None:
     check_only_written(into_dir)
 
 
-def code_of(pathspec: str, run_root: Optional[str] = None) -> Any:
-    """The MetaflowCode of the step (its first task's), else of its run. `run_root`: the
-    `.metaflow` directory a local run was recorded in (the local index), read wherever this
-    command runs rather than only below the flow's working directory."""
+def code_of(pathspec: str, run_root: Optional[str] = None) -> Tuple[Any, Any]:
+    """(the MetaflowCode of the step (its first task's), else of its run, or None; the step's
+    first task). `run_root`: the `.metaflow` directory a local run was recorded in (the local
+    index), read wherever this command runs rather than only below the flow's working directory."""
     from metaflow import Run, Step, get_metadata, metadata, namespace
     from metaflow.exception import MetaflowException
 
@@ -60,10 +60,7 @@ def code_of(pathspec: str, run_root: Optional[str] = None) -> Any:
                            " (with local metadata, a run this machine did not record is read from the "
                            ".metaflow directory above the working directory: run the command from the "
                            "flow's directory)")) from None
-    if code is None:
-        raise EnvError("Step %s has no code package (local runs save one only with "
-                       "METAFLOW_FEAT_ALWAYS_UPLOAD_CODE_PACKAGE=1): drop --into-dir." % pathspec)
-    return code
+    return code, task
 
 
 def _holds_run(run_root: Optional[str], flow: str, run_id: str) -> bool:

@@ -25,7 +25,11 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "pip_sources": [],
         "python": None,
         "disabled": None,
-        "conda_only": False,  # Metaflow's own needs from Conda too: no PyPI package at all
+        "no_pypi": False,  # no PyPI package at all: Metaflow's own needs from Conda too
+        # Known only to be refused with a message (Metaflow itself would stop at an unknown
+        # attribute with a traceback): its old bool meaning is `no_pypi`, and the reference's
+        # conda_only is @pypi's.
+        "conda_only": None,
         **_LOCK_DEFAULTS,
         **_NAMED_DEFAULTS,
     },
@@ -34,6 +38,8 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         "extra_indices": [],
         "sources": [],  # older spelling of `extra_indices`
         "extras": [],  # resolver options by name: PYPI_EXTRAS
+        "conda_only": {},  # non-Python Conda packages (ffmpeg...) in a PyPI environment
+        "requirements": None,  # a requirements.txt / requirements.in (relative to the flow file)
         "python": None,
         "disabled": None,
         **_LOCK_DEFAULTS,
@@ -42,8 +48,24 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
     FAMILY_NAMED: dict(_NAMED_DEFAULTS),
 }
 
-# What `@pypi(extras=[...])` accepts: name -> what it does (for messages and docs).
-PYPI_EXTRAS: Dict[str, str] = {"pre": "allow pre-release versions (uv's --prerelease allow)"}
+# What `@pypi(extras=[...])` accepts (the reference's extra resolver arguments, with or
+# without their leading `--`): name -> what it does (for messages and docs). `NAME=VALUE`
+# for the ones taking a value.
+PYPI_EXTRAS: Dict[str, str] = {
+    "pre": "allow pre-release versions (uv's --prerelease allow)",
+    "only-binary=NAMES": "wheels only for these packages, comma-separated, or :all: (pip's --only-binary)",
+    "no-binary=NAMES": "build these packages from source, comma-separated, or :all: (pip's --no-binary)",
+    "index-strategy=STRATEGY": "how several indexes are searched: first-index, unsafe-first-match or "
+                               "unsafe-best-match (uv's --index-strategy)",
+}
+# Resolver arguments users of the reference pass that uv cannot honour here, and why.
+PYPI_EXTRAS_REFUSED: Dict[str, str] = {
+    "no-build-isolation": "builds from source run isolated here, so that the same request always "
+                          "builds the same wheel; declare the build's needs in the package's pyproject.toml",
+    "no-deps": "every dependency is resolved and locked here; pin the ones you want in packages={...}",
+    "use-pep517": "uv always builds with PEP 517",
+    "upgrade": "use METAFLOW_CONDA_UPGRADE or --force-rebuild-environments to move versions",
+}
 
 
 def defaults_for(family: str) -> Dict[str, Any]:

@@ -14,7 +14,7 @@ import functools
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from packaging.utils import canonicalize_name
@@ -23,13 +23,15 @@ from ..errors import SpecError
 from ..ids import ALIAS_GENERIC, ALIAS_PATHSPEC, check_alias_template
 from ..spec import kind_of, parse_file
 from ..spec.locked import LockedPypi
-from ..spec.model import CondaDep, EnvSpec, Origins, PypiDep, PypiSources, check_source_url, origins_of
+from ..spec.model import (INDEX_STRATEGIES, CondaDep, EnvSpec, Origins, PypiDep, PypiSources, check_source_url,
+                          origins_of)
 from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
     FAMILIES,
     FAMILY_CONDA,
     FAMILY_NAMED,
     FAMILY_PYPI,
     PYPI_EXTRAS,
+    PYPI_EXTRAS_REFUSED,
     _DEFAULTS,
     DecoratorAttrs,
     defaults_for,
@@ -37,7 +39,7 @@ from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
 
 # Attributes that shape what a request holds (named in messages when set).
 _CONTENT = ("libraries", "packages", "channels", "pip_packages", "pip_sources", "extra_indices",
-            "sources", "python", "lockfile", "extras", "conda_only")
+            "sources", "python", "lockfile", "extras", "no_pypi", "conda_only", "requirements")
 
 _CONDA_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _PYPI_KEY = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9_.,\s-]*\])?$")
@@ -56,7 +58,7 @@ class StepEnvRequest:
     base: Optional[str]  # `team/env[:tag]` or `Flow/run/step`, as written (may hold @{VAR})
     base_kind: Optional[str]  # "generic" | "pathspec"
     fetch_at_exec: bool  # look `base` up when the task starts (after @{VAR} substitution)
-    conda_only: bool = False  # what Metaflow needs in the task comes from Conda too
+    no_pypi: bool = False  # no PyPI package: what Metaflow needs in the task comes from Conda too
 
     @property
     def extends(self) -> bool:
@@ -82,8 +84,8 @@ class _Part:
     fetch_at_exec: bool
     disabled: Optional[bool]
     given: Tuple[str, ...]  # the package attributes set to something (for messages)
-    pre: bool  # extras=["pre"]: pre-releases allowed
-    conda_only: bool
+    resolver: PypiSources  # from extras=[...]: the resolver options (pre-releases...)
+    no_pypi: bool
     set_anything: bool  # the user set an attribute (a bare decorator enables nothing)
     locked: Optional[LockedPypi] = None  # from `lockfile`
 
@@ -101,6 +103,10 @@ class _Part:
     def has_content(self) -> bool:
         return bool(self.conda or self.pypi or self.channels or self.indices or self.python or self.locked)
 
+    @property
+    def has_options(self) -> bool:
+        return self.resolver != PypiSources() or self.no_pypi
+
 
 def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str, Any]],
                 user_set: Iterable[str] = ()) -> _Part:
@@ -109,6 +115,10 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
                         % (where, family, ", ".join(FAMILIES)))
     attrs = dict(attrs or {})
     unknown = sorted(set(attrs) - set(_DEFAULTS[family]))
+    if family == FAMILY_CONDA and attrs.get("conda_only") not in (None, {}, False, "False"):
+        raise SpecError("%s: conda_only is @pypi's dict of Conda packages (conda_only={'ffmpeg': ''}, as in "
+                        "the reference extension); here, to keep PyPI out of the environment, write "
+                        "no_pypi=True." % where)
     if unknown:
         raise SpecError("%s has no attribute %s: use %s." % (
             where, ", ".join("'%s'" % k for k in unknown), ", ".join(sorted(_DEFAULTS[family]))))
@@ -120,14 +130,14 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
     pathspec = _optional_str(where, "pathspec", get("pathspec"), "pathspec='MyFlow/12/train'")
     fetch_at_exec = _optional_bool(where, "fetch_at_exec", get("fetch_at_exec")) or False
     disabled = _optional_bool(where, "disabled", get("disabled")) if "disabled" in _DEFAULTS[family] else None
-    conda_only = bool(_optional_bool(where, "conda_only", get("conda_only"))) if family == FAMILY_CONDA else False
+    no_pypi = bool(_optional_bool(where, "no_pypi", get("no_pypi"))) if family == FAMILY_CONDA else False
 
     conda: Dict[str, CondaDep] = {}
     pypi: Dict[str, PypiDep] = {}
     channels: Tuple[str, ...] = ()
     indices: Tuple[str, ...] = ()
     python = None
-    pre = False
+    resolver = PypiSources()
     if family == FAMILY_CONDA:
         conda = _conda_deps(where, "libraries", get("libraries"))
         for key, dep in _conda_deps(where, "packages", get("packages")).items():
@@ -142,7 +152,15 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
         pypi = _pypi_deps(where, "packages", get("packages"))
         indices = _unique(_index_list(where, "extra_indices", get("extra_indices"))
                           + _index_list(where, "sources", get("sources")))
-        pre = "pre" in _extras(where, get("extras"))
+        resolver = _extras(where, get("extras"))
+        conda = _conda_deps(where, "conda_only", get("conda_only"))
+        from_file = _requirements(where, get("requirements"))
+        if from_file is not None:
+            # The file first: the decorator's own attributes win for a package both name.
+            pypi = {**{d.name or str(d): d for d in from_file.pypi_deps}, **pypi}
+            conda = {**{d.name: d for d in from_file.conda_deps}, **conda}
+            channels = from_file.extra_channels
+            resolver = from_file.pypi_sources.merged(resolver)
     if family != FAMILY_NAMED:
         python = _python_attribute(where, get("python"))
 
@@ -150,9 +168,42 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
     set_anything = any(attrs.get(k) is not None for k in user_set) or bool(given or name or pathspec)
     locked = _locked(where, get) if family != FAMILY_NAMED else None
     part = _Part(where, label, family, conda, pypi, channels, indices, python, name, pathspec,
-                 fetch_at_exec, disabled, given, pre, conda_only, set_anything, locked)
+                 fetch_at_exec, disabled, given, resolver, no_pypi, set_anything, locked)
     _check_part(part)
     return part
+
+
+def _flow_relative(path: str) -> str:
+    """`path` relative to the flow file (absolute paths as they are)."""
+    return os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), os.path.expanduser(path))
+
+
+def _requirements(where: str, value: Any) -> Optional[EnvSpec]:
+    """The request of the requirements file `requirements` names (relative to the flow file):
+    its PyPI packages, their indexes and options, and its `--conda-pkg` / `--conda-channel`
+    lines."""
+    name = _optional_str(where, "requirements", value, "requirements='requirements.txt'")
+    if name is None:
+        return None
+    path = _flow_relative(name)
+    if not os.path.isfile(path):
+        raise SpecError("%s: requirements file '%s' not found (looked for %s, paths are relative to the flow "
+                        "file)." % (where, name, path))
+    try:
+        spec = read_requirements(path, os.stat(path).st_mtime_ns)
+    except SpecError as err:
+        raise _located(where, "requirements", err) from None
+    if spec.sys_packages or spec.pypi_constraints:
+        raise SpecError("%s: requirements file %s has %s, which a decorator cannot carry: use "
+                        "@sys_packages_base for virtual packages, and pin constraints in the file itself." % (
+                            where, name, "--sys-pkg lines" if spec.sys_packages else "constraints (-c)"))
+    return spec
+
+
+@functools.lru_cache(maxsize=8)
+def read_requirements(path: str, mtime_ns: int) -> EnvSpec:
+    """Every step reads the flow's requirements file: once per content (`mtime_ns`) is enough."""
+    return parse_file(path, "requirements")
 
 
 def _locked(where: str, get: Callable[[str], Any]) -> Optional[LockedPypi]:
@@ -166,7 +217,7 @@ def _locked(where: str, get: Callable[[str], Any]) -> Optional[LockedPypi]:
             raise SpecError("%s: lock_extras and lock_groups select from a lock file: add lockfile='uv.lock' "
                             "(or a pylock.toml)." % where)
         return None
-    path = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), os.path.expanduser(lockfile))
+    path = _flow_relative(lockfile)
     if not os.path.isfile(path):
         raise SpecError("%s: lockfile '%s' not found (looked for %s, paths are relative to the flow file)."
                         % (where, lockfile, path))
@@ -188,15 +239,15 @@ def _check_part(part: _Part) -> None:
     if part.name and part.pathspec:
         raise SpecError("%s sets both name= and pathspec=: keep one (name= for a named "
                         "environment, pathspec= for the environment a step ran in)." % where)
-    if part.base and (part.has_content or part.pre or part.conda_only):
+    if part.base and (part.has_content or part.has_options):
         raise SpecError(
             "%s sets %s= together with %s: a named environment is used as it is, so only "
             "fetch_at_exec= can go with it. To add packages to it, name it on the flow "
             "(@named_env_base(%s=...)) or in @named_env on the step, and list the packages "
             "in a @conda/@pypi decorator." % (where, "name" if part.name else "pathspec",
                                               ", ".join(part.given), "name" if part.name else "pathspec"))
-    if part.conda_only and part.pypi:
-        raise SpecError("%s sets conda_only=True together with pip_packages (%s): drop conda_only=True, "
+    if part.no_pypi and part.pypi:
+        raise SpecError("%s sets no_pypi=True together with pip_packages (%s): drop no_pypi=True, "
                         "or ask for them as Conda packages (libraries={...})."
                         % (where, ", ".join(sorted(part.pypi))))
     if part.fetch_at_exec and not part.base:
@@ -259,14 +310,30 @@ def _index_list(where: str, attr: str, value: Any) -> Tuple[str, ...]:
     return urls
 
 
-def _extras(where: str, value: Any) -> Tuple[str, ...]:
-    extras = _str_list(where, "extras", value, "extras=['pre']")
-    unknown = [e for e in extras if e not in PYPI_EXTRAS]
-    if unknown:
-        raise SpecError("%s: unknown extras %s: the accepted ones are %s." % (
-            where, ", ".join("'%s'" % e for e in unknown),
-            ", ".join("'%s' (%s)" % item for item in sorted(PYPI_EXTRAS.items()))))
-    return extras
+def _extras(where: str, value: Any) -> PypiSources:
+    """The reference's extra resolver arguments (`pre`, `--pre`, `only-binary=:all:`...) as
+    the resolver options they stand for; one message naming every one uv cannot honour."""
+    options: Dict[str, Any] = {"pre": False, "no_binary": (), "only_binary": (), "index_strategy": None}
+    problems = []
+    for extra in _str_list(where, "extras", value, "extras=['pre']"):
+        name, eq, arg = extra.lstrip("-").partition("=")
+        name, arg = name.strip().lower().replace("_", "-"), arg.strip()
+        if name == "pre" and not eq:
+            options["pre"] = True
+        elif name in ("only-binary", "no-binary") and arg:
+            names = tuple(n if n.strip() == ":all:" else canonicalize_name(n) for n in arg.split(",") if n.strip())
+            key = name.replace("-", "_")
+            options[key] = _unique(options[key] + tuple(n.strip() for n in names))
+        elif name == "index-strategy" and arg in INDEX_STRATEGIES:
+            options["index_strategy"] = arg
+        elif name in PYPI_EXTRAS_REFUSED:
+            problems.append("'%s' cannot be honoured here: %s" % (extra, PYPI_EXTRAS_REFUSED[name]))
+        else:
+            problems.append("'%s' is not an extra uv can honour" % extra)
+    if problems:
+        raise SpecError("%s, extras: %s. The accepted ones are %s." % (
+            where, "; ".join(problems), ", ".join("'%s' (%s)" % item for item in PYPI_EXTRAS.items())))
+    return PypiSources(**options)
 
 
 def _version_text(where: str, attr: str, key: str, value: Any) -> str:
@@ -403,6 +470,7 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
     origins: Origins = ()
     python = None
     locked = None
+    resolver = PypiSources()
     for part in parts:
         conda.update(part.conda)
         pypi.update(part.pypi)
@@ -411,11 +479,13 @@ def _spec(parts: Sequence[_Part]) -> EnvSpec:
         origins += origins_of(part.indices, "%s of %s" % (_INDEX_ATTRIBUTE[part.family], part.where))
         python = part.python or python
         locked = part.locked or locked
+        resolver = resolver.merged(part.resolver)
     return EnvSpec(
         conda_deps=tuple(conda.values()),
         pypi_deps=tuple(pypi.values()),
         channels=channels,
-        pypi_sources=PypiSources(extra_index_urls=indices, pre=any(p.pre for p in parts), origins=origins),
+        pypi_sources=replace(resolver, extra_index_urls=_unique(indices + resolver.extra_index_urls),
+                             origins=origins + resolver.origins),
         python=python,
         pypi_locked=locked,
     )
@@ -478,8 +548,12 @@ def _combine(parts: Sequence[_Part], named_label: str) -> Optional[_Part]:
     if twice:
         raise SpecError("%s lists %s in pip_packages and %s in packages: keep each PyPI package in one "
                         "of them." % (conda.where, ", ".join("'%s'" % n for n in twice), pypi.where))
-    if conda.conda_only and pypi.pypi:
-        raise _conda_only_error(conda, pypi)
+    if conda.no_pypi and pypi.pypi:
+        raise _no_pypi_error(conda, pypi)
+    twice = sorted(set(conda.conda) & set(pypi.conda))
+    if twice:
+        raise SpecError("%s lists %s in libraries and %s in conda_only: keep each Conda package in one "
+                        "of them." % (conda.where, ", ".join("'%s'" % n for n in twice), pypi.where))
     if conda.locked is not None and pypi.locked is not None:
         raise SpecError("%s and %s both give a lockfile: keep it on one of them." % (conda.where, pypi.where))
     for named, other in ((conda, pypi), (pypi, conda)):
@@ -492,20 +566,20 @@ def _combine(parts: Sequence[_Part], named_label: str) -> Optional[_Part]:
     flags = (conda.disabled, pypi.disabled)
     return _Part(
         where="%s and %s" % (conda.label, pypi.where), label="%s and %s" % (conda.label, pypi.label),
-        family=FAMILY_CONDA, conda=conda.conda, pypi={**conda.pypi, **pypi.pypi},
-        channels=conda.channels, indices=_unique(conda.indices + pypi.indices),
+        family=FAMILY_CONDA, conda={**conda.conda, **pypi.conda}, pypi={**conda.pypi, **pypi.pypi},
+        channels=_unique(conda.channels + pypi.channels), indices=_unique(conda.indices + pypi.indices),
         python=conda.python or pypi.python, name=conda.name or pypi.name,
         pathspec=conda.pathspec or pypi.pathspec, fetch_at_exec=conda.fetch_at_exec or pypi.fetch_at_exec,
         # disabled=True on either runs the step outside; False on either enables it.
         disabled=True if True in flags else (False if False in flags else None),
-        given=conda.given + pypi.given, pre=pypi.pre, conda_only=conda.conda_only,
+        given=conda.given + pypi.given, resolver=pypi.resolver, no_pypi=conda.no_pypi,
         set_anything=conda.set_anything or pypi.set_anything, locked=conda.locked or pypi.locked)
 
 
-def _conda_only_error(conda_only: _Part, pypi: _Part) -> SpecError:
-    return SpecError("%s sets conda_only=True, but %s asks for PyPI packages (%s): drop conda_only=True, "
+def _no_pypi_error(no_pypi: _Part, pypi: _Part) -> SpecError:
+    return SpecError("%s sets no_pypi=True, but %s asks for PyPI packages (%s): drop no_pypi=True, "
                      "or ask for them as Conda packages (libraries={...})."
-                     % (conda_only.where, pypi.where, ", ".join(sorted(pypi.pypi))))
+                     % (no_pypi.where, pypi.where, ", ".join(sorted(pypi.pypi))))
 
 
 # --------------------------------------------------------------------------------------
@@ -589,12 +663,12 @@ def _from_single(step_name: str, family: str, part: _Part) -> StepEnvRequest:
 def _packages_request(step_name: str, family: str, parts: Sequence[_Part],
                       base: Optional[_Part] = None) -> StepEnvRequest:
     """The request for the packages of `parts` merged (later ones win), extending `base`."""
-    conda_only = [p for p in parts if p.conda_only]
+    no_pypi = [p for p in parts if p.no_pypi]
     with_pypi = [p for p in parts if p.pypi]
-    if conda_only and with_pypi:
-        raise _conda_only_error(conda_only[0], with_pypi[0])
+    if no_pypi and with_pypi:
+        raise _no_pypi_error(no_pypi[0], with_pypi[0])
     return StepEnvRequest(step_name, family, False, _spec(parts), base.base if base else None,
-                          base.base_kind if base else None, False, conda_only=bool(conda_only))
+                          base.base_kind if base else None, False, no_pypi=bool(no_pypi))
 
 
 def _result_family(flow: Optional[_Part], step: Optional[_Part]) -> str:

@@ -167,7 +167,7 @@ class CondaStepDecorator(EnvStepDecoratorBase):
         with it).
     fetch_at_exec : bool, default False
         Look `name` or `pathspec` up when the task starts rather than when the flow starts.
-    conda_only : bool, default False
+    no_pypi : bool, default False
         If True, no PyPI package at all: what Metaflow needs in a task comes from Conda too,
         and PyPI packages asked for the step are an error.
     disabled : bool, optional, default None
@@ -198,7 +198,12 @@ class PypiStepDecorator(EnvStepDecoratorBase):
     extra_indices : List[str], default []
         Additional PyPI indices (extra index URLs).
     extras : List[str], default []
-        Resolver options by name: "pre" allows pre-release versions.
+        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
+        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
+        names. Others are refused, naming why.
+    conda_only : Dict[str, str], default {}
+        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
+        name (or `channel::name`) to version.
     python : str, optional, default None
         Python version, e.g. '3.10' (the 3.10 series) or '>=3.9,<3.12'. By default, the
         version of the interpreter running the flow.
@@ -230,7 +235,12 @@ class PipStepDecorator(PypiStepDecorator):
     extra_indices : List[str], default []
         Additional PyPI indices (extra index URLs).
     extras : List[str], default []
-        Resolver options by name: "pre" allows pre-release versions.
+        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
+        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
+        names. Others are refused, naming why.
+    conda_only : Dict[str, str], default {}
+        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
+        name (or `channel::name`) to version.
     python : str, optional, default None
         Python version, e.g. '3.10'.
     name : str, optional, default None
@@ -300,7 +310,7 @@ class CondaFlowDecorator(EnvFlowDecoratorBase):
         Use the environment the step `Flow/run_id/step` ran in for every step.
     fetch_at_exec : bool, default False
         Look `name` or `pathspec` up when each task starts.
-    conda_only : bool, default False
+    no_pypi : bool, default False
         If True, no PyPI package at all: what Metaflow needs in a task comes from Conda too,
         and PyPI packages asked for the step are an error.
     disabled : bool, optional, default None
@@ -328,7 +338,12 @@ class PypiFlowDecorator(EnvFlowDecoratorBase):
     extra_indices : List[str], default []
         Additional PyPI indices.
     extras : List[str], default []
-        Resolver options by name: "pre" allows pre-release versions.
+        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
+        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
+        names. Others are refused, naming why.
+    conda_only : Dict[str, str], default {}
+        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
+        name (or `channel::name`) to version.
     python : str, optional, default None
         Python version, e.g. '3.10' (the 3.10 series).
     name : str, optional, default None
@@ -360,7 +375,12 @@ class PipFlowDecorator(PypiFlowDecorator):
     extra_indices : List[str], default []
         Additional PyPI indices.
     extras : List[str], default []
-        Resolver options by name: "pre" allows pre-release versions.
+        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
+        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
+        names. Others are refused, naming why.
+    conda_only : Dict[str, str], default {}
+        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
+        name (or `channel::name`) to version.
     python : str, optional, default None
         Python version, e.g. '3.10'.
     name : str, optional, default None

@@ -311,7 +311,7 @@ class CondaEnvironment(MetaflowEnvironment):
         if spec is not None:
             from .metaflow_needs import with_metaflow_needs
 
-            spec = with_metaflow_needs(spec.for_platform(arch), self.datastore_type, conda_only=request.conda_only)
+            spec = with_metaflow_needs(spec.for_platform(arch), self.datastore_type, no_pypi=request.no_pypi)
         return (arch, request.base, request.base_kind, spec)
 
     def _previous(self, steps: List[str], arch: str) -> Optional[Any]:

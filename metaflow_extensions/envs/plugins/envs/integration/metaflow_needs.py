@@ -25,10 +25,10 @@ def missing_from(env: ResolvedEnvironment, datastore_type: Optional[str]) -> Tup
 
 
 def with_metaflow_needs(spec: EnvSpec, datastore_type: Optional[str], base: Optional[ResolvedEnvironment] = None,
-                        conda_only: bool = False) -> EnvSpec:
+                        no_pypi: bool = False) -> EnvSpec:
     """`spec` plus what Metaflow needs in a task, unless the request (its lock, or `base`,
     the environment `spec` extends) names them already: from PyPI, or from Conda (same
-    names) for a `conda_only` request. A request in pip's hash-checking mode is left as it
+    names) for a `no_pypi` request. A request in pip's hash-checking mode is left as it
     is: a requirement without a hash would end that mode (the flow extends the environment
     with them when it uses it)."""
     if any(d.hashes for d in spec.pypi_deps):
@@ -38,6 +38,6 @@ def with_metaflow_needs(spec: EnvSpec, datastore_type: Optional[str], base: Opti
     named += [p.name for p in base.packages] if base is not None else []
     python = spec.python or (base.python_version if base is not None else None)
     extra = metaflow_needs(python, datastore_type, named)
-    if conda_only:
+    if no_pypi:
         return replace(spec, conda_deps=spec.conda_deps + tuple(CondaDep.parse(str(d)) for d in extra))
     return replace(spec, pypi_deps=spec.pypi_deps + extra) if extra else spec

@@ -1,0 +1,2 @@
+"""Names metaflow-envs adds to `metaflow` itself (Metaflow's `toplevel` extension point)."""
+toplevel = "envs_toplevel"
