@@ -13,7 +13,8 @@ from .conftest import FLOWS
 from .test_local_flows import _assert_in_env, _only, _version
 from .uv_project import copy_flow, lock_project, serve_index_copy
 
-pytestmark = pytest.mark.network  # requests (what Metaflow needs in a task) from pypi.org
+pytestmark = [pytest.mark.network,  # requests (what Metaflow needs in a task) from pypi.org
+              pytest.mark.xdist_group("uv-project")]  # one worker locks the project once
 
 FLOW = FLOWS / "uv_project_flow.py"
 
