@@ -129,6 +129,14 @@ def seed(tmp_path_factory, channel_server) -> Seed:
     return Seed(root, cli, ids, "CodeFlow/%s/start" % run_id_file.read_text().strip())
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """With -n (--dist loadgroup), the tests that read the seed run on one xdist worker, so
+    the seed is made once per run rather than once per worker."""
+    for item in items:
+        if "seeded" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("cli-seed"))
+
+
 @pytest.fixture
 def cli(tmp_path, channel_server) -> Cli:
     """A fresh, empty cache."""
