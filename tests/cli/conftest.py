@@ -137,6 +137,14 @@ def seed(tmp_path_factory, channel_server) -> Seed:
     return Seed(root, cli, ids, "CodeFlow/%s/start" % run_id_file.read_text().strip())
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """With -n (--dist loadgroup), the tests that read the seed run on one xdist worker, so
+    the seed is made once per run rather than once per worker."""
+    for item in items:
+        if "seeded" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("cli-seed"))
+
+
 @pytest.fixture
 def cli(tmp_path, channel_server) -> Cli:
     """A fresh, empty cache."""
@@ -167,19 +175,24 @@ def index_url(pypi_index) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def channel_without_tinyutil_2(tmp_path_factory, conda_channels_dir):
+def channel_without_tinyutil_2(conda_channels_dir):
     """The test channels again, but conda-forge without tinyutil 2.0.0: one request, two
-    different results depending on which server the channel alias points at."""
+    different results depending on which server the channel alias points at. Built once
+    into the test cache beside the channels it copies (indexing takes seconds)."""
     import asyncio
 
     from rattler.index import index_fs
 
+    from tests.fixtures.cache import cache_key, cached_build
     from tests.fixtures.servers import StaticFileServer
 
-    root = tmp_path_factory.mktemp("channels-old")
-    generated = ("repodata", "shards")
-    shutil.copytree(conda_channels_dir / "conda-forge", root / "conda-forge", copy_function=os.link,
-                    ignore=lambda d, names: [n for n in names if n.startswith(("tinyutil-2.0.0",) + generated)])
-    asyncio.run(index_fs(root / "conda-forge", force=True))
+    def build(root: Path) -> None:
+        generated = ("repodata", "shards")
+        shutil.copytree(conda_channels_dir / "conda-forge", root / "conda-forge", copy_function=os.link,
+                        ignore=lambda d, names: [n for n in names if n.startswith(("tinyutil-2.0.0",) + generated)])
+        asyncio.run(index_fs(root / "conda-forge", force=True))
+
+    # The channels' own directory name carries the key of what they hold.
+    root = cached_build("channels-old", cache_key([conda_channels_dir.name]), build)
     with StaticFileServer(root) as server:
         yield server.url

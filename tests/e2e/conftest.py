@@ -172,3 +172,26 @@ def reference_index_url():
 
     with StaticFileServer(ensure_pypi_index("reference-pypi-index", REFERENCE_PROJECTS).root) as server:
         yield server.url + "/simple"
+
+
+RETRY_FLOW = FLOWS / "retry_flow.py"
+
+
+def run_retry_flow(root: Path, *run_options: str) -> str:
+    """retry_flow.py run (with `run_options` after `run`) with --environment=pypi, the system
+    Python and a cache of its own, all in `root`; returns the run's output (the run must succeed)."""
+    env = dict(os.environ, USERNAME="tester", METAFLOW_HOME=str(root), METAFLOW_DATASTORE_SYSROOT_LOCAL=str(root),
+               METAFLOW_CONDA_PYTHON_SOURCE="system", METAFLOW_CONDA_CACHE_DIR=str(root / "cache"))
+    out = subprocess.run([sys.executable, str(RETRY_FLOW), "--no-pylint", "--environment=pypi", "run", *run_options],
+                         cwd=str(root), env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout + out.stderr
+
+
+@pytest.fixture(scope="session")
+def retry_flow_first_run(tmp_path_factory):
+    """retry_flow.py run once in a fresh dir and cache: (that dir, the run's output). Read by
+    test_retry.py and run again in that dir by test_force_rebuild.py (one real run, not two;
+    both files are in xdist group "retry-flow", so one worker runs it)."""
+    root = tmp_path_factory.mktemp("retry-flow")
+    return root, run_retry_flow(root)

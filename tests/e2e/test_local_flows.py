@@ -17,7 +17,7 @@ import pytest
 from tests.cli.conftest import METAFLOW
 from tests.fixtures.channel import INVENTORY
 
-from .conftest import FLOWS, patched_environ
+from .conftest import FLOWS, FlowRunner, patched_environ
 
 pytestmark = pytest.mark.network  # PyPI packages (and Metaflow's own `requests`) come from pypi.org
 
@@ -61,14 +61,48 @@ def _assert_outer(probe):
     assert probe["pytest_importable"]
 
 
+@pytest.fixture(scope="module")
+def module_flows(tmp_path_factory, engine_env) -> FlowRunner:
+    """A runner for the flows that several tests read: each of those runs once per module."""
+    return FlowRunner(tmp_path_factory.mktemp("local-flows"), engine_env)
+
+
+@pytest.fixture(scope="module")
+def envs_run(module_flows):
+    """run_envs_flow.py, run once: (its result, what the client reads of it)."""
+    result = module_flows.run("run_envs_flow.py").check()
+    return result, module_flows.read("RunEnvsFlow/%s" % result.run_id)
+
+
+@pytest.fixture(scope="module")
+def merge_run(module_flows):
+    """run_merge_flow.py with --environment=conda, run once: (its result, what the client reads of it)."""
+    result = module_flows.run("run_merge_flow.py").check()
+    return result, module_flows.read("RunMergeFlow/%s" % result.run_id)
+
+
+@pytest.fixture(scope="module")
+def failing_run(module_flows, named_envs):
+    """Runs a flow that must fail, once per flow for the module (with the named environments
+    in the cache, as the tests of fetch_at_exec need)."""
+    runs = {}
+
+    def run(flow):
+        if flow not in runs:
+            runs[flow] = module_flows.run(flow)
+        return runs[flow]
+
+    return run
+
+
 # ---------------------------------------------------------------------------------------
 # 1. conda-only, pypi-only and mixed steps
 
 
-def test_conda_pypi_and_mixed_steps_run_in_their_environments(flows, e2e_cache_dir):
-    result = flows.run("run_envs_flow.py").check()
+@pytest.mark.xdist_group("envs-run")
+def test_conda_pypi_and_mixed_steps_run_in_their_environments(envs_run, e2e_cache_dir):
+    result, data = envs_run
     assert "Resolving 3 environments for RunEnvsFlow" in result.output
-    data = flows.read("RunEnvsFlow/%s" % result.run_id)
     assert data["successful"]
 
     start = _only(data, "start")["probe"]
@@ -105,11 +139,11 @@ def test_conda_pypi_and_mixed_steps_run_in_their_environments(flows, e2e_cache_d
     assert _only(data, "end")["conda_env_id"] is None
 
 
-def test_step_tools_come_first_on_path_once(flows, e2e_cache_dir):
+@pytest.mark.xdist_group("envs-run")
+def test_step_tools_come_first_on_path_once(envs_run):
     """Inside an environment its bin/ (ffmpeg and the like) is first on PATH, and only once —
     also for a @pypi step, which carries the environment's attached @conda as well."""
-    result = flows.run("run_envs_flow.py").check()
-    data = flows.read("RunEnvsFlow/%s" % result.run_id)
+    _result, data = envs_run
     for step in ("start", "pypi_step", "mixed"):
         probe = _only(data, step)["probe"]
         bindir = os.path.dirname(probe["executable"])
@@ -122,9 +156,9 @@ def test_step_tools_come_first_on_path_once(flows, e2e_cache_dir):
 # 2 and 3. @conda_base merged with / overridden by a step's @conda; a disabled step
 
 
-def test_base_and_step_decorators_merge_and_disabled_step_runs_outside(flows, e2e_cache_dir):
-    result = flows.run("run_merge_flow.py").check()
-    data = flows.read("RunMergeFlow/%s" % result.run_id)
+@pytest.mark.xdist_group("merge-run")
+def test_base_and_step_decorators_merge_and_disabled_step_runs_outside(merge_run, e2e_cache_dir):
+    _result, data = merge_run
 
     start = _only(data, "start")["probe"]  # the step's tinyutil wins, chainc comes from the base
     _assert_in_env(start, e2e_cache_dir)
@@ -147,15 +181,15 @@ def test_base_and_step_decorators_merge_and_disabled_step_runs_outside(flows, e2
     assert outer["tools"]["ffmpeg"] is None or "6.1.1" not in outer["tools"]["ffmpeg"]["output"]
 
 
-def test_environments_are_reused_and_pypi_environment_is_the_same(flows):
+@pytest.mark.xdist_group("merge-run")
+def test_environments_are_reused_and_pypi_environment_is_the_same(module_flows, merge_run):
     """A second run resolves nothing (the session's cache knows the environments), and
     --environment=pypi selects the very same environments as --environment=conda."""
-    first = flows.run("run_merge_flow.py").check()
-    again = flows.run("run_merge_flow.py", environment="pypi").check()
+    _first, before = merge_run
+    again = module_flows.run("run_merge_flow.py", environment="pypi").check()
     assert "Resolving 2 environments for RunMergeFlow" in again.output, again.output
     assert "reused" in again.output and "resolved in" not in again.output, again.output
-    before = flows.read("RunMergeFlow/%s" % first.run_id)
-    after = flows.read("RunMergeFlow/%s" % again.run_id)
+    after = module_flows.read("RunMergeFlow/%s" % again.run_id)
     for step in ("start", "from_base", "outer"):
         assert _only(after, step)["probe"]["prefix"] == _only(before, step)["probe"]["prefix"], step
 
@@ -288,6 +322,7 @@ def test_step_extends_the_named_base_environment(flows, named_envs, e2e_cache_di
 # 9. User mistakes: one clear message, no traceback, non-zero exit
 
 
+@pytest.mark.xdist_group("failing-runs")
 @pytest.mark.parametrize("flow, expected", [
     ("run_error_unknown_named_flow.py", ["team/does-not-exist:v1"]),
     ("run_error_glibc_flow.py", ["__glibc"]),
@@ -297,8 +332,8 @@ def test_step_extends_the_named_base_environment(flows, named_envs, e2e_cache_di
     ("run_error_two_steps_flow.py", ["Step start: Conda cannot satisfy mfenvs-no-such-package",
                                      "Step end: Conda cannot satisfy", "python 3.99.\u2217"]),
 ], ids=lambda v: v if isinstance(v, str) else None)
-def test_user_mistakes_end_in_one_clear_message(flows, flow, expected):
-    result = flows.run(flow)
+def test_user_mistakes_end_in_one_clear_message(failing_run, flow, expected):
+    result = failing_run(flow)
     output = result.output
     assert result.returncode != 0, output
     assert "Traceback" not in output, output
@@ -321,11 +356,12 @@ def test_resume_looks_up_a_fetch_at_exec_env_with_the_origin_run_parameters(flow
     assert probe["prefix"] == str(named_envs["v1_prefix"])
 
 
-def test_fetch_at_exec_variables_are_the_flow_parameters_not_cli_options(flows, named_envs):
+@pytest.mark.xdist_group("failing-runs")
+def test_fetch_at_exec_variables_are_the_flow_parameters_not_cli_options(failing_run, named_envs):
     """METAFLOW_INIT_<PARAM> exists for the flow's parameters (as Argo exports them), not for
     Metaflow's own command-line options (--datastore, --max-workers...): those would resolve
     locally and fail remotely."""
-    result = flows.run("run_error_fetch_unknown_var_flow.py")
+    result = failing_run("run_error_fetch_unknown_var_flow.py")
     flat = " ".join(result.output.split())
     assert result.returncode != 0 and "NOPE" in flat, result.output
     assert "METAFLOW_INIT_ENVTAG" in flat, result.output

@@ -35,7 +35,8 @@ from tests.fixtures.servers import StaticFileServer
 
 from .uv_project import copy_flow, lock_project, serve_index_copy
 
-pytestmark = pytest.mark.network  # PyPI: six (and Metaflow's boto3/requests) + the node tools
+pytestmark = [pytest.mark.network,  # PyPI: six (and Metaflow's boto3/requests) + the node tools
+              pytest.mark.xdist_group("remote-node")]  # one worker deploys and starts the node once
 
 FLOW = Path(__file__).with_name("flows") / "remote_node_flow.py"
 FLOW_NAME = "RemoteNodeFlow"

@@ -15,7 +15,8 @@ from tests.fixtures.channel import OLD_PYTHON_VERSION, PY_MAJOR_MINOR, PYTHON_VE
 
 from .uv_project import copy_flow, lock_project, narrow_requires_python, serve_index_copy
 
-pytestmark = pytest.mark.network  # requests (what Metaflow needs in a task) from pypi.org
+pytestmark = [pytest.mark.network,  # requests (what Metaflow needs in a task) from pypi.org
+              pytest.mark.xdist_group("uv-project")]  # one worker locks the project once
 
 FLOW = FLOWS / "uv_project_flow.py"
 
