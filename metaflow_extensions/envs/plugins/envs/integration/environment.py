@@ -10,13 +10,31 @@ loaded in task processes, inside the user's environment.
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from metaflow.exception import MetaflowException
 from metaflow.metaflow_environment import MetaflowEnvironment
 
-# Step decorators that send a task to another machine.
-REMOTE_DECORATORS = frozenset({"kubernetes", "batch", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step"})
+
+
+def remote_decorators() -> FrozenSet[str]:
+    """Step decorators that send a task to another machine: METAFLOW_CONDA_REMOTE_COMMANDS, plus
+    a list another extension's configuration sets as the reference extension's users do
+    (`CONDA_REMOTE_COMMANDS = ("batch", "kubernetes", "titus")` in its mfextinit_*.py)."""
+    import sys
+
+    from .. import settings
+
+    names = set(settings.value("CONDA_REMOTE_COMMANDS") or ())
+    # Read from each extension's configuration module, not from metaflow_config where the one
+    # loaded last (maybe ours, which registers the setting as text) hides the others.
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("metaflow_extensions.") and ".config." in module_name:
+            from_extension = getattr(module, "CONDA_REMOTE_COMMANDS", None)
+            if isinstance(from_extension, (list, tuple)):  # ours is text
+                names.update(n for n in from_extension if isinstance(n, str))
+    return frozenset(names)
+
 BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
 REMOTE_PREFIX_DIR = "metaflow_envs"
 
@@ -77,9 +95,17 @@ class CondaEnvironment(MetaflowEnvironment):
         for steps, env in resolved:
             for name in steps:
                 self._envs[name] = env
+        remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
+        if remote_archs and self.manager().store is None:
+            from ..errors import EnvError
+
+            raise EnvError("Steps %s run on other machines, which hydrate their environments from the %s "
+                           "datastore, but METAFLOW_CONDA_IGNORE_CACHING_DATASTORES keeps environments out of it: "
+                           "remove '%s' from that setting." % (
+                               ", ".join(n for n in self._envs if self.is_remote(n)), self.datastore_type,
+                               self.datastore_type))
         if resolved and self.manager().store is not None:
             self.publish(self._envs.values())
-            remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
             if remote_archs:
                 from .tools import publish_tools
 
@@ -208,7 +234,10 @@ class CondaEnvironment(MetaflowEnvironment):
 
     def is_remote(self, step_name: str) -> bool:
         step = self._step(step_name)
-        return step is not None and any(d.name in REMOTE_DECORATORS for d in step.decorators)
+        if step is None:
+            return False
+        remote = remote_decorators()
+        return any(d.name in remote for d in step.decorators)
 
     def arch_of(self, step_name: str) -> str:
         from .. import settings
