@@ -8,6 +8,7 @@ pypi.org. The engine's cache is shared by the session: environments resolve once
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,10 +106,19 @@ def test_conda_pypi_and_mixed_steps_run_in_their_environments(flows, e2e_cache_d
     assert _only(data, "end")["conda_env_id"] is None
 
 
-def test_step_tools_come_first_on_path_once(flows, e2e_cache_dir):
+def test_step_tools_and_libraries_come_first_once(flows, e2e_cache_dir, tmp_path):
     """Inside an environment its bin/ (ffmpeg and the like) is first on PATH, and only once —
-    also for a @pypi step, which carries the environment's attached @conda as well."""
-    result = flows.run("run_envs_flow.py").check()
+    also for a @pypi step, which carries the environment's attached @conda as well. Its lib/
+    comes before this machine's LD_LIBRARY_PATH, here a folder with a libpython of its own (a
+    copy of this interpreter's, when it is a shared library, as the environments' python is)."""
+    import sysconfig
+
+    machine_lib = tmp_path / "machine-lib"
+    machine_lib.mkdir()
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        for so in Path(sysconfig.get_config_var("LIBDIR")).glob("libpython3*.so*"):
+            shutil.copy2(str(so), str(machine_lib / so.name))
+    result = flows.run("run_envs_flow.py", env={"LD_LIBRARY_PATH": str(machine_lib)}).check()
     data = flows.read("RunEnvsFlow/%s" % result.run_id)
     for step in ("start", "pypi_step", "mixed"):
         probe = _only(data, step)["probe"]
@@ -116,6 +126,9 @@ def test_step_tools_come_first_on_path_once(flows, e2e_cache_dir):
         path = probe["path_env"].split(os.pathsep)
         assert path[0] == bindir, (step, path)
         assert path.count(bindir) == 1, (step, path)
+        assert probe["library_path"].split(os.pathsep) == [os.path.join(probe["prefix"], "lib"), str(machine_lib)]
+        assert probe["orig_library_path"] == str(machine_lib)
+        assert all(p.startswith(probe["prefix"] + os.sep) for p in probe["libpython"]), (step, probe["libpython"])
 
 
 # ---------------------------------------------------------------------------------------

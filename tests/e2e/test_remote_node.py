@@ -148,8 +148,30 @@ def _fill(text: str, values: Dict[str, str]) -> str:
     return text
 
 
-def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = ""):
-    """Run the container of `step` as the pod would: returns (process, node dirs)."""
+def node_image(root: Path) -> Dict[str, str]:
+    """What a node image of its own sets: a PYTHONPATH folder with a `six` of its own, a
+    site-packages folder on PYTHONPATH, and a library folder on LD_LIBRARY_PATH holding its
+    own libpython (a copy of this interpreter's, when it is a shared library, as the
+    environment's python is)."""
+    import sysconfig
+
+    (root / "pylib").mkdir(parents=True)
+    import six  # the image's Python uses its own six (boto3 needs it): a working copy, marked
+
+    (root / "pylib" / "six.py").write_text(Path(six.__file__).read_text() + '\n__version__ = "0.0-from-the-image"\n')
+    (root / "python" / "site-packages").mkdir(parents=True)
+    (root / "lib").mkdir()
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        for so in Path(sysconfig.get_config_var("LIBDIR")).glob("libpython3*.so*"):
+            shutil.copy2(str(so), str(root / "lib" / so.name))
+    return {"PYTHONPATH": os.pathsep.join([str(root / "pylib"), str(root / "python" / "site-packages")]),
+            "LD_LIBRARY_PATH": str(root / "lib")}
+
+
+def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = "",
+                image: Optional[Dict[str, str]] = None):
+    """Run the container of `step` as the pod would, with the variables of its `image`:
+    returns (process, node dirs)."""
     container = deployment["templates"][step]["container"]
     assert container["command"][:2] == ["bash", "-c"] and not container.get("args"), container["command"]
     dirs = {name: root / name for name in ("work", "home", "cache", "out", "tmp")}
@@ -167,7 +189,7 @@ def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input
     assert not re.findall(r"\{\{[^}]*\}\}", script), "unfilled Argo placeholders"
 
     env = {"PATH": os.pathsep.join([str(node_python / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
-           "HOME": str(dirs["home"]), "LANG": "C.UTF-8", "MFENVS_NODE_OUT": str(dirs["out"])}
+           "HOME": str(dirs["home"]), "LANG": "C.UTF-8", "MFENVS_NODE_OUT": str(dirs["out"]), **(image or {})}
     for var in container.get("env") or []:
         if var.get("value") is not None or not var.get("valueFrom"):
             env[var["name"]] = _fill(var.get("value") or "", values)
@@ -200,7 +222,8 @@ def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input
 @pytest.fixture(scope="module")
 def start_on_node(deployment, s3_server, node_python, tmp_path_factory):
     root = tmp_path_factory.mktemp("node-start")
-    proc, dirs = run_on_node(deployment, s3_server, node_python, "start", root)
+    proc, dirs = run_on_node(deployment, s3_server, node_python, "start", root, image=node_image(root / "image"))
+    dirs["image"] = root / "image"
     return proc, dirs
 
 
@@ -295,3 +318,24 @@ def test_uv_project_runs_in_its_locked_versions_on_a_bare_node(uv_deployment, s3
     assert probe["executable"] == str(dirs["work"] / "metaflow" / "metaflow_envs" / "start" / "bin" / "python")
     assert probe["mfenvs_alpha"] == "1.0.0"  # as locked, though 2.0.0 was on the index
     assert probe["boto3"]
+
+
+def test_the_image_shadows_nothing_of_the_environment(start_on_node):
+    """The node image's PYTHONPATH and LD_LIBRARY_PATH are cleaned as the reference extension
+    cleans them (bootstrap.node_exports): its own module folder dropped, its site-packages
+    kept, the environment's lib/ before the image's libraries, the originals kept aside."""
+    proc, dirs = start_on_node
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    probe = json.loads(re.search(r"^REMOTE-NODE-PROBE (.*)$", proc.stdout, re.M).group(1))
+    image, prefix = dirs["image"], dirs["work"] / "metaflow" / "metaflow_envs" / "start"
+    assert probe["six"] != "0.0-from-the-image"  # the environment's six, not the image's
+    variables = probe["variables"]
+    code, site = variables["PYTHONPATH"].split(os.pathsep)  # the code package Metaflow put first, site-packages
+    assert code.startswith(str(dirs["work"] / "metaflow")) and site == str(image / "python" / "site-packages")
+    assert str(image / "pylib") in variables["MF_ORIG_PYTHONPATH"]
+    assert variables["LD_LIBRARY_PATH"].split(os.pathsep) == [str(prefix / "lib"), str(image / "lib")]
+    assert variables["MF_ORIG_LD_LIBRARY_PATH"] == str(image / "lib")
+    # The interpreter's own libpython is the environment's, not the image's copy.
+    assert all(path.startswith(str(prefix) + "/") for path in probe["libpython"]), probe["libpython"]
+    if list((image / "lib").glob("libpython*")):
+        assert probe["libpython"], "a shared-library interpreter maps a libpython"

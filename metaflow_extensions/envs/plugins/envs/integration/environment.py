@@ -10,6 +10,7 @@ loaded in task processes, inside the user's environment.
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from metaflow.exception import MetaflowException
@@ -183,10 +184,14 @@ class CondaEnvironment(MetaflowEnvironment):
             args += ["--env-id", str(EnvID.of(env))]
         else:  # fetch_at_exec: looked up by the node, after substituting @{VAR}
             args += ["--name", request.base, "--kind", request.base_kind or "generic", "--arch", self.arch_of(step_name)]
+        from .bootstrap import exports_file
+
         return [
             "mflog 'Bootstrapping the step environment...'",
             "flush_mflogs",
             "python -m %s %s" % (BOOTSTRAP_MODULE, " ".join("'%s'" % a for a in args)),
+            # PYTHONPATH and LD_LIBRARY_PATH as the bootstrap leaves them (bootstrap.node_exports)
+            ". '%s'" % exports_file(Path(REMOTE_PREFIX_DIR), step_name),
             "mflog 'Environment ready.'",
             "flush_mflogs",
         ]
