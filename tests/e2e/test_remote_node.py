@@ -339,3 +339,30 @@ def test_the_image_shadows_nothing_of_the_environment(start_on_node):
     assert all(path.startswith(str(prefix) + "/") for path in probe["libpython"]), probe["libpython"]
     if list((image / "lib").glob("libpython*")):
         assert probe["libpython"], "a shared-library interpreter maps a libpython"
+
+
+def test_a_deployed_flow_needs_no_lock_or_alias_from_the_datastore(deployment, s3_server, node_python, tmp_path):
+    """The code package carries the steps' locks (as the reference's `conda_v2.cnd`): with every
+    lock (envs/) and alias (aliases/) gone from the datastore, the node still hydrates the step,
+    from the datastore's packages alone. The objects are put back afterwards for the other tests."""
+    client = s3_server.boto3_client()
+    store = deployment["prefix"] + "/conda_env/"
+    removed = {}
+    for folder in ("envs/", "aliases/"):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3_server.bucket, Prefix=store + folder):
+            for obj in page.get("Contents", []):
+                removed[obj["Key"]] = client.get_object(Bucket=s3_server.bucket, Key=obj["Key"])["Body"].read()
+    assert any("/envs/linux-64/" in key for key in removed), list(removed)
+    for key in removed:
+        client.delete_object(Bucket=s3_server.bucket, Key=key)
+    try:
+        proc, dirs = run_on_node(deployment, s3_server, node_python, "start", tmp_path / "node")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        probe = json.loads(re.search(r"^REMOTE-NODE-PROBE (.*)$", proc.stdout, re.M).group(1))
+        assert probe["tinyutil"] == "1.1.0" and probe["six"]
+        left = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=s3_server.bucket, Prefix=store + "envs/") for o in page.get("Contents", [])]
+        assert left == []  # the node read no lock from the datastore, and wrote none
+    finally:
+        for key, body in removed.items():
+            client.put_object(Bucket=s3_server.bucket, Key=key, Body=body)

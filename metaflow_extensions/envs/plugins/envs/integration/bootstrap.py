@@ -27,6 +27,10 @@ from ..errors import exit_on_user_error
 from ..ids import EnvID, pathspec_alias
 
 
+# The steps' locks in the code package (OTHER_CONTENT; environment.add_to_package).
+LOCKS_FILE = "metaflow-envs-locks.json"
+
+
 def _log(message: str) -> None:
     print("[metaflow-envs] %s" % message, file=sys.stderr, flush=True)
 
@@ -145,6 +149,28 @@ def node_exports(environ: Mapping[str, str], prefix: Path, arch: str) -> Dict[st
     return out
 
 
+def packaged_lock(env_id: EnvID):
+    """The lock of `env_id` from the code package (None: a package made without it), checked
+    like any lock read back: its content must be what `env_id` names."""
+    from metaflow.packaging_sys import ContentType, MetaflowCodeContent
+
+    from ..errors import EnvError, SpecError
+    from ..lock import ResolvedEnvironment
+
+    path = MetaflowCodeContent.get_filename(LOCKS_FILE, ContentType.OTHER_CONTENT)
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            locks = json.load(handle)["locks"]
+        wanted = env_id.to_dict()
+        entry = next((e for e in locks if isinstance(e, dict) and e.get("env_id") == wanted), None)
+        return None if entry is None else ResolvedEnvironment.from_dict(entry, expected=env_id)
+    except (OSError, ValueError, KeyError, TypeError, SpecError) as err:
+        raise EnvError("The lock of %s in the code package's %s cannot be used (%s): deploy the flow again."
+                       % (env_id, LOCKS_FILE, err)) from None
+
+
 def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> Path:
     from ..environments import Environments
     from ..ids import substitute_vars
@@ -152,7 +178,7 @@ def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> Pa
 
     manager = Environments(store=EnvStore(args.datastore))
     if env_id is not None:
-        env = manager.get(env_id)
+        env = packaged_lock(env_id) or manager.get(env_id)
     else:
         env = manager.lookup(substitute_vars(args.name, dict(os.environ)), arch=arch, kind=args.kind)
     prefix = Path(args.prefix_dir).absolute() / args.step

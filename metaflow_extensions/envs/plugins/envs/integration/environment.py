@@ -196,6 +196,36 @@ class CondaEnvironment(MetaflowEnvironment):
             "flush_mflogs",
         ]
 
+    def add_to_package(self) -> List[Any]:
+        """The locks of the flow's steps travel in the code package (as the reference's
+        `conda_v2.cnd`): a node hydrates its step from them, needing no lock lookup by id
+        and no alias, only the datastore's packages (bootstrap.packaged_lock)."""
+        files = list(super().add_to_package())
+        if self._envs:
+            from metaflow.packaging_sys import ContentType
+
+            from .bootstrap import LOCKS_FILE
+
+            files.append((str(self._locks_file()), LOCKS_FILE, ContentType.OTHER_CONTENT))
+        return files
+
+    def _locks_file(self) -> Path:
+        """The steps' locks as one JSON file, named by its content under the cache (Metaflow
+        reads it when it builds the package, after this returns)."""
+        import hashlib
+        import json
+
+        from .. import settings
+
+        unique = {e.full_id + e.req_id + e.arch: e for e in self._envs.values()}
+        text = json.dumps({"locks": [unique[k].to_dict() for k in sorted(unique)]}, sort_keys=True)
+        path = settings.cache_dir("code-locks") / (hashlib.sha256(text.encode()).hexdigest() + ".json")
+        if not path.exists():
+            staging = path.with_name(".%s.%d" % (path.name, os.getpid()))
+            staging.write_text(text)
+            os.replace(str(staging), str(path))
+        return path
+
     def executable(self, step_name: str, default: Optional[str] = None) -> str:
         request = self.request_for(step_name)
         if request is None or request.disabled or not self.is_remote(step_name):
