@@ -27,7 +27,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -107,20 +107,6 @@ def uv_deployment(s3_server, conda_channels_dir, pypi_index, tmp_path_factory):
                    copy_flow(UV_FLOW, project), "uv", also_stop=(index,))
 
 
-@pytest.fixture(scope="module")
-def node_python(tmp_path_factory):
-    """A bare node Python: a venv holding boto3 and requests only."""
-    venv = tmp_path_factory.mktemp("node-python") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or shutil.which("uv")
-    assert uv, "uv (a dependency of metaflow-envs) not found"
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "boto3", "requests"],
-                   check=True, timeout=300, env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"))
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import metaflow"], capture_output=True, text=True)
-    assert out.returncode != 0, "the node Python must not have Metaflow of its own"
-    return venv
-
-
 # ------------------------------------------------------------------ node side
 def _private_mnt_out(out_dir: Path) -> Optional[List[str]]:
     """A command prefix giving the node its own /mnt/out (Argo mounts an emptyDir there; the
@@ -168,38 +154,26 @@ def node_image(root: Path) -> Dict[str, str]:
             "LD_LIBRARY_PATH": str(root / "lib")}
 
 
-def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = "",
-                image: Optional[Dict[str, str]] = None):
-    """Run the container of `step` as the pod would, with the variables of its `image`:
-    returns (process, node dirs)."""
-    container = deployment["templates"][step]["container"]
-    assert container["command"][:2] == ["bash", "-c"] and not container.get("args"), container["command"]
+def node_dirs(root: Path) -> Dict[str, Path]:
+    """A node's own folders: its work dir, HOME, package cache, output files and /tmp."""
     dirs = {name: root / name for name in ("work", "home", "cache", "out", "tmp")}
     for path in dirs.values():
         path.mkdir(parents=True)
-    values = {
-        "{{workflow.name}}": WORKFLOW_NAME,
-        "{{workflow.creationTimestamp}}": CREATED,
-        "{{inputs.parameters.input-paths}}": input_paths,
-        "{{retries}}": "0",
-        # A pod's /tmp is its own: so is this file (steps append their input paths to it).
-        "/tmp/mf-input-paths": str(dirs["tmp"] / "mf-input-paths"),
-    }
-    script = _fill(container["command"][2], values)
-    assert not re.findall(r"\{\{[^}]*\}\}", script), "unfilled Argo placeholders"
+    return dirs
 
+
+def run_node_script(script: str, variables: Dict[str, str], prefix: str, s3_server, node_python, dirs,
+                    image: Optional[Dict[str, str]] = None, wrapper: Sequence[str] = ()):
+    """Run a container's `bash -c` script on a bare node: the container's `variables` (its
+    placeholders filled in) over the node image's, the node's own dirs, only loopback reachable."""
     env = {"PATH": os.pathsep.join([str(node_python / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
            "HOME": str(dirs["home"]), "LANG": "C.UTF-8", "MFENVS_NODE_OUT": str(dirs["out"]), **(image or {})}
-    for var in container.get("env") or []:
-        if var.get("value") is not None or not var.get("valueFrom"):
-            env[var["name"]] = _fill(var.get("value") or "", values)
-        else:
-            env[var["name"]] = FIELD_REFS[var["valueFrom"]["fieldRef"]["fieldPath"]]
-    # Credentials (a Kubernetes secret would hold them) and the suite's S3 retry settings.
-    for key, value in s3_server.metaflow_env(deployment["prefix"]).items():
+    env.update(variables)
+    # Credentials (a Kubernetes secret or an IAM role would provide them) and the suite's S3 retry settings.
+    for key, value in s3_server.metaflow_env(prefix).items():
         env.setdefault(key, value)
     for key in ("METAFLOW_DATASTORE_SYSROOT_S3", "METAFLOW_S3_ENDPOINT_URL", "METAFLOW_DEFAULT_DATASTORE"):
-        assert env[key] == s3_server.metaflow_env(deployment["prefix"])[key], key  # emitted by Metaflow
+        assert env[key] == s3_server.metaflow_env(prefix)[key], key  # emitted by Metaflow
     env.update({
         # The launcher's cache dir travels in the emitted env (Metaflow forwards every
         # METAFLOW_CONDA_* setting): a node has its own, empty.
@@ -211,11 +185,37 @@ def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input
         "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "http_proxy": DEAD_PROXY,
         "https_proxy": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
     })
+    return subprocess.run(list(wrapper) + ["bash", "-c", script], cwd=str(dirs["work"]), env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = "",
+                image: Optional[Dict[str, str]] = None):
+    """Run the Argo container of `step` as the pod would, with the variables of its `image`:
+    returns (process, node dirs)."""
+    container = deployment["templates"][step]["container"]
+    assert container["command"][:2] == ["bash", "-c"] and not container.get("args"), container["command"]
+    dirs = node_dirs(root)
+    values = {
+        "{{workflow.name}}": WORKFLOW_NAME,
+        "{{workflow.creationTimestamp}}": CREATED,
+        "{{inputs.parameters.input-paths}}": input_paths,
+        "{{retries}}": "0",
+        # A pod's /tmp is its own: so is this file (steps append their input paths to it).
+        "/tmp/mf-input-paths": str(dirs["tmp"] / "mf-input-paths"),
+    }
+    script = _fill(container["command"][2], values)
+    assert not re.findall(r"\{\{[^}]*\}\}", script), "unfilled Argo placeholders"
+    variables = {}
+    for var in container.get("env") or []:
+        if var.get("value") is not None or not var.get("valueFrom"):
+            variables[var["name"]] = _fill(var.get("value") or "", values)
+        else:
+            variables[var["name"]] = FIELD_REFS[var["valueFrom"]["fieldRef"]["fieldPath"]]
     wrapper = _private_mnt_out(dirs["out"])
     if wrapper is None:
         pytest.skip("needs a mount namespace (unshare) or a writable /mnt/out for Argo's output files")
-    proc = subprocess.run(wrapper + ["bash", "-c", script], cwd=str(dirs["work"]), env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_node_script(script, variables, deployment["prefix"], s3_server, node_python, dirs, image, wrapper)
     return proc, dirs
 
 
