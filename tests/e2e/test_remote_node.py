@@ -366,3 +366,20 @@ def test_a_deployed_flow_needs_no_lock_or_alias_from_the_datastore(deployment, s
     finally:
         for key, body in removed.items():
             client.put_object(Bucket=s3_server.bucket, Key=key, Body=body)
+
+
+def test_a_datastore_that_caches_no_environment_is_refused_for_remote_steps(s3_server, tmp_path):
+    """METAFLOW_CONDA_IGNORE_CACHING_DATASTORES naming the flow's datastore: a node could not
+    hydrate (it reads only the datastore), so the deployment stops naming the setting, before
+    anything is resolved or published."""
+    prefix = "tests/remote-ignored-%s" % secrets.token_hex(4)
+    env = s3_server.subprocess_env(prefix)
+    env.update({"METAFLOW_CONDA_IGNORE_CACHING_DATASTORES": "local,s3", "METAFLOW_HOME": str(tmp_path / "home"),
+                "METAFLOW_CONDA_CACHE_DIR": str(tmp_path / "cache"), "USERNAME": "tester"})
+    proc = subprocess.run([sys.executable, str(FLOW), "--no-pylint", "--environment=conda", "--datastore=s3",
+                           "argo-workflows", "create", "--only-json"], cwd=str(tmp_path), env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert ("Step start runs on other machines, which hydrate environments from the s3 datastore, but "
+            "METAFLOW_CONDA_IGNORE_CACHING_DATASTORES keeps environments out of it: remove 's3'") in proc.stderr
+    assert "Resolving" not in proc.stderr and not s3_server.keys(prefix)

@@ -92,19 +92,21 @@ class CondaEnvironment(MetaflowEnvironment):
                          force: bool = False) -> None:
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
-        resolved = self.resolve_jobs(echo, self.step_jobs(only_steps), force or self._force_rebuild)
+        jobs = self.step_jobs(only_steps)
+        remote_steps = [name for steps in jobs.values() for name in steps if self.is_remote(name)]
+        if remote_steps and self.manager().store is None:
+            from ..errors import EnvError
+
+            raise EnvError("Step%s %s run%s on other machines, which hydrate environments from the %s datastore, but "
+                           "METAFLOW_CONDA_IGNORE_CACHING_DATASTORES keeps environments out of it: remove '%s' from "
+                           "that setting." % ("s" if len(remote_steps) > 1 else "", ", ".join(remote_steps),
+                                              "" if len(remote_steps) > 1 else "s", self.datastore_type,
+                                              self.datastore_type))
+        resolved = self.resolve_jobs(echo, jobs, force or self._force_rebuild)
         for steps, env in resolved:
             for name in steps:
                 self._envs[name] = env
         remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
-        if remote_archs and self.manager().store is None:
-            from ..errors import EnvError
-
-            raise EnvError("Steps %s run on other machines, which hydrate their environments from the %s "
-                           "datastore, but METAFLOW_CONDA_IGNORE_CACHING_DATASTORES keeps environments out of it: "
-                           "remove '%s' from that setting." % (
-                               ", ".join(n for n in self._envs if self.is_remote(n)), self.datastore_type,
-                               self.datastore_type))
         if resolved and self.manager().store is not None:
             self.publish(self._envs.values())
             if remote_archs:
