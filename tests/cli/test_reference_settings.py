@@ -42,6 +42,10 @@ def test_remote_commands_from_an_extension_and_from_the_setting(cli):
     # The setting replaces the default list; the extension's list still adds `titus`.
     proc = cli.flow("remote_commands_flow.py", *show, env=dict(env, METAFLOW_CONDA_REMOTE_COMMANDS="kubernetes,card"))
     assert _platforms(proc) == {"start": "linux-aarch64", "middle": "linux-aarch64", "end": "linux-64"}
+    # A remote decorator's `gpu` asks for a GPU: the step resolves with the default CUDA driver.
+    resolved = cli.flow("remote_commands_flow.py", "--environment=conda", "environment", "resolve", "--dry-run",
+                        "gpu", env={"PYTHONPATH": env["PYTHONPATH"]})
+    assert re.search(r"^gpu\s+\S+\s+\S+\s+linux-64\s", resolved.stdout, re.M), resolved.stdout + resolved.stderr
     bad = cli.flow("remote_commands_flow.py", *show, ok=False, env=dict(env, METAFLOW_CONDA_REMOTE_COMMANDS="my-k8s"))
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "METAFLOW_CONDA_REMOTE_COMMANDS must be comma-separated step decorator names" in bad.stderr

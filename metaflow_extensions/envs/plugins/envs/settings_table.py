@@ -412,8 +412,8 @@ SETTINGS: Tuple[Setting, ...] = (
             "[system-packages.md](system-packages.md).", RESOLVING, '{"linux-64": {"__glibc": "2.31"}}'),
     Setting("CONDA_SYS_DEFAULT_GPU_PACKAGES", '{"__cuda": "12.4"}',
             Json('a JSON object such as \'{"__cuda": "12.4"}\'', _virtual_packages),
-            "Virtual packages of a step asking for a GPU (`@resources`, `@kubernetes` or `@batch` with "
-            "gpu > 0), under the flow's and step's own declarations. The default is a CUDA 12 driver (NVIDIA "
+            "Virtual packages of a step asking for a GPU (`@resources`, `@kubernetes`, `@batch` or another "
+            "decorator of `METAFLOW_CONDA_REMOTE_COMMANDS` with gpu > 0), under the flow's and step's own declarations. The default is a CUDA 12 driver (NVIDIA "
             "driver 550 or newer), which conda-forge's CUDA 12 builds resolve against; `{}` adds nothing.",
             RESOLVING, '{"__cuda": "12.2"}'),
     Setting("CONDA_UPGRADE", "", Items("package names, or :all:", lambda v: v == ":all:" or bool(_NAME.match(v))),

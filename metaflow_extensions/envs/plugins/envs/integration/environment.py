@@ -94,7 +94,9 @@ class CondaEnvironment(MetaflowEnvironment):
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
         jobs = self.step_jobs(only_steps)
         remote_steps = [name for steps in jobs.values() for name in steps if self.is_remote(name)]
-        if remote_steps and self.manager().store is None:
+        # On the local datastore Metaflow itself refuses to send a task elsewhere, and flow-level
+        # commands (environment resolve/show) must keep working there.
+        if remote_steps and self.manager().store is None and (self.datastore_type or "local") != "local":
             from ..errors import EnvError
 
             raise EnvError("Step%s %s run%s on other machines, which hydrate environments from the %s datastore, but "
