@@ -10,7 +10,8 @@
    Python (a venv with only boto3 and requests: what Metaflow's own command would pip
    install; Metaflow and this extension come from the code package the command downloads),
    every non-loopback HTTP(S) request sent to a dead proxy, the Argo `{{...}}` placeholders
-   filled in and `/mnt/out` (the pod's output emptyDir) private to the node. The command
+   filled in and `/mnt/out` (the pod's output emptyDir) private to the node; its image sets
+   a PYTHONPATH and an LD_LIBRARY_PATH of its own (node_image), which must shadow nothing. The command
    downloads the code package, runs our bootstrap (tools from S3, then hydration), creates
    the `_parameters` task and runs the step with the environment's interpreter.
 4. The step's output and its artifact (read back with the Metaflow client) prove where it ran.
