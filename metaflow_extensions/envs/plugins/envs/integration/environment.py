@@ -16,6 +16,8 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Seq
 from metaflow.exception import MetaflowException
 from metaflow.metaflow_environment import MetaflowEnvironment
 
+BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
+REMOTE_PREFIX_DIR = "metaflow_envs"
 
 
 def remote_decorators() -> FrozenSet[str]:
@@ -35,9 +37,6 @@ def remote_decorators() -> FrozenSet[str]:
             if isinstance(from_extension, (list, tuple)):  # ours is text
                 names.update(n for n in from_extension if isinstance(n, str))
     return frozenset(names)
-
-BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
-REMOTE_PREFIX_DIR = "metaflow_envs"
 
 
 class EnvironmentProblem(MetaflowException):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..spec.model import SysPackages
     from .decorator_rules import StepEnvRequest
 
+
 def _needs_env_type(environment: Any, where: str) -> None:
     if getattr(environment, "TYPE", None) not in ("conda", "pypi"):
         raise InvalidEnvRequest(
