@@ -8,6 +8,7 @@ by one test is reused by the next.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -195,3 +196,18 @@ def retry_flow_first_run(tmp_path_factory):
     both files are in xdist group "retry-flow", so one worker runs it)."""
     root = tmp_path_factory.mktemp("retry-flow")
     return root, run_retry_flow(root)
+
+
+@pytest.fixture(scope="session")
+def node_python(tmp_path_factory):
+    """A bare node Python for the simulated remote nodes (test_remote_node.py): a venv holding
+    boto3 and requests only."""
+    venv = tmp_path_factory.mktemp("node-python") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or shutil.which("uv")
+    assert uv, "uv (a dependency of metaflow-envs) not found"
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "boto3", "requests"],
+                   check=True, timeout=300, env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"))
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import metaflow"], capture_output=True, text=True)
+    assert out.returncode != 0, "the node Python must not have Metaflow of its own"
+    return venv

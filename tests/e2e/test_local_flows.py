@@ -8,6 +8,7 @@ pypi.org. The engine's cache is shared by the session: environments resolve once
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +69,23 @@ def module_flows(tmp_path_factory, engine_env) -> FlowRunner:
 
 
 @pytest.fixture(scope="module")
-def envs_run(module_flows):
-    """run_envs_flow.py, run once: (its result, what the client reads of it)."""
-    result = module_flows.run("run_envs_flow.py").check()
+def machine_lib(tmp_path_factory) -> Path:
+    """This machine's LD_LIBRARY_PATH for envs_run: a folder with a libpython of its own (a
+    copy of this interpreter's, when it is a shared library, as the environments' python is)."""
+    import sysconfig
+
+    lib = tmp_path_factory.mktemp("machine-lib")
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        for so in Path(sysconfig.get_config_var("LIBDIR")).glob("libpython3*.so*"):
+            shutil.copy2(str(so), str(lib / so.name))
+    return lib
+
+
+@pytest.fixture(scope="module")
+def envs_run(module_flows, machine_lib):
+    """run_envs_flow.py, run once with `machine_lib` as LD_LIBRARY_PATH: (its result, what the
+    client reads of it)."""
+    result = module_flows.run("run_envs_flow.py", env={"LD_LIBRARY_PATH": str(machine_lib)}).check()
     return result, module_flows.read("RunEnvsFlow/%s" % result.run_id)
 
 
@@ -140,9 +155,10 @@ def test_conda_pypi_and_mixed_steps_run_in_their_environments(envs_run, e2e_cach
 
 
 @pytest.mark.xdist_group("envs-run")
-def test_step_tools_come_first_on_path_once(envs_run):
+def test_step_tools_and_libraries_come_first_once(envs_run, machine_lib):
     """Inside an environment its bin/ (ffmpeg and the like) is first on PATH, and only once —
-    also for a @pypi step, which carries the environment's attached @conda as well."""
+    also for a @pypi step, which carries the environment's attached @conda as well. Its lib/
+    comes before this machine's LD_LIBRARY_PATH (`machine_lib`, with a libpython of its own)."""
     _result, data = envs_run
     for step in ("start", "pypi_step", "mixed"):
         probe = _only(data, step)["probe"]
@@ -150,6 +166,9 @@ def test_step_tools_come_first_on_path_once(envs_run):
         path = probe["path_env"].split(os.pathsep)
         assert path[0] == bindir, (step, path)
         assert path.count(bindir) == 1, (step, path)
+        assert probe["library_path"].split(os.pathsep) == [os.path.join(probe["prefix"], "lib"), str(machine_lib)]
+        assert probe["orig_library_path"] == str(machine_lib)
+        assert all(p.startswith(probe["prefix"] + os.sep) for p in probe["libpython"]), (step, probe["libpython"])
 
 
 # ---------------------------------------------------------------------------------------

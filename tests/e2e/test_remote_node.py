@@ -10,7 +10,8 @@
    Python (a venv with only boto3 and requests: what Metaflow's own command would pip
    install; Metaflow and this extension come from the code package the command downloads),
    every non-loopback HTTP(S) request sent to a dead proxy, the Argo `{{...}}` placeholders
-   filled in and `/mnt/out` (the pod's output emptyDir) private to the node. The command
+   filled in and `/mnt/out` (the pod's output emptyDir) private to the node; its image sets
+   a PYTHONPATH and an LD_LIBRARY_PATH of its own (node_image), which must shadow nothing. The command
    downloads the code package, runs our bootstrap (tools from S3, then hydration), creates
    the `_parameters` task and runs the step with the environment's interpreter.
 4. The step's output and its artifact (read back with the Metaflow client) prove where it ran.
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -108,20 +109,6 @@ def uv_deployment(s3_server, conda_channels_dir, pypi_index, tmp_path_factory):
                    copy_flow(UV_FLOW, project), "uv", also_stop=(index,))
 
 
-@pytest.fixture(scope="module")
-def node_python(tmp_path_factory):
-    """A bare node Python: a venv holding boto3 and requests only."""
-    venv = tmp_path_factory.mktemp("node-python") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or shutil.which("uv")
-    assert uv, "uv (a dependency of metaflow-envs) not found"
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "boto3", "requests"],
-                   check=True, timeout=300, env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"))
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import metaflow"], capture_output=True, text=True)
-    assert out.returncode != 0, "the node Python must not have Metaflow of its own"
-    return venv
-
-
 # ------------------------------------------------------------------ node side
 def _private_mnt_out(out_dir: Path) -> Optional[List[str]]:
     """A command prefix giving the node its own /mnt/out (Argo mounts an emptyDir there; the
@@ -149,36 +136,46 @@ def _fill(text: str, values: Dict[str, str]) -> str:
     return text
 
 
-def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = ""):
-    """Run the container of `step` as the pod would: returns (process, node dirs)."""
-    container = deployment["templates"][step]["container"]
-    assert container["command"][:2] == ["bash", "-c"] and not container.get("args"), container["command"]
+def node_image(root: Path) -> Dict[str, str]:
+    """What a node image of its own sets: a PYTHONPATH folder with a `six` of its own, a
+    site-packages folder on PYTHONPATH, and a library folder on LD_LIBRARY_PATH holding its
+    own libpython (a copy of this interpreter's, when it is a shared library, as the
+    environment's python is)."""
+    import sysconfig
+
+    (root / "pylib").mkdir(parents=True)
+    import six  # the image's Python uses its own six (boto3 needs it): a working copy, marked
+
+    (root / "pylib" / "six.py").write_text(Path(six.__file__).read_text() + '\n__version__ = "0.0-from-the-image"\n')
+    (root / "python" / "site-packages").mkdir(parents=True)
+    (root / "lib").mkdir()
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        for so in Path(sysconfig.get_config_var("LIBDIR")).glob("libpython3*.so*"):
+            shutil.copy2(str(so), str(root / "lib" / so.name))
+    return {"PYTHONPATH": os.pathsep.join([str(root / "pylib"), str(root / "python" / "site-packages")]),
+            "LD_LIBRARY_PATH": str(root / "lib")}
+
+
+def node_dirs(root: Path) -> Dict[str, Path]:
+    """A node's own folders: its work dir, HOME, package cache, output files and /tmp."""
     dirs = {name: root / name for name in ("work", "home", "cache", "out", "tmp")}
     for path in dirs.values():
         path.mkdir(parents=True)
-    values = {
-        "{{workflow.name}}": WORKFLOW_NAME,
-        "{{workflow.creationTimestamp}}": CREATED,
-        "{{inputs.parameters.input-paths}}": input_paths,
-        "{{retries}}": "0",
-        # A pod's /tmp is its own: so is this file (steps append their input paths to it).
-        "/tmp/mf-input-paths": str(dirs["tmp"] / "mf-input-paths"),
-    }
-    script = _fill(container["command"][2], values)
-    assert not re.findall(r"\{\{[^}]*\}\}", script), "unfilled Argo placeholders"
+    return dirs
 
+
+def run_node_script(script: str, variables: Dict[str, str], prefix: str, s3_server, node_python, dirs,
+                    image: Optional[Dict[str, str]] = None, wrapper: Sequence[str] = ()):
+    """Run a container's `bash -c` script on a bare node: the container's `variables` (its
+    placeholders filled in) over the node image's, the node's own dirs, only loopback reachable."""
     env = {"PATH": os.pathsep.join([str(node_python / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
-           "HOME": str(dirs["home"]), "LANG": "C.UTF-8", "MFENVS_NODE_OUT": str(dirs["out"])}
-    for var in container.get("env") or []:
-        if var.get("value") is not None or not var.get("valueFrom"):
-            env[var["name"]] = _fill(var.get("value") or "", values)
-        else:
-            env[var["name"]] = FIELD_REFS[var["valueFrom"]["fieldRef"]["fieldPath"]]
-    # Credentials (a Kubernetes secret would hold them) and the suite's S3 retry settings.
-    for key, value in s3_server.metaflow_env(deployment["prefix"]).items():
+           "HOME": str(dirs["home"]), "LANG": "C.UTF-8", "MFENVS_NODE_OUT": str(dirs["out"]), **(image or {})}
+    env.update(variables)
+    # Credentials (a Kubernetes secret or an IAM role would provide them) and the suite's S3 retry settings.
+    for key, value in s3_server.metaflow_env(prefix).items():
         env.setdefault(key, value)
     for key in ("METAFLOW_DATASTORE_SYSROOT_S3", "METAFLOW_S3_ENDPOINT_URL", "METAFLOW_DEFAULT_DATASTORE"):
-        assert env[key] == s3_server.metaflow_env(deployment["prefix"])[key], key  # emitted by Metaflow
+        assert env[key] == s3_server.metaflow_env(prefix)[key], key  # emitted by Metaflow
     env.update({
         # The launcher's cache dir travels in the emitted env (Metaflow forwards every
         # METAFLOW_CONDA_* setting): a node has its own, empty.
@@ -190,18 +187,45 @@ def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input
         "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "http_proxy": DEAD_PROXY,
         "https_proxy": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
     })
+    return subprocess.run(list(wrapper) + ["bash", "-c", script], cwd=str(dirs["work"]), env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def run_on_node(deployment, s3_server, node_python, step: str, root: Path, input_paths: str = "",
+                image: Optional[Dict[str, str]] = None):
+    """Run the Argo container of `step` as the pod would, with the variables of its `image`:
+    returns (process, node dirs)."""
+    container = deployment["templates"][step]["container"]
+    assert container["command"][:2] == ["bash", "-c"] and not container.get("args"), container["command"]
+    dirs = node_dirs(root)
+    values = {
+        "{{workflow.name}}": WORKFLOW_NAME,
+        "{{workflow.creationTimestamp}}": CREATED,
+        "{{inputs.parameters.input-paths}}": input_paths,
+        "{{retries}}": "0",
+        # A pod's /tmp is its own: so is this file (steps append their input paths to it).
+        "/tmp/mf-input-paths": str(dirs["tmp"] / "mf-input-paths"),
+    }
+    script = _fill(container["command"][2], values)
+    assert not re.findall(r"\{\{[^}]*\}\}", script), "unfilled Argo placeholders"
+    variables = {}
+    for var in container.get("env") or []:
+        if var.get("value") is not None or not var.get("valueFrom"):
+            variables[var["name"]] = _fill(var.get("value") or "", values)
+        else:
+            variables[var["name"]] = FIELD_REFS[var["valueFrom"]["fieldRef"]["fieldPath"]]
     wrapper = _private_mnt_out(dirs["out"])
     if wrapper is None:
         pytest.skip("needs a mount namespace (unshare) or a writable /mnt/out for Argo's output files")
-    proc = subprocess.run(wrapper + ["bash", "-c", script], cwd=str(dirs["work"]), env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_node_script(script, variables, deployment["prefix"], s3_server, node_python, dirs, image, wrapper)
     return proc, dirs
 
 
 @pytest.fixture(scope="module")
 def start_on_node(deployment, s3_server, node_python, tmp_path_factory):
     root = tmp_path_factory.mktemp("node-start")
-    proc, dirs = run_on_node(deployment, s3_server, node_python, "start", root)
+    proc, dirs = run_on_node(deployment, s3_server, node_python, "start", root, image=node_image(root / "image"))
+    dirs["image"] = root / "image"
     return proc, dirs
 
 
@@ -296,3 +320,68 @@ def test_uv_project_runs_in_its_locked_versions_on_a_bare_node(uv_deployment, s3
     assert probe["executable"] == str(dirs["work"] / "metaflow" / "metaflow_envs" / "start" / "bin" / "python")
     assert probe["mfenvs_alpha"] == "1.0.0"  # as locked, though 2.0.0 was on the index
     assert probe["boto3"]
+
+
+def test_the_image_shadows_nothing_of_the_environment(start_on_node):
+    """The node image's PYTHONPATH and LD_LIBRARY_PATH are cleaned as the reference extension
+    cleans them (bootstrap.node_exports): its own module folder dropped, its site-packages
+    kept, the environment's lib/ before the image's libraries, the originals kept aside."""
+    proc, dirs = start_on_node
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    probe = json.loads(re.search(r"^REMOTE-NODE-PROBE (.*)$", proc.stdout, re.M).group(1))
+    image, prefix = dirs["image"], dirs["work"] / "metaflow" / "metaflow_envs" / "start"
+    assert probe["six"] != "0.0-from-the-image"  # the environment's six, not the image's
+    variables = probe["variables"]
+    code, site = variables["PYTHONPATH"].split(os.pathsep)  # the code package Metaflow put first, site-packages
+    assert code.startswith(str(dirs["work"] / "metaflow")) and site == str(image / "python" / "site-packages")
+    assert str(image / "pylib") in variables["MF_ORIG_PYTHONPATH"]
+    assert variables["LD_LIBRARY_PATH"].split(os.pathsep) == [str(prefix / "lib"), str(image / "lib")]
+    assert variables["MF_ORIG_LD_LIBRARY_PATH"] == str(image / "lib")
+    # The interpreter's own libpython is the environment's, not the image's copy.
+    assert all(path.startswith(str(prefix) + "/") for path in probe["libpython"]), probe["libpython"]
+    if list((image / "lib").glob("libpython*")):
+        assert probe["libpython"], "a shared-library interpreter maps a libpython"
+
+
+def test_a_deployed_flow_needs_no_lock_or_alias_from_the_datastore(deployment, s3_server, node_python, tmp_path):
+    """The code package carries the steps' locks (as the reference's `conda_v2.cnd`): with every
+    lock (envs/) and alias (aliases/) gone from the datastore, the node still hydrates the step,
+    from the datastore's packages alone. The objects are put back afterwards for the other tests."""
+    client = s3_server.boto3_client()
+    store = deployment["prefix"] + "/conda_env/"
+    removed = {}
+    for folder in ("envs/", "aliases/"):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3_server.bucket, Prefix=store + folder):
+            for obj in page.get("Contents", []):
+                removed[obj["Key"]] = client.get_object(Bucket=s3_server.bucket, Key=obj["Key"])["Body"].read()
+    assert any("/envs/linux-64/" in key for key in removed), list(removed)
+    for key in removed:
+        client.delete_object(Bucket=s3_server.bucket, Key=key)
+    try:
+        proc, dirs = run_on_node(deployment, s3_server, node_python, "start", tmp_path / "node")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        probe = json.loads(re.search(r"^REMOTE-NODE-PROBE (.*)$", proc.stdout, re.M).group(1))
+        assert probe["tinyutil"] == "1.1.0" and probe["six"]
+        left = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=s3_server.bucket, Prefix=store + "envs/") for o in page.get("Contents", [])]
+        assert left == []  # the node read no lock from the datastore, and wrote none
+    finally:
+        for key, body in removed.items():
+            client.put_object(Bucket=s3_server.bucket, Key=key, Body=body)
+
+
+def test_a_datastore_that_caches_no_environment_is_refused_for_remote_steps(s3_server, tmp_path):
+    """METAFLOW_CONDA_IGNORE_CACHING_DATASTORES naming the flow's datastore: a node could not
+    hydrate (it reads only the datastore), so the deployment stops naming the setting, before
+    anything is resolved or published."""
+    prefix = "tests/remote-ignored-%s" % secrets.token_hex(4)
+    env = s3_server.subprocess_env(prefix)
+    env.update({"METAFLOW_CONDA_IGNORE_CACHING_DATASTORES": "local,s3", "METAFLOW_HOME": str(tmp_path / "home"),
+                "METAFLOW_CONDA_CACHE_DIR": str(tmp_path / "cache"), "USERNAME": "tester"})
+    proc = subprocess.run([sys.executable, str(FLOW), "--no-pylint", "--environment=conda", "--datastore=s3",
+                           "argo-workflows", "create", "--only-json"], cwd=str(tmp_path), env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert ("Step start runs on other machines, which hydrate environments from the s3 datastore, but "
+            "METAFLOW_CONDA_IGNORE_CACHING_DATASTORES keeps environments out of it: remove 's3'") in proc.stderr
+    assert "Resolving" not in proc.stderr and not s3_server.keys(prefix)

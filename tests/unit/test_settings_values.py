@@ -17,7 +17,9 @@ NAMED = {"CONDA_CHANNELS": tuple, "CONDA_UPGRADE": tuple, "CONDA_UV_EXTRAS": tup
          "CONDA_USE_REMOTE_LATEST": str}
 ACCEPTED = {(name, value) for name in NAMED for value in NAMES} | {
     ("CONDA_USE_REMOTE_LATEST", "-1"), ("CONDA_USE_REMOTE_LATEST", "-5"),  # user names
-}
+} | {(name, value) for name in ("CONDA_REMOTE_COMMANDS", "CONDA_IGNORE_CACHING_DATASTORES")  # Python names
+     for value in ("abc", "nan", "inf")}
+NAMED.update({"CONDA_REMOTE_COMMANDS": tuple, "CONDA_IGNORE_CACHING_DATASTORES": tuple})
 
 
 @pytest.mark.parametrize("value", GARBAGE)

@@ -56,6 +56,18 @@ def probe(*modules, tools=()):
         "pytest_importable": pytest_importable,
         "metaflow_file": metaflow.__file__,
         "path_env": os.environ.get("PATH", ""),
+        "library_path": os.environ.get("LD_LIBRARY_PATH"),
+        "orig_library_path": os.environ.get("MF_ORIG_LD_LIBRARY_PATH"),
+        "libpython": _mapped("/libpython"),
         "modules": found,
         "tools": {name: _run_tool(name) for name in tools},
     }
+
+
+def _mapped(part):
+    """The files of this process's memory map whose path holds `part` (Linux; else none)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return sorted({word for line in maps for word in line.split() if part in word})
+    except OSError:
+        return []

@@ -65,10 +65,12 @@ class Environments:
 
     @classmethod
     def for_datastore(cls, datastore_type: Optional[str], local_only: bool = False) -> "Environments":
-        """As a flow uses them: published to the datastore unless it is the local one (or
-        `local_only`), where the local index and cache are all there is."""
+        """As a flow uses them: published to the datastore unless it is one that
+        METAFLOW_CONDA_IGNORE_CACHING_DATASTORES names (by default the local one), or
+        `local_only`: then the local index and cache are all there is."""
         kind = datastore_type or settings.get("DEFAULT_DATASTORE") or "local"
-        return cls(store=None if local_only or kind == "local" else EnvStore(kind))
+        ignored = kind in (settings.value("CONDA_IGNORE_CACHING_DATASTORES") or ())
+        return cls(store=None if local_only or ignored else EnvStore(kind))
 
     # ---- resolve ------------------------------------------------------------------------
     def resolve(self, spec: EnvSpec, force: bool = False, local_only: bool = False,

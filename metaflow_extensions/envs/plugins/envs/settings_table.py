@@ -114,16 +114,29 @@ class Choice:
 
 @dataclass(frozen=True)
 class Items:
-    """Comma-separated items (spaces around them ignored), each accepted by `check`."""
+    """Comma-separated items (spaces around them ignored), each accepted by `check`; with
+    `lists`, a list too."""
 
     item: str
     check: Callable[[str], bool]
+    lists: bool = False
 
     @property
     def allowed(self) -> str:
-        return "comma-separated %s" % self.item
+        return "comma-separated %s%s" % (self.item, " (or a JSON list of them)" if self.lists else "")
 
     def __call__(self, value: Any) -> Tuple[str, ...]:
+        if self.lists and isinstance(value, str) and value.strip().startswith("["):
+            # A list, as the reference extension's profiles hold it: JSON, or Python's repr of
+            # it as Metaflow forwards it to a node.
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = _python_literal(value)
+        if self.lists and isinstance(value, (list, tuple)):
+            if not all(isinstance(part, str) for part in value):
+                raise Refused()
+            value = ",".join(value)
         if not isinstance(value, str):
             raise Refused()
         items = tuple(part.strip() for part in value.split(",") if part.strip())
@@ -252,6 +265,44 @@ def _sys_packages(value: Any) -> bool:
     return True
 
 
+# The markers uv gives a target (its --python-platform, resolve/platforms.py): all that a
+# target states, so all that CONDA_SYS_MARKERS can name.
+TARGET_MARKERS: Dict[str, Dict[str, str]] = {
+    "linux-64": {"os_name": "posix", "platform_machine": "x86_64", "platform_system": "Linux",
+                 "sys_platform": "linux"},
+    "linux-aarch64": {"os_name": "posix", "platform_machine": "aarch64", "platform_system": "Linux",
+                      "sys_platform": "linux"},
+    "osx-64": {"os_name": "posix", "platform_machine": "x86_64", "platform_system": "Darwin",
+               "sys_platform": "darwin"},
+    "osx-arm64": {"os_name": "posix", "platform_machine": "arm64", "platform_system": "Darwin",
+                  "sys_platform": "darwin"},
+}
+
+
+def _sys_markers(value: Any) -> bool:
+    """{"<platform>": {"<marker>": "value"}}, each marker one uv sets for that platform, with
+    the value uv gives it: uv cannot be told otherwise, so another value is refused, not ignored."""
+    if not isinstance(value, dict):
+        return False
+    for platform, markers in value.items():
+        if platform not in PLATFORMS:
+            raise Refused("'%s' is not a platform (%s)" % (platform, ", ".join(PLATFORMS)))
+        if not isinstance(markers, dict) or not all(isinstance(v, str) for v in markers.values()):
+            return False
+        known = TARGET_MARKERS[platform]
+        for marker, wanted in markers.items():
+            if marker not in known:
+                raise Refused("%s of %s cannot be set: uv derives a target's markers from its platform alone, "
+                              "which states only %s; remove %s" % (marker, platform, ", ".join(known), marker))
+            if wanted != known[marker]:
+                raise Refused("%s is '%s' on %s, as uv resolves for it, not '%s'" % (
+                    marker, known[marker], platform, wanted))
+    return True
+
+
+_DECORATOR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _remote_latest(value: str) -> bool:
     if value in (":none:", ":any:"):
         return True
@@ -338,6 +389,28 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("CONDA_REMOTE_ARCH", None, Choice({p: p for p in PLATFORMS}, " or ".join(PLATFORMS)),
             "Platform that remote steps (`@kubernetes`, `@batch`, deployed flows) resolve for. Unset: "
             "`METAFLOW_KUBERNETES_CONDA_ARCH` if set, else `linux-64`.", RESOLVING, "linux-aarch64"),
+    Setting("CONDA_REMOTE_COMMANDS", ",".join(("kubernetes", "batch", "nvidia", "snowpark", "slurm", "nvct",
+                                                "skypilot_step")),
+            Items("step decorator names", lambda v: bool(_DECORATOR.match(v)), lists=True),
+            "The step decorators that send a step to another machine, as the reference extension's "
+            "`CONDA_REMOTE_COMMANDS`: such a step is resolved for `METAFLOW_CONDA_REMOTE_ARCH`, its environment "
+            "and the node tools are published to the datastore, its container command hydrates the environment "
+            "with the node bootstrap, and its `gpu` attribute asks for a GPU. The value replaces the list: to add "
+            "a decorator of your own (a company's Kubernetes decorator...), name the defaults too. A list from "
+            "another extension's configuration (`CONDA_REMOTE_COMMANDS = (...)` in its `mfextinit_*.py`, as the "
+            "reference's users set it) is added to it.", RESOLVING, "kubernetes,batch,titus"),
+    Setting("CONDA_ALL_ARCHS", ",".join(PLATFORMS), Items("platforms (%s)" % ", ".join(PLATFORMS), PLATFORMS.__contains__, lists=True),
+            "The platforms environments may be resolved for, as the reference extension's `CONDA_ALL_ARCHS`. "
+            "A request for another one (a step's platform, `--arch`, `METAFLOW_CONDA_REMOTE_ARCH`) is refused "
+            "naming this setting, before anything is resolved.", RESOLVING, "linux-64,osx-arm64"),
+    Setting("CONDA_SYS_MARKERS", None,
+            Json('a JSON object such as \'{"linux-64": {"platform_machine": "x86_64"}}\'', _sys_markers),
+            "The reference extension's per-platform environment markers of PyPI requirements "
+            "(`{\"<platform>\": {\"<marker>\": \"value\"}}`). Here uv resolves for the target platform itself "
+            "(`--python-platform`) and sets `os_name`, `platform_machine`, `platform_system` and `sys_platform` "
+            "from it: those can be stated with the value uv gives them; any other marker or value is refused "
+            "naming it (uv cannot be told otherwise), so a requirement's markers never silently mean something "
+            "else than the setting says.", RESOLVING, '{"linux-64": {"sys_platform": "linux"}}'),
     Setting("CONDA_GLIBC_VERSION", "2.28", Text("a glibc version from 2.5 to 2.99", _version_between((2, 5), (2, 99))),
             "glibc version assumed on Linux targets (virtual package `__glibc`, manylinux wheel tags).",
             RESOLVING, "2.31"),
@@ -358,8 +431,8 @@ SETTINGS: Tuple[Setting, ...] = (
             "[system-packages.md](system-packages.md).", RESOLVING, '{"linux-64": {"__glibc": "2.31"}}'),
     Setting("CONDA_SYS_DEFAULT_GPU_PACKAGES", '{"__cuda": "12.4"}',
             Json('a JSON object such as \'{"__cuda": "12.4"}\'', _virtual_packages),
-            "Virtual packages of a step asking for a GPU (`@resources`, `@kubernetes` or `@batch` with "
-            "gpu > 0), under the flow's and step's own declarations. The default is a CUDA 12 driver (NVIDIA "
+            "Virtual packages of a step asking for a GPU (`@resources`, `@kubernetes`, `@batch` or another "
+            "decorator of `METAFLOW_CONDA_REMOTE_COMMANDS` with gpu > 0), under the flow's and step's own declarations. The default is a CUDA 12 driver (NVIDIA "
             "driver 550 or newer), which conda-forge's CUDA 12 builds resolve against; `{}` adds nothing.",
             RESOLVING, '{"__cuda": "12.2"}'),
     Setting("CONDA_UPGRADE", "", Items("package names, or :all:", lambda v: v == ":all:" or bool(_NAME.match(v))),
@@ -395,6 +468,13 @@ SETTINGS: Tuple[Setting, ...] = (
             "Folder of the packages under the store root.", STORE, "pkgs"),
     Setting("CONDA_ENVS_DIRNAME", "envs", Text("a folder name (letters, digits, _ . -)", _FOLDER.match),
             "Folder of the locks under the store root.", STORE, "locks"),
+    Setting("CONDA_IGNORE_CACHING_DATASTORES", "local",
+            Items("datastore names (local, s3, azure, gs)", lambda v: bool(_DECORATOR.match(v)), lists=True),
+            "Datastores where environments are not published, as the reference extension's "
+            "`CONDA_IGNORE_CACHING_DATASTORES`: with one of these, a flow or command keeps its locks and packages "
+            "in the local index and cache only (and reuses no one else's). A remote step needs the datastore to "
+            "hydrate its environment, so a flow with one is refused on such a datastore, naming this setting. "
+            "`[]` publishes on every datastore, the local one included.", STORE, "local,gs"),
     Setting("CONDA_USE_REMOTE_LATEST", ":none:",
             Text(":none:, :any:, or comma-separated user names and :username:", _remote_latest),
             "Reuse environments others resolved for a request unknown locally: `:none:` (resolve again), "

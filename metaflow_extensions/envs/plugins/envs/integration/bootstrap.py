@@ -13,17 +13,22 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import stat
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 # Standard library only, like this module: nothing else is importable before the tools are.
 from .. import settings
 from ..errors import exit_on_user_error
 from ..ids import EnvID, pathspec_alias
+
+
+# The steps' locks in the code package (OTHER_CONTENT; environment.add_to_package).
+LOCKS_FILE = "metaflow-envs-locks.json"
 
 
 def _log(message: str) -> None:
@@ -106,17 +111,74 @@ def main(argv: List[str]) -> None:
         for binary in tools.glob("uv-*.data/scripts/uv"):
             os.environ["METAFLOW_ENVS_UV"] = str(binary)
     sys.path.insert(0, str(tools))
-    _hydrate(args, env_id, arch)
+    prefix = _hydrate(args, env_id, arch)
+    exports = node_exports(os.environ, prefix, arch)
+    exports_file(Path(args.prefix_dir), args.step).write_text(
+        "".join("export %s=%s\n" % (key, shlex.quote(value)) for key, value in exports.items()))
 
 
-def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> None:
+def exports_file(prefix_dir: Path, step: str) -> Path:
+    """The shell file the step's commands source after the bootstrap (see node_exports)."""
+    return prefix_dir / (step + ".sh")
+
+
+def node_exports(environ: Mapping[str, str], prefix: Path, arch: str) -> Dict[str, str]:
+    """The variables the step runs with on the node, as the reference extension leaves them, so
+    that nothing of the image shadows the environment:
+    * PYTHONPATH keeps its first entry (the code package, which Metaflow's commands put first)
+      and the entries of site-packages or dist-packages folders; the image's other folders (a
+      module directory, a Python's standard library) are dropped. MF_ORIG_PYTHONPATH keeps the
+      original.
+    * LD_LIBRARY_PATH starts with the environment's lib/, before the image's folders (kept: a
+      GPU driver's libraries live there); MF_ORIG_LD_LIBRARY_PATH keeps the original, which
+      Metaflow's environment escape restores for the image's Python. Linux only: macOS ignores
+      DYLD_LIBRARY_PATH for protected binaries."""
+    out: Dict[str, str] = {}
+    pythonpath = environ.get("PYTHONPATH")
+    if pythonpath is not None:
+        out["MF_ORIG_PYTHONPATH"] = pythonpath
+        entries = pythonpath.split(os.pathsep)
+        kept = entries[:1] + [e for e in entries[1:] if "site-packages" in e or "dist-packages" in e]
+        out["PYTHONPATH"] = os.pathsep.join(e for e in kept if e)
+    if arch.startswith("linux"):
+        lib = str(Path(prefix).absolute() / "lib")
+        library_path = environ.get("LD_LIBRARY_PATH")
+        if library_path is not None:
+            out["MF_ORIG_LD_LIBRARY_PATH"] = library_path
+        out["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (lib, library_path) if p)
+    return out
+
+
+def packaged_lock(env_id: EnvID):
+    """The lock of `env_id` from the code package (None: a package made without it), checked
+    like any lock read back: its content must be what `env_id` names."""
+    from metaflow.packaging_sys import ContentType, MetaflowCodeContent
+
+    from ..errors import EnvError, SpecError
+    from ..lock import ResolvedEnvironment
+
+    path = MetaflowCodeContent.get_filename(LOCKS_FILE, ContentType.OTHER_CONTENT)
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            locks = json.load(handle)["locks"]
+        wanted = env_id.to_dict()
+        entry = next((e for e in locks if isinstance(e, dict) and e.get("env_id") == wanted), None)
+        return None if entry is None else ResolvedEnvironment.from_dict(entry, expected=env_id)
+    except (OSError, ValueError, KeyError, TypeError, SpecError) as err:
+        raise EnvError("The lock of %s in the code package's %s cannot be used (%s): deploy the flow again."
+                       % (env_id, LOCKS_FILE, err)) from None
+
+
+def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> Path:
     from ..environments import Environments
     from ..ids import substitute_vars
     from ..store.datastore import EnvStore
 
     manager = Environments(store=EnvStore(args.datastore))
     if env_id is not None:
-        env = manager.get(env_id)
+        env = packaged_lock(env_id) or manager.get(env_id)
     else:
         env = manager.lookup(substitute_vars(args.name, dict(os.environ)), arch=arch, kind=args.kind)
     prefix = Path(args.prefix_dir).absolute() / args.step
@@ -128,6 +190,7 @@ def _hydrate(args: argparse.Namespace, env_id: Optional[EnvID], arch: str) -> No
     run_id = os.environ.get("METAFLOW_RUN_ID")
     if args.flow and run_id:
         manager.record_alias(env, pathspec_alias(args.flow, run_id, args.step))
+    return prefix
 
 
 if __name__ == "__main__":

@@ -10,15 +10,33 @@ loaded in task processes, inside the user's environment.
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from metaflow.exception import MetaflowException
 from metaflow.metaflow_environment import MetaflowEnvironment
 
-# Step decorators that send a task to another machine.
-REMOTE_DECORATORS = frozenset({"kubernetes", "batch", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step"})
 BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
 REMOTE_PREFIX_DIR = "metaflow_envs"
+
+
+def remote_decorators() -> FrozenSet[str]:
+    """Step decorators that send a task to another machine: METAFLOW_CONDA_REMOTE_COMMANDS, plus
+    a list another extension's configuration sets as the reference extension's users do
+    (`CONDA_REMOTE_COMMANDS = ("batch", "kubernetes", "titus")` in its mfextinit_*.py)."""
+    import sys
+
+    from .. import settings
+
+    names = set(settings.value("CONDA_REMOTE_COMMANDS") or ())
+    # Read from each extension's configuration module, not from metaflow_config where the one
+    # loaded last (maybe ours, which registers the setting as text) hides the others.
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("metaflow_extensions.") and ".config." in module_name:
+            from_extension = getattr(module, "CONDA_REMOTE_COMMANDS", None)
+            if isinstance(from_extension, (list, tuple)):  # ours is text
+                names.update(n for n in from_extension if isinstance(n, str))
+    return frozenset(names)
 
 
 class EnvironmentProblem(MetaflowException):
@@ -75,14 +93,26 @@ class CondaEnvironment(MetaflowEnvironment):
                          force: bool = False) -> None:
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
         re-resolves known requests, as Metaflow's --force-rebuild-environments does."""
-        resolved = self.resolve_jobs(echo, self.step_jobs(only_steps), force or self._force_rebuild)
+        jobs = self.step_jobs(only_steps)
+        remote_steps = [name for steps in jobs.values() for name in steps if self.is_remote(name)]
+        # On the local datastore Metaflow itself refuses to send a task elsewhere, and flow-level
+        # commands (environment resolve/show) must keep working there.
+        if remote_steps and self.manager().store is None and (self.datastore_type or "local") != "local":
+            from ..errors import EnvError
+
+            raise EnvError("Step%s %s run%s on other machines, which hydrate environments from the %s datastore, but "
+                           "METAFLOW_CONDA_IGNORE_CACHING_DATASTORES keeps environments out of it: remove '%s' from "
+                           "that setting." % ("s" if len(remote_steps) > 1 else "", ", ".join(remote_steps),
+                                              "" if len(remote_steps) > 1 else "s", self.datastore_type,
+                                              self.datastore_type))
+        resolved = self.resolve_jobs(echo, jobs, force or self._force_rebuild)
         for steps, env, reused in resolved:
             for name in steps:
                 self._envs[name] = env
                 self._reused[name] = reused
+        remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
         if resolved and self.manager().store is not None:
             self.publish(self._envs.values())
-            remote_archs = {e.arch for name, e in self._envs.items() if self.is_remote(name)}
             if remote_archs:
                 from .tools import publish_tools
 
@@ -166,13 +196,47 @@ class CondaEnvironment(MetaflowEnvironment):
             args += ["--env-id", str(EnvID.of(env))]
         else:  # fetch_at_exec: looked up by the node, after substituting @{VAR}
             args += ["--name", request.base, "--kind", request.base_kind or "generic", "--arch", self.arch_of(step_name)]
+        from .bootstrap import exports_file
+
         return [
             "mflog 'Bootstrapping the step environment...'",
             "flush_mflogs",
             "python -m %s %s" % (BOOTSTRAP_MODULE, " ".join("'%s'" % a for a in args)),
+            # PYTHONPATH and LD_LIBRARY_PATH as the bootstrap leaves them (bootstrap.node_exports)
+            ". '%s'" % exports_file(Path(REMOTE_PREFIX_DIR), step_name),
             "mflog 'Environment ready.'",
             "flush_mflogs",
         ]
+
+    def add_to_package(self) -> List[Any]:
+        """The locks of the flow's steps travel in the code package (as the reference's
+        `conda_v2.cnd`): a node hydrates its step from them, needing no lock lookup by id
+        and no alias, only the datastore's packages (bootstrap.packaged_lock)."""
+        files = list(super().add_to_package())
+        if self._envs:
+            from metaflow.packaging_sys import ContentType
+
+            from .bootstrap import LOCKS_FILE
+
+            files.append((str(self._locks_file()), LOCKS_FILE, ContentType.OTHER_CONTENT))
+        return files
+
+    def _locks_file(self) -> Path:
+        """The steps' locks as one JSON file, named by its content under the cache (Metaflow
+        reads it when it builds the package, after this returns)."""
+        import hashlib
+        import json
+
+        from .. import settings
+
+        unique = {e.full_id + e.req_id + e.arch: e for e in self._envs.values()}
+        text = json.dumps({"locks": [unique[k].to_dict() for k in sorted(unique)]}, sort_keys=True)
+        path = settings.cache_dir("code-locks") / (hashlib.sha256(text.encode()).hexdigest() + ".json")
+        if not path.exists():
+            staging = path.with_name(".%s.%d" % (path.name, os.getpid()))
+            staging.write_text(text)
+            os.replace(str(staging), str(path))
+        return path
 
     def executable(self, step_name: str, default: Optional[str] = None) -> str:
         request = self.request_for(step_name)
@@ -229,7 +293,10 @@ class CondaEnvironment(MetaflowEnvironment):
 
     def is_remote(self, step_name: str) -> bool:
         step = self._step(step_name)
-        return step is not None and any(d.name in REMOTE_DECORATORS for d in step.decorators)
+        if step is None:
+            return False
+        remote = remote_decorators()
+        return any(d.name in remote for d in step.decorators)
 
     def arch_of(self, step_name: str) -> str:
         from .. import settings

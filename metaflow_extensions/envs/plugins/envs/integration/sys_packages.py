@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from ..spec.model import SysPackages
     from .decorator_rules import StepEnvRequest
 
-# Step decorators whose `gpu` attribute asks for a GPU.
-GPU_DECORATORS = ("resources", "kubernetes", "batch")
-
 
 def _needs_env_type(environment: Any, where: str) -> None:
     if getattr(environment, "TYPE", None) not in ("conda", "pypi"):
@@ -100,9 +97,13 @@ def declared(where: str, decorators: Iterable[Any]) -> "SysPackages":
 
 
 def asks_for_gpu(decorators: Iterable[Any]) -> bool:
-    """True when one of the step's @resources, @kubernetes or @batch sets gpu > 0."""
+    """True when one of the step's @resources or remote decorators (@kubernetes, @batch...:
+    METAFLOW_CONDA_REMOTE_COMMANDS) sets gpu > 0."""
+    from .environment import remote_decorators
+
+    gpu_decorators = remote_decorators() | {"resources"}
     for deco in decorators:
-        if getattr(deco, "name", None) not in GPU_DECORATORS:
+        if getattr(deco, "name", None) not in gpu_decorators:
             continue
         try:
             if float(deco.attributes.get("gpu") or 0) > 0:

@@ -96,7 +96,8 @@ def _clone_origin(flow_name: str, run_id: str, step_name: str) -> Optional[Tuple
 def use_interpreter(cli_args: Any, interpreter: str) -> None:
     """Run the task with `interpreter`. Metaflow (and this extension) come from the code
     package; nothing of the outer Python leaks in: no user site-packages, no outer
-    PYTHONPATH entries. Metaflow's environment escape reaches back to the outer Python."""
+    PYTHONPATH entries, the environment's lib/ before LD_LIBRARY_PATH's folders. Metaflow's
+    environment escape reaches back to the outer Python."""
     cli_args.entrypoint[0] = interpreter
     env = {
         "PYTHONNOUSERSITE": "1",
@@ -111,6 +112,13 @@ def use_interpreter(cli_args: Any, interpreter: str) -> None:
             env[key] = os.pathsep.join([value, env["PYTHONPATH"]])
         else:
             env[key] = value
+    library_path = os.environ.get("LD_LIBRARY_PATH")
+    if library_path and sys.platform.startswith("linux"):
+        # As on a node (bootstrap.node_exports) and as the reference extension does: the
+        # environment's libraries before this machine's; Metaflow's environment escape
+        # restores the original for the outer Python.
+        lib = os.path.join(os.path.dirname(os.path.dirname(interpreter)), "lib")
+        env.update(MF_ORIG_LD_LIBRARY_PATH=library_path, LD_LIBRARY_PATH=os.pathsep.join([lib, library_path]))
     cli_args.env.update(env)
 
 

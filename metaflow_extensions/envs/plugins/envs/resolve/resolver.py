@@ -6,7 +6,7 @@ from typing import Callable, List, Optional
 
 from .. import settings
 from ..auth import Credentials
-from ..errors import ResolveError
+from ..errors import ResolveError, SpecError
 from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter, version_of
@@ -33,6 +33,11 @@ def with_defaults(spec: EnvSpec) -> EnvSpec:
     configurations differ never share an environment unknowingly.
     The virtual packages declared for the target join the configured defaults (only those
     its OS has), so the lock records what it was resolved against."""
+    allowed = settings.value("CONDA_ALL_ARCHS")
+    if spec.platform not in allowed:
+        raise SpecError("%s is not among the platforms of METAFLOW_CONDA_ALL_ARCHS (%s): add it there, or "
+                        "resolve for one of those." % (spec.platform, ", ".join(allowed)))
+    settings.value("CONDA_SYS_MARKERS")  # checked: uv sets a target's markers itself (settings_table)
     python = spec.python or "%s.*" % ".".join(_platform.python_version_tuple()[:2])
     channels = tuple(dict.fromkeys(spec.extra_channels + (spec.channels or tuple(settings.default_channels()))))
     spec = with_pip_config(spec) if spec.pypi_deps else spec
