@@ -93,7 +93,10 @@ def _pin_flow(mutable_flow: Any, label: str, attributes: Dict[str, Any]) -> None
 if FlowMutator is not None:
 
     class _PinningMutator(FlowMutator):
-        """Adds @pypi_base with what `_request(path, use_flow_dir)` says, before the flow starts."""
+        """Adds @pypi_base with what `_request(path, use_flow_dir)` says, before the flow starts.
+
+        Each subclass defines its own `init`, the same: Metaflow refuses arguments to a mutator
+        whose class itself (not a base) lacks one."""
 
         _label = ""
         _where: Tuple[Optional[str], bool] = (None, True)
