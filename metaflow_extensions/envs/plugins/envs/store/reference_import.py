@@ -7,7 +7,6 @@ matched the hash the reference recorded for it, and returns our lock for each: p
 and naming them is the caller's (Environments.publish / alias), after all of them are had,
 so nothing half-imported is ever visible.
 """
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -19,13 +18,11 @@ from ..ids import ALIAS_GENERIC, Alias
 from ..lock import (KIND_CONDA, KIND_PYPI, PYTHON_FROM_CONDA, CondaRecordInfo, LockedPackage,
                     ResolvedEnvironment, conda_archive_stem)
 from ..plumbing.cache import PackageCache, digest_of
+from ..settings_table import FOLDER_NAME
 from .datastore import EnvStore
 from .reference_format import (REFERENCE_ENVS_DIRNAMES, ReferenceEnv, ReferencePackage, ReferenceStoreError,
                                alias_from_key_parts, alias_key, description_key, parse_alias_target,
                                parse_description)
-
-
-_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ def read_reference_envs(source: EnvStore, cache: PackageCache, arch: str, aliase
     reference store `source`, for `arch`, with every package verified into `cache`. An
     alias asked for must have an environment for `arch`; of all aliases, those without one
     are skipped."""
-    if envs_dir is not None and not _FOLDER.match(envs_dir):
+    if envs_dir is not None and not FOLDER_NAME.match(envs_dir):  # shaped as our CONDA_ENVS_DIRNAME
         raise SpecError("Invalid --envs-dirname %r: give the reference's CONDA_ENVS_DIRNAME, a folder name "
                         "(letters, digits, _ . -)." % envs_dir)
     envs_dir = envs_dir or _find_envs_dir(source)
