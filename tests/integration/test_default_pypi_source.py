@@ -36,9 +36,7 @@ def _via_pip_index_url(monkeypatch, tmp_path, server):
 
 
 def _via_pip_conf(monkeypatch, tmp_path, server):
-    conf = tmp_path / "pip.conf"
-    conf.write_text("[global]\nindex-url = %s\n" % server.index_url_with_credentials)
-    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    _pip_conf_with(tmp_path, monkeypatch, server, "")
 
 
 def _via_setting(monkeypatch, tmp_path, server):

@@ -5,6 +5,7 @@ plugins/envs/cli/ (or the engine) and prints the result: documents and results o
 progress and notes on stderr. Every failure is one line on stderr and a non-zero exit.
 """
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from metaflow._vendor import click
@@ -440,13 +441,10 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
                 if exact:
                     raise EnvError("Step %s has no code package, so its Metaflow must be added to the environment, "
                                    "and --exact creates it unchanged: drop --exact." % pathspec)
-                if version is None:  # nothing to add: fails with --strict, else a warning
+                # No version: nothing to add (fails with --strict, else a warning), so no progress line.
+                with (nullcontext() if version is None else progress.task(
+                        "Adding Metaflow %s, which step %s ran with, to its environment" % (version, pathspec))):
                     found = step_metaflow.with_step_metaflow(envs, found, version, pathspec, strict, progress.warn)
-                else:
-                    with progress.task("Adding Metaflow %s, which step %s ran with, to its environment"
-                                       % (version, pathspec)):
-                        found = step_metaflow.with_step_metaflow(envs, found, version, pathspec, strict,
-                                                                 progress.warn)
         prefix = creating.create(envs, found, target, force, progress)
         python = python_in(prefix)
         if into is not None:

@@ -36,12 +36,6 @@ def get(name: str) -> Optional[str]:
     return None if found is None else str(found)
 
 
-def number(name: str, default: Optional[float] = None) -> float:
-    """A numeric setting (seconds, attempts), checked against its range; `default` is the
-    table's, the argument stays for callers written before the table."""
-    return value(name)
-
-
 def pypi_index_max_age() -> int:
     """Seconds uv may reuse a cached PyPI index page without asking the index again."""
     return value("CONDA_PYPI_INDEX_MAX_AGE")

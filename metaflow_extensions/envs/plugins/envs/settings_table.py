@@ -193,7 +193,7 @@ def _python_literal(text: str) -> Any:
 # ---- shapes ----------------------------------------------------------------------------------
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")  # a package, extra or group name
 _CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9_.-]+)*$")  # conda-forge, nvidia/label/x
-_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a store folder (CONDA_*_DIRNAME)
 _USER = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 _VERSION = re.compile(r"^(\d{1,3})(?:\.(\d{1,3}))?(?:\.\d{1,3})?$")
 # The platforms we resolve for (ids.CONDA_PLATFORMS; a unit test keeps the two equal).
@@ -464,9 +464,9 @@ SETTINGS: Tuple[Setting, ...] = (
             "The same for Google Cloud Storage (`METAFLOW_DATASTORE_SYSROOT_GS`).", STORE, "gs://bucket/conda_env"),
     Setting("CONDA_LOCALROOT", None, Text("an absolute path", _absolute_path),
             "The same for the local datastore (`METAFLOW_DATASTORE_SYSROOT_LOCAL`).", STORE, "/data/conda_env"),
-    Setting("CONDA_PACKAGES_DIRNAME", "packages", Text("a folder name (letters, digits, _ . -)", _FOLDER.match),
+    Setting("CONDA_PACKAGES_DIRNAME", "packages", Text("a folder name (letters, digits, _ . -)", FOLDER_NAME.match),
             "Folder of the packages under the store root.", STORE, "pkgs"),
-    Setting("CONDA_ENVS_DIRNAME", "envs", Text("a folder name (letters, digits, _ . -)", _FOLDER.match),
+    Setting("CONDA_ENVS_DIRNAME", "envs", Text("a folder name (letters, digits, _ . -)", FOLDER_NAME.match),
             "Folder of the locks under the store root.", STORE, "locks"),
     Setting("CONDA_IGNORE_CACHING_DATASTORES", "local",
             Items("datastore names (local, s3, azure, gs)", lambda v: bool(_DECORATOR.match(v)), lists=True),

@@ -14,7 +14,7 @@ from ..plumbing.notices import relayed_to
 from ..plumbing.signals import stop_on_signals
 from ..resolve.preferences import Preferences
 from ..resolve.pypi import host_only_build_notes
-from ..resolve.resolver import with_defaults
+from ..resolve.resolver import request_warnings
 from ..spec import parse_file
 from ..spec.model import CondaDep, EnvSpec, PypiDep
 from ..verify import Verification
@@ -150,8 +150,8 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
         return target
 
     targets = {arch: target_of(arch) for arch in request.archs}
-    # The file's own warnings, and pip's settings that are not applied (with_defaults).
-    for warning in dict.fromkeys(w for t in targets.values() for w in with_defaults(t).warnings):
+    # The file's own warnings, and pip's settings that are not applied.
+    for warning in request_warnings(targets.values()):
         progress.warn(warning)
 
     def one(arch: str) -> ResolvedEnvironment:

@@ -9,8 +9,9 @@ import os
 import shutil
 import stat
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Tuple
+from typing import Iterator, Tuple
 
 from ..errors import HydrateError
 
@@ -68,6 +69,17 @@ def make_parents(directory: Path) -> None:
             os.mkdir(path, 0o755)
         except FileExistsError:
             pass
+
+
+@contextmanager
+def subdir_at(fd: int, name: str) -> Iterator[int]:
+    """A descriptor of directory `name` in directory `fd`, opened without following a
+    symbolic link, closed on leaving."""
+    sub = os.open(name, DIR_FLAGS | NOFOLLOW, dir_fd=fd)
+    try:
+        yield sub
+    finally:
+        os.close(sub)
 
 
 def regular_at(fd: int, name: str) -> bool:
@@ -150,11 +162,8 @@ def rmtree_at(dir_fd: int, name: str, path: Path) -> None:
         return
     # Before 3.11 rmtree takes no dir_fd: the descriptor walk it runs inside (the same
     # signature in every version before 3.11), from the directory opened here.
-    fd = os.open(name, DIR_FLAGS | NOFOLLOW, dir_fd=dir_fd)
-    try:
+    with subdir_at(dir_fd, name) as fd:
         shutil._rmtree_safe_fd(fd, str(path), _reraise)  # type: ignore[attr-defined]
-    finally:
-        os.close(fd)
     os.rmdir(name, dir_fd=dir_fd)
 
 

@@ -30,8 +30,8 @@ from .. import settings
 from ..errors import HydrateError
 from ..ids import is_hex_id
 from ..lock import ResolvedEnvironment
-from .dirfd import (DIR_FLAGS, NOFOLLOW, Opened, empty_at, exists_at, has_entries_at, make_parents, move_aside,
-                    read_at, regular_at, rmtree_at, write_at)
+from .dirfd import (Opened, empty_at, exists_at, has_entries_at, make_parents, move_aside, read_at, regular_at,
+                    rmtree_at, subdir_at, write_at)
 from .strict_modes import foreign, insecure
 
 MARKER = ".metaflow-envs-complete"
@@ -353,11 +353,8 @@ def _walk_written(fd: int, written: Set[str], remove: bool, rel: str = "", all_w
             unlisted.append(name)
             continue
         if is_dir:
-            sub = os.open(entry.name, DIR_FLAGS | NOFOLLOW, dir_fd=fd)
-            try:
+            with subdir_at(fd, entry.name) as sub:
                 unlisted += _walk_written(sub, written, remove, name + "/", all_written or bytecode)
-            finally:
-                os.close(sub)
             if remove:
                 try:
                     os.rmdir(entry.name, dir_fd=fd)
@@ -369,12 +366,8 @@ def _walk_written(fd: int, written: Set[str], remove: bool, rel: str = "", all_w
 
 
 def _bytecode_only(fd: int, name: str) -> bool:
-    sub = os.open(name, DIR_FLAGS | NOFOLLOW, dir_fd=fd)
-    try:
-        with os.scandir(sub) as scan:
-            return all(e.name.endswith(".pyc") and e.is_file(follow_symlinks=False) for e in scan)
-    finally:
-        os.close(sub)
+    with subdir_at(fd, name) as sub, os.scandir(sub) as scan:
+        return all(e.name.endswith(".pyc") and e.is_file(follow_symlinks=False) for e in scan)
 
 
 def _tree_at(fd: int, rel: str = "") -> List[str]:
@@ -386,11 +379,8 @@ def _tree_at(fd: int, rel: str = "") -> List[str]:
             continue
         out.append(rel + entry.name)
         if entry.is_dir(follow_symlinks=False):
-            sub = os.open(entry.name, DIR_FLAGS | NOFOLLOW, dir_fd=fd)
-            try:
+            with subdir_at(fd, entry.name) as sub:
                 out += _tree_at(sub, rel + entry.name + "/")
-            finally:
-                os.close(sub)
     return out
 
 

@@ -151,12 +151,13 @@ class CondaEnvironment(MetaflowEnvironment):
         from ..ids import EnvID
         from ..plumbing.signals import stop_on_signals
         from ..resolve.pypi import host_only_build_notes
+        from ..resolve.resolver import request_warnings
 
         if not jobs:
             return []
         verify = _verification_echo(echo) if settings.verify() else None
         echo("Resolving %d environment%s for %s..." % (len(jobs), "s" if len(jobs) > 1 else "", self.flow.name))
-        for warning in _request_warnings(job[3] for job in jobs):
+        for warning in request_warnings(job[3] for job in jobs):
             echo("    Warning: " + warning)
         from ..plumbing.notices import relayed_to
 
@@ -451,13 +452,6 @@ def _known(manager: Any, spec: Any) -> bool:
 
     filled = with_defaults(spec)
     return manager.index.default(filled.platform, filled.req_id) is not None
-
-
-def _request_warnings(specs: Iterable[Any]) -> List[str]:
-    """What the requests' files and pip's configuration say that is not applied, once each."""
-    from ..resolve.resolver import with_defaults
-
-    return list(dict.fromkeys(w for spec in specs if spec is not None for w in with_defaults(spec).warnings))
 
 
 class PypiEnvironment(CondaEnvironment):

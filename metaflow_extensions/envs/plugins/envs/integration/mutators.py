@@ -34,6 +34,11 @@ def _base_dir(use_flow_dir: bool) -> str:
     return os.path.dirname(os.path.abspath(sys.argv[0])) if use_flow_dir else os.getcwd()
 
 
+def _base_named(use_flow_dir: bool) -> str:
+    """`_base_dir` as a message names it."""
+    return "the flow file" if use_flow_dir else "the working directory (use_flow_dir=False)"
+
+
 def uv_project_request(path: Optional[str], use_flow_dir: bool) -> Dict[str, Any]:
     """@pypi_base's attributes for the uv project at `path` (its directory, its uv.lock or its
     pyproject.toml; None: the nearest project from the base directory upwards)."""
@@ -48,8 +53,7 @@ def uv_project_request(path: Optional[str], use_flow_dir: bool) -> Dict[str, Any
         project = os.path.dirname(target) if os.path.basename(target) in (UV_LOCK, PYPROJECT) else target
         if not os.path.isfile(os.path.join(project, UV_LOCK)):
             raise SpecError("@resolved_uv(path=%r): no %s in %s (paths are relative to %s); run `uv lock` in the "
-                            "project." % (path, UV_LOCK, project, "the flow file" if use_flow_dir
-                                          else "the working directory (use_flow_dir=False)"))
+                            "project." % (path, UV_LOCK, project, _base_named(use_flow_dir)))
     from ..spec.lockfiles import spec_from_uv_project
 
     attributes: Dict[str, Any] = {"lockfile": os.path.join(project, UV_LOCK)}
@@ -75,7 +79,7 @@ def requirements_request(path: Optional[str], use_flow_dir: bool) -> Dict[str, A
         target = found[0]
     elif not os.path.isfile(target):
         raise SpecError("@resolved_req(path=%r): %s not found (paths are relative to %s)." % (
-            path, target, "the flow file" if use_flow_dir else "the working directory (use_flow_dir=False)"))
+            path, target, _base_named(use_flow_dir)))
     return {"requirements": target}
 
 
@@ -93,7 +97,10 @@ def _pin_flow(mutable_flow: Any, label: str, attributes: Dict[str, Any]) -> None
 if FlowMutator is not None:
 
     class _PinningMutator(FlowMutator):
-        """Adds @pypi_base with what `_request(path, use_flow_dir)` says, before the flow starts."""
+        """Adds @pypi_base with what `_request(path, use_flow_dir)` says, before the flow starts.
+
+        Each subclass defines its own `init`, the same: Metaflow refuses arguments to a mutator
+        whose class itself (not a base) lacks one."""
 
         _label = ""
         _where: Tuple[Optional[str], bool] = (None, True)

@@ -36,7 +36,12 @@ _PID_MAX = 2 ** 31 - 1
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+    return digest_of(path, "sha256")
+
+
+def digest_of(path: Path, name: str) -> str:
+    """The hex digest of file `path` by hashlib's algorithm `name` (sha256, md5...)."""
+    digest = hashlib.new(name)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(block)

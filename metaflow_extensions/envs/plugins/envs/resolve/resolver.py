@@ -2,7 +2,7 @@
 import platform as _platform
 import re
 from dataclasses import replace
-from typing import Callable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 from .. import settings
 from ..auth import Credentials
@@ -44,6 +44,12 @@ def with_defaults(spec: EnvSpec) -> EnvSpec:
     return replace(spec, python=python, channels=channels, extra_channels=(),
                    python_source=spec.python_source or settings.python_source(),
                    sys_packages=sys_packages_for(spec.platform, spec.sys_packages))
+
+
+def request_warnings(specs: Iterable[Optional[EnvSpec]]) -> List[str]:
+    """What the requests' files and pip's configuration say that is not applied (the
+    warnings `with_defaults` collects), once each, in order."""
+    return list(dict.fromkeys(w for spec in specs if spec is not None for w in with_defaults(spec).warnings))
 
 
 def spec_urls(spec: EnvSpec) -> List[str]:

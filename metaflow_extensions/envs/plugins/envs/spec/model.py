@@ -181,7 +181,7 @@ def _name_from_location(text: str) -> Optional[str]:
 
 
 # Where PyPI packages come from when neither the request, METAFLOW_CONDA_DEFAULT_PYPI_SOURCE
-# nor pip's configuration names an index (see resolve/pypi.py default_pypi_index).
+# nor pip's configuration names an index (see resolve/pip_config.py default_pypi_index).
 DEFAULT_INDEX = "https://pypi.org/simple"
 
 

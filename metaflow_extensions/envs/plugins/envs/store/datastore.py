@@ -127,13 +127,15 @@ class EnvStore:
 
     def file_names(self, prefix: str) -> List[str]:
         """The names of the files directly under `prefix` (one listing)."""
-        listed = self._call("list", [prefix], self.storage.list_content, [prefix])
-        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if entry.is_file)
+        return self._names(prefix, files=True)
 
     def folder_names(self, prefix: str) -> List[str]:
         """The names of the folders directly under `prefix` (one listing)."""
+        return self._names(prefix, files=False)
+
+    def _names(self, prefix: str, files: bool) -> List[str]:
         listed = self._call("list", [prefix], self.storage.list_content, [prefix])
-        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if not entry.is_file)
+        return sorted(entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed if bool(entry.is_file) == files)
 
     def load_objects(self, keys: List[str], consume) -> None:
         """`consume(key, local_path or None)` for each of `keys`, read in parallel with retries."""

@@ -7,8 +7,6 @@ matched the hash the reference recorded for it, and returns our lock for each: p
 and naming them is the caller's (Environments.publish / alias), after all of them are had,
 so nothing half-imported is ever visible.
 """
-import hashlib
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -19,14 +17,12 @@ from ..errors import EnvError, SpecError
 from ..ids import ALIAS_GENERIC, Alias
 from ..lock import (KIND_CONDA, KIND_PYPI, PYTHON_FROM_CONDA, CondaRecordInfo, LockedPackage,
                     ResolvedEnvironment, conda_archive_stem)
-from ..plumbing.cache import PackageCache
+from ..plumbing.cache import PackageCache, digest_of
+from ..settings_table import FOLDER_NAME
 from .datastore import EnvStore
 from .reference_format import (REFERENCE_ENVS_DIRNAMES, ReferenceEnv, ReferencePackage, ReferenceStoreError,
                                alias_from_key_parts, alias_key, description_key, parse_alias_target,
                                parse_description)
-
-
-_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,7 @@ def read_reference_envs(source: EnvStore, cache: PackageCache, arch: str, aliase
     reference store `source`, for `arch`, with every package verified into `cache`. An
     alias asked for must have an environment for `arch`; of all aliases, those without one
     are skipped."""
-    if envs_dir is not None and not _FOLDER.match(envs_dir):
+    if envs_dir is not None and not FOLDER_NAME.match(envs_dir):  # shaped as our CONDA_ENVS_DIRNAME
         raise SpecError("Invalid --envs-dirname %r: give the reference's CONDA_ENVS_DIRNAME, a folder name "
                         "(letters, digits, _ . -)." % envs_dir)
     envs_dir = envs_dir or _find_envs_dir(source)
@@ -141,7 +137,7 @@ def _fetch_verified(packages: Sequence[ReferencePackage], source: EnvStore, cach
         with tempfile.TemporaryDirectory(prefix="mfenvs-import-", dir=str(cache.root)) as tmp:
             copy = Path(tmp) / pkg.filename
             shutil.copyfile(local_path, copy)
-            found = _digest(copy, pkg.hash_name)
+            found = digest_of(copy, pkg.hash_name)
             if found != pkg.hash:
                 bad.append("%s (%s %s recorded, %s found)" % (pkg.filename, pkg.hash_name, pkg.hash, found))
                 return
@@ -190,7 +186,7 @@ def _locked_conda(pkg: ReferencePackage, path: Path, sha256: str, size: int, whe
     if conda_archive_stem(pkg.filename) != "%s-%s-%s" % (name, version, build):
         raise ReferenceStoreError("The package %s of the reference environment %s holds %s-%s-%s: its file name "
                                   "and content disagree." % (pkg.filename, where, name, version, build))
-    md5 = pkg.hash if pkg.hash_name == "md5" else _digest(path, "md5")
+    md5 = pkg.hash if pkg.hash_name == "md5" else digest_of(path, "md5")
     channel = pkg.url.rsplit("/", 2)[0] if pkg.url.count("/") >= 4 else ""
     noarch = index.noarch
     noarch_name = "python" if noarch.python else ("generic" if noarch.generic else None)
@@ -204,11 +200,3 @@ def _locked_conda(pkg: ReferencePackage, path: Path, sha256: str, size: int, whe
             timestamp=int(timestamp.timestamp() * 1000) if timestamp else None,
         ),
     )
-
-
-def _digest(path: Path, name: str) -> str:
-    digest = hashlib.new(name)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
