@@ -17,7 +17,7 @@ from tests.fixtures.reference_store import description_bytes, reference_store_ob
 from tests.fixtures.servers import StaticFileServer
 
 from .conftest import FLOWS, patched_environ
-from .test_remote_node import DEAD_PROXY, node_python, run_on_node  # noqa: F401 (fixture)
+from .test_remote_node import DEAD_PROXY, run_on_node
 
 pytestmark = pytest.mark.network  # the environments hold Metaflow's needs from PyPI
 
@@ -133,7 +133,7 @@ def s3_task_env(engine_env):
         return Environments().resolve(spec)
 
 
-def test_imported_from_s3_runs_on_a_bare_node(s3_task_env, engine_env, s3_server, node_python,  # noqa: F811
+def test_imported_from_s3_runs_on_a_bare_node(s3_task_env, engine_env, s3_server, node_python,
                                                conda_channels_dir, tmp_path):
     prefix = "tests/import-reference-%s" % tmp_path.name[-12:].replace("_", "-")
     objects, _ = _reference(engine_env, s3_task_env, ["ref/tiny:v1", "ref/tiny:stable"])
