@@ -6,10 +6,8 @@ task process, inside the user's environment, where only Metaflow itself is guara
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Mapping
 
-FAMILY_CONDA = "conda"
-FAMILY_PYPI = "pypi"
-FAMILY_NAMED = "named_env"
-FAMILIES = (FAMILY_CONDA, FAMILY_PYPI, FAMILY_NAMED)
+from ..kinds import Family
+
 
 _NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exec": False}
 # A lock file (uv.lock, pylock.toml; relative to the flow file) giving the PyPI packages as
@@ -17,7 +15,7 @@ _NAMED_DEFAULTS: Dict[str, Any] = {"name": None, "pathspec": None, "fetch_at_exe
 # reference's resolver options of @pypi).
 _LOCK_DEFAULTS: Dict[str, Any] = {"lockfile": None, "lock_extras": [], "lock_groups": []}
 _DEFAULTS: Dict[str, Dict[str, Any]] = {
-    FAMILY_CONDA: {
+    Family.CONDA: {
         "libraries": {},
         "packages": {},  # Metaflow's built-in @conda spelling of `libraries`
         "channels": [],
@@ -33,7 +31,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         **_LOCK_DEFAULTS,
         **_NAMED_DEFAULTS,
     },
-    FAMILY_PYPI: {
+    Family.PYPI: {
         "packages": {},
         "extra_indices": [],
         "sources": [],  # older spelling of `extra_indices`
@@ -45,7 +43,7 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
         **_LOCK_DEFAULTS,
         **_NAMED_DEFAULTS,
     },
-    FAMILY_NAMED: dict(_NAMED_DEFAULTS),
+    Family.NAMED: dict(_NAMED_DEFAULTS),
 }
 
 # What `@pypi(extras=[...])` accepts (the reference's extra resolver arguments, with or
@@ -68,7 +66,7 @@ PYPI_EXTRAS_REFUSED: Dict[str, str] = {
 }
 
 
-def defaults_for(family: str) -> Dict[str, Any]:
+def defaults_for(family: Family) -> Dict[str, Any]:
     """A fresh copy of the attributes (and their defaults) a family's decorators accept."""
     return {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in _DEFAULTS[family].items()}
 
@@ -79,7 +77,7 @@ class DecoratorAttrs:
     attributes and which of them the user set."""
 
     label: str
-    family: str
+    family: Family
     attributes: Mapping[str, Any]
     user_set: FrozenSet[str] = field(default_factory=frozenset)
 

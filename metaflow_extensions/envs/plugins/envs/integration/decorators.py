@@ -15,7 +15,8 @@ from metaflow.exception import MetaflowException
 
 from ..errors import SpecError
 from . import task_launch
-from .attributes import FAMILY_CONDA, FAMILY_NAMED, FAMILY_PYPI, DecoratorAttrs, defaults_for
+from ..kinds import Family
+from .attributes import DecoratorAttrs, defaults_for
 from .unknown_attributes import RecordsUnknownAttributes
 
 if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
@@ -177,8 +178,8 @@ class CondaStepDecorator(EnvStepDecoratorBase):
     """
 
     name = "conda"
-    family = FAMILY_CONDA
-    defaults = defaults_for(FAMILY_CONDA)
+    family = Family.CONDA
+    defaults = defaults_for(Family.CONDA)
 
 
 class PypiStepDecorator(EnvStepDecoratorBase):
@@ -220,8 +221,8 @@ class PypiStepDecorator(EnvStepDecoratorBase):
     """
 
     name = "pypi"
-    family = FAMILY_PYPI
-    defaults = defaults_for(FAMILY_PYPI)
+    family = Family.PYPI
+    defaults = defaults_for(Family.PYPI)
 
 
 class PipStepDecorator(PypiStepDecorator):
@@ -277,8 +278,8 @@ class NamedEnvStepDecorator(EnvStepDecoratorBase):
     """
 
     name = "named_env"
-    family = FAMILY_NAMED
-    defaults = defaults_for(FAMILY_NAMED)
+    family = Family.NAMED
+    defaults = defaults_for(Family.NAMED)
 
 
 # --------------------------------------------------------------------------------------
@@ -321,8 +322,8 @@ class CondaFlowDecorator(EnvFlowDecoratorBase):
     """
 
     name = "conda_base"
-    family = FAMILY_CONDA
-    defaults = defaults_for(FAMILY_CONDA)
+    family = Family.CONDA
+    defaults = defaults_for(Family.CONDA)
 
 
 class PypiFlowDecorator(EnvFlowDecoratorBase):
@@ -360,8 +361,8 @@ class PypiFlowDecorator(EnvFlowDecoratorBase):
     """
 
     name = "pypi_base"
-    family = FAMILY_PYPI
-    defaults = defaults_for(FAMILY_PYPI)
+    family = Family.PYPI
+    defaults = defaults_for(Family.PYPI)
 
 
 class PipFlowDecorator(PypiFlowDecorator):
@@ -414,8 +415,8 @@ class NamedEnvFlowDecorator(EnvFlowDecoratorBase):
     """
 
     name = "named_env_base"
-    family = FAMILY_NAMED
-    defaults = defaults_for(FAMILY_NAMED)
+    family = Family.NAMED
+    defaults = defaults_for(Family.NAMED)
 
 
 STEP_DECORATORS = (CondaStepDecorator, PypiStepDecorator, PipStepDecorator, NamedEnvStepDecorator)
@@ -433,12 +434,12 @@ def check_attributes(deco: RecordsUnknownAttributes, where: str) -> None:
         raise InvalidEnvRequest(message)
 
 
-def family_of(deco: Any) -> Optional[str]:
-    """"conda", "pypi" or "named_env" for our decorators and their subclasses, else None."""
+def family_of(deco: Any) -> Optional[Family]:
+    """The family of our decorators and their subclasses, else None."""
     for family, classes in (
-        (FAMILY_CONDA, (CondaStepDecorator, CondaFlowDecorator)),
-        (FAMILY_PYPI, (PypiStepDecorator, PypiFlowDecorator)),
-        (FAMILY_NAMED, (NamedEnvStepDecorator, NamedEnvFlowDecorator)),
+        (Family.CONDA, (CondaStepDecorator, CondaFlowDecorator)),
+        (Family.PYPI, (PypiStepDecorator, PypiFlowDecorator)),
+        (Family.NAMED, (NamedEnvStepDecorator, NamedEnvFlowDecorator)),
     ):
         if isinstance(deco, classes):
             return family
