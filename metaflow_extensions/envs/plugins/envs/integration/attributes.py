@@ -1,4 +1,6 @@
-"""The vocabulary of environment decorators: families and their attributes with defaults.
+"""The vocabulary of environment decorators: one table of their attributes (ATTRIBUTES: name,
+families, default, type, doc), from which each family's defaults and every decorator's
+docstring are made.
 
 Kept free of any import beyond the standard library: the decorator classes load it in every
 task process, inside the user's environment, where only Metaflow itself is guaranteed.
@@ -25,7 +27,7 @@ class Attribute:
     doc: str
 
 
-# THE table: each family accepts its rows, in this order. A name may have one row per
+# Each family accepts its rows, in this order. A name may have one row per
 # meaning (`packages` of @conda is `libraries`, of @pypi its PyPI packages).
 ATTRIBUTES: Tuple[Attribute, ...] = (
     Attribute("libraries", _C, {}, "Dict[str, str]",
@@ -43,7 +45,7 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
     Attribute("extra_indices", _P, [], "List[str]", "Additional PyPI indices (extra index URLs)."),
     Attribute("sources", _P, [], "List[str]", "Same as `extra_indices` (older spelling)."),
     Attribute("extras", _P, [], "List[str]",
-              "Extra resolver arguments (PYPI_EXTRAS): \"pre\" allows pre-release versions; "
+              "Extra resolver arguments: \"pre\" allows pre-release versions; "
               "\"only-binary=NAMES\", \"no-binary=NAMES\" and \"index-strategy=STRATEGY\" are pip's and "
               "uv's options of those names. Others are refused, naming why."),
     Attribute("conda_only", _P, {}, "Dict[str, str]",
@@ -95,7 +97,7 @@ def attributes_of(family: Family) -> Tuple[Attribute, ...]:
     return tuple(a for a in ATTRIBUTES if family in a.families)
 
 
-_DEFAULTS: Dict[str, Dict[str, Any]] = {f: {a.name: a.default for a in attributes_of(f)} for f in Family}
+_DEFAULTS: Dict[Family, Dict[str, Any]] = {f: {a.name: a.default for a in attributes_of(f)} for f in Family}
 
 # What `@pypi(extras=[...])` accepts (the reference's extra resolver arguments, with or
 # without their leading `--`): name -> what it does (for messages and docs). `NAME=VALUE`
@@ -131,8 +133,6 @@ class DecoratorAttrs:
     family: Family
     attributes: Mapping[str, Any]
     user_set: FrozenSet[str] = field(default_factory=frozenset)
-
-
 
 
 def decorator_doc(summary: str, family: Family) -> str:
