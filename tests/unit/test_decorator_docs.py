@@ -9,6 +9,8 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.integration import decorators as D
 from metaflow_extensions.envs.plugins.envs.integration.attributes import attributes_of
+from metaflow_extensions.envs.plugins.envs.integration.sys_packages import (SysPackagesFlowDecorator,
+                                                                          SysPackagesStepDecorator)
 from metaflow_extensions.envs.plugins.envs.kinds import Family
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "decorators.md"
@@ -20,11 +22,12 @@ def _documented(doc: str):
     return dict(re.findall(r"^    (\w+) : [^\n]*?default (.+)$", doc, re.M))
 
 
-@pytest.mark.parametrize("deco", DECORATORS, ids=lambda d: "@" + d.name)
+# @sys_packages(_base) take one attribute, outside the table: their docstrings are checked too.
+@pytest.mark.parametrize("deco", DECORATORS + (SysPackagesStepDecorator, SysPackagesFlowDecorator), ids=lambda d: "@" + d.name)
 def test_every_accepted_attribute_is_in_the_docstring_with_its_default(deco):
     shown = {k: "{}" if v == {} else "[]" if v == [] else repr(v) for k, v in deco.defaults.items()}
     assert _documented(deco.__doc__) == shown
-    assert {"lockfile", "lock_extras", "lock_groups"} <= set(shown) or deco.family == Family.NAMED
+    assert {"lockfile", "lock_extras", "lock_groups"} <= set(shown) or getattr(deco, "family", None) in (Family.NAMED, None)
 
 
 def test_the_eight_decorators_are_all_there():
