@@ -23,11 +23,13 @@ def _documented(doc: str):
 
 
 # @sys_packages(_base) take one attribute, outside the table: their docstrings are checked too.
-@pytest.mark.parametrize("deco", DECORATORS + (SysPackagesStepDecorator, SysPackagesFlowDecorator), ids=lambda d: "@" + d.name)
+@pytest.mark.parametrize("deco", DECORATORS + (SysPackagesStepDecorator, SysPackagesFlowDecorator),
+                         ids=lambda d: "@" + d.name)
 def test_every_accepted_attribute_is_in_the_docstring_with_its_default(deco):
     shown = {k: "{}" if v == {} else "[]" if v == [] else repr(v) for k, v in deco.defaults.items()}
     assert _documented(deco.__doc__) == shown
-    assert {"lockfile", "lock_extras", "lock_groups"} <= set(shown) or getattr(deco, "family", None) in (Family.NAMED, None)
+    takes_a_lock = getattr(deco, "family", None) in (Family.CONDA, Family.PYPI)
+    assert {"lockfile", "lock_extras", "lock_groups"} <= set(shown) or not takes_a_lock
 
 
 def test_the_eight_decorators_are_all_there():
