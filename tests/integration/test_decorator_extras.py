@@ -4,7 +4,8 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.auth import Credentials
 from metaflow_extensions.envs.plugins.envs.errors import EnvError
-from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import FAMILY_PYPI, spec_from_attributes
+from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import spec_from_attributes
+from metaflow_extensions.envs.plugins.envs.kinds import Family
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 
 
@@ -16,7 +17,7 @@ def resolve_pypi(engine_settings, monkeypatch, pypi_index_server):
     monkeypatch.setenv("METAFLOW_CONDA_DEFAULT_PYPI_SOURCE", index)
 
     def resolve(packages=None, **attributes):
-        spec = spec_from_attributes(FAMILY_PYPI, dict(attributes, packages=packages or {"mfenvs-pre": ""}))
+        spec = spec_from_attributes(Family.PYPI, dict(attributes, packages=packages or {"mfenvs-pre": ""}))
         return resolve_environment(spec, Credentials.from_environment([index]))
 
     return resolve

@@ -11,8 +11,8 @@ from metaflow_extensions.envs.plugins.envs.environments import Environments
 from metaflow_extensions.envs.plugins.envs.errors import HydrateError
 from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
-from metaflow_extensions.envs.plugins.envs.hydrate.plan import CACHE, CREATE, NOTHING, ORIGIN, RECREATE, STORE
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import MARKER, python_in
+from metaflow_extensions.envs.plugins.envs.kinds import PlanSource, PrefixAction
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
 from metaflow_extensions.envs.plugins.envs.store.datastore import EnvStore
@@ -44,11 +44,11 @@ def test_create_takes_each_package_from_where_the_plan_says(engine_settings, cha
 
     prefix = tmp_path / "env"
     planned = node.plan(env, prefix)
-    assert planned.action == CREATE and planned.why == "it does not exist"
+    assert planned.action == PrefixAction.CREATE and planned.why == "it does not exist"
     sources = {s.locked.name: (s.source, s.reason) for s in planned.steps}
-    assert sources["tinyutil"] == (CACHE, "in the local cache")
-    assert sources["chainb"] == (ORIGIN, "not in the datastore")
-    from_store = sorted(s.archive.filename for s in planned.steps if s.source == STORE)
+    assert sources["tinyutil"] == (PlanSource.CACHE, "in the local cache")
+    assert sources["chainb"] == (PlanSource.ORIGIN, "not in the datastore")
+    from_store = sorted(s.archive.filename for s in planned.steps if s.source == PlanSource.STORE)
     assert len(from_store) == len(env.packages) - 2
     # Planning changed nothing: no prefix, nothing downloaded.
     assert not prefix.exists() and [p.name for p in node.cache.root.glob("*/*/*")] == [kept.filename]
@@ -59,10 +59,10 @@ def test_create_takes_each_package_from_where_the_plan_says(engine_settings, cha
     assert all(node.cache.has(s.archive) for s in planned.steps)  # the store's are in the cache now
     assert run_python(python_in(prefix), "import tinyutil; print(tinyutil.__version__)") == "2.0.0"
 
-    assert node.plan(env, prefix).action == NOTHING and node.plan(env, prefix).steps == ()
+    assert node.plan(env, prefix).action == PrefixAction.NOTHING and node.plan(env, prefix).steps == ()
     forced = node.plan(env, prefix, force=True)
-    assert (forced.action, forced.why) == (RECREATE, "--force")
-    assert {s.source for s in forced.steps} == {CACHE}
+    assert (forced.action, forced.why) == (PrefixAction.RECREATE, "--force")
+    assert {s.source for s in forced.steps} == {PlanSource.CACHE}
     (prefix / MARKER).unlink()
     assert node.plan(env, prefix).why == "an earlier creation did not finish"
 

@@ -6,7 +6,7 @@ import platform
 from metaflow_extensions.envs.plugins.envs.environments import build_prefix_python
 from metaflow_extensions.envs.plugins.envs.hydrate.install import create_prefix
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
-from metaflow_extensions.envs.plugins.envs.lock import PYTHON_FROM_SYSTEM
+from metaflow_extensions.envs.plugins.envs.kinds import PythonSource
 from metaflow_extensions.envs.plugins.envs.resolve.resolver import resolve_environment
 from metaflow_extensions.envs.plugins.envs.plumbing.interpreters import installed_interpreters
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiDep
@@ -22,7 +22,7 @@ def test_system_python_source(engine_settings, monkeypatch, tmp_path, channel_se
     monkeypatch.setenv("METAFLOW_CONDA_CHANNEL_ALIAS", "http://127.0.0.1:9/")
     mm = "%s.%s" % sys.version_info[:2]
     env = resolve_environment(EnvSpec(pypi_deps=(PypiDep.parse("six==1.16.0"),), python=mm + ".*"))
-    assert env.python_source == PYTHON_FROM_SYSTEM and env.python_version == platform.python_version()
+    assert env.python_source == PythonSource.SYSTEM and env.python_version == platform.python_version()
     assert [p.name for p in env.packages] == ["six"]
     prefix = create_prefix(env, tmp_path / "env")
     out = run_python(python_in(prefix), "import sys, six; print(sys.prefix, '%d.%d' % sys.version_info[:2], six.__version__)")

@@ -1,5 +1,6 @@
 """What identifies a source to build (the build cache's key), and its place in the lock."""
-from metaflow_extensions.envs.plugins.envs.lock import KIND_PYPI, LockedPackage
+from metaflow_extensions.envs.plugins.envs.kinds import PackageKind
+from metaflow_extensions.envs.plugins.envs.lock import LockedPackage
 from metaflow_extensions.envs.plugins.envs.resolve.build import content_sha256
 
 
@@ -34,7 +35,7 @@ def test_contents_names_and_executable_bits_do(tmp_path):
 
 
 def test_the_lock_keeps_the_source_sha256():
-    pkg = LockedPackage(kind=KIND_PYPI, name="pkg", version="1.0", build="py3-none-any",
+    pkg = LockedPackage(kind=PackageKind.PYPI, name="pkg", version="1.0", build="py3-none-any",
                         filename="pkg-1.0-py3-none-any.whl", url="/src/pkg", sha256="a" * 64,
                         built_from="/src/pkg", source_sha256="b" * 64)
     assert pkg.to_dict()["source_sha256"] == "b" * 64

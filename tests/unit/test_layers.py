@@ -13,10 +13,13 @@ ENVS = PACKAGE + ".plugins.envs"
 
 # Lowest first. A module may import its own layer and those below it, never one above.
 # ids.py (environment ids, aliases, @{VAR}) is pure and stdlib-only: every stage names things.
+# kinds.py (the str enums: package kinds, Python sources, families, plan words) sits lowest, so
+# that plumbing (the package cache) may name a kind too.
 # lock.py is the data resolve produces, so it sits below resolve/, which builds it, and below
 # store/ and hydrate/, which read it. verify/ hydrates what resolve made, beside the orchestrator.
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
-    ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", ENVS + ".settings_table", PACKAGE + ".config")),
+    ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", ENVS + ".settings_table",
+                  ENVS + ".kinds", PACKAGE + ".config")),
     ("names", (ENVS + ".ids",)),
     ("spec", (ENVS + ".spec",)),
     ("lock", (ENVS + ".lock",)),

@@ -4,10 +4,9 @@ import pytest
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
 from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import (
-    FAMILY_CONDA,
-    FAMILY_PYPI,
     spec_from_attributes,
 )
+from metaflow_extensions.envs.plugins.envs.kinds import Family
 from metaflow_extensions.envs.plugins.envs.spec import environment_yml, pyproject, requirements_txt
 from metaflow_extensions.envs.plugins.envs.spec.model import EnvSpec, PypiSources
 
@@ -65,11 +64,11 @@ def test_pyproject(table, match):
 @pytest.mark.parametrize(
     "family, attrs, match",
     [
-        (FAMILY_PYPI, {"packages": {"six": ""}, "extra_indices": ["pypi.example.com/simple"]},
+        (Family.PYPI, {"packages": {"six": ""}, "extra_indices": ["pypi.example.com/simple"]},
          r"@pypi, extra_indices: index 'pypi\.example\.com/simple' is not a URL"),
-        (FAMILY_PYPI, {"packages": {"six": ""}, "sources": ["htps://h/simple"]},
+        (Family.PYPI, {"packages": {"six": ""}, "sources": ["htps://h/simple"]},
          r"@pypi, sources: index 'htps://h/simple' is not a URL"),
-        (FAMILY_CONDA, {"pip_packages": {"six": ""}, "pip_sources": ["https:/h/simple"]},
+        (Family.CONDA, {"pip_packages": {"six": ""}, "pip_sources": ["https:/h/simple"]},
          r"@conda, pip_sources: index 'https:/h/simple' is not a URL"),
     ],
 )

@@ -20,19 +20,14 @@ from typing import Any, Dict, List, Optional, Tuple
 from .auth import strip_credentials
 from .errors import SpecError
 from .ids import EnvID
+from .kinds import PackageKind, PythonSource
 from .plumbing.cache import is_safe_filename, is_sha256
 from .spec.model import CONDA_PLATFORMS, EnvSpec
 
 # 2: the full_id covers every field of every package, the Python version and its source.
 SCHEMA_VERSION = 2
 
-KIND_CONDA = "conda"
-KIND_PYPI = "pypi"
-
-PYTHON_FROM_CONDA = "conda"
-PYTHON_FROM_SYSTEM = "system"
-
-ARCHIVE_SUFFIXES = {KIND_CONDA: (".conda", ".tar.bz2"), KIND_PYPI: (".whl",)}
+ARCHIVE_SUFFIXES = {PackageKind.CONDA: (".conda", ".tar.bz2"), PackageKind.PYPI: (".whl",)}
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
 _PACKAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 URL_SCHEMES = ("http://", "https://", "file://")
@@ -41,7 +36,7 @@ URL_SCHEMES = ("http://", "https://", "file://")
 def conda_archive_stem(filename: str) -> str:
     """`name-version-build` of a Conda archive's file name (also the folder rattler extracts
     it into)."""
-    for suffix in ARCHIVE_SUFFIXES[KIND_CONDA]:
+    for suffix in ARCHIVE_SUFFIXES[PackageKind.CONDA]:
         if filename.endswith(suffix):
             return filename[: -len(suffix)]
     raise SpecError("Not a Conda archive: %s" % filename)
@@ -80,7 +75,7 @@ class PackageFile:
 
 @dataclass(frozen=True)
 class LockedPackage:
-    kind: str  # KIND_CONDA | KIND_PYPI
+    kind: str  # a PackageKind
     name: str
     version: str
     build: str  # conda build string, or the wheel's tag triple
@@ -165,7 +160,7 @@ class LockedPackage:
             raise LockError("%s has URL %r: only http, https and file URLs are allowed" % (what, self.url))
         if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
             raise LockError("%s has an invalid size %r" % (what, self.size))
-        if self.kind == KIND_CONDA:
+        if self.kind == PackageKind.CONDA:
             info = self.conda
             if info is None:
                 raise LockError("Conda %s has no record data" % what)
@@ -197,7 +192,7 @@ class LockedPackage:
 
 
 def compute_full_id(
-    packages: List[LockedPackage], python_version: str = "", python_source: str = PYTHON_FROM_CONDA
+    packages: List[LockedPackage], python_version: str = "", python_source: str = PythonSource.CONDA
 ) -> str:
     """The hash of everything that changes what is installed: every field of every package
     (order-independent), the Python version and where the Python comes from."""
@@ -214,7 +209,7 @@ class ResolvedEnvironment:
     spec: EnvSpec
     packages: Tuple[LockedPackage, ...]
     python_version: str
-    python_source: str = PYTHON_FROM_CONDA
+    python_source: str = PythonSource.CONDA
     resolved_at: float = field(default_factory=time.time)
     resolved_by: str = field(default_factory=lambda: current_user())
     # True for a lock resolved by this process from a request the user just made; False for
@@ -238,10 +233,10 @@ class ResolvedEnvironment:
         return self.spec.env_type
 
     def conda_packages(self) -> List[LockedPackage]:
-        return [p for p in self.packages if p.kind == KIND_CONDA]
+        return [p for p in self.packages if p.kind == PackageKind.CONDA]
 
     def pypi_packages(self) -> List[LockedPackage]:
-        return [p for p in self.packages if p.kind == KIND_PYPI]
+        return [p for p in self.packages if p.kind == PackageKind.PYPI]
 
     def local_source_urls(self) -> List[str]:
         """The request's own channels and indexes, which may name local directories packages
@@ -288,7 +283,7 @@ class ResolvedEnvironment:
                 spec=EnvSpec.from_dict(data["spec"]),
                 packages=tuple(LockedPackage.from_dict(p) for p in data["packages"]),
                 python_version=data["python"],
-                python_source=data.get("python_source", PYTHON_FROM_CONDA),
+                python_source=data.get("python_source", PythonSource.CONDA),
                 resolved_at=data.get("resolved_at", 0.0),
                 resolved_by=data.get("resolved_by", "unknown"),
                 resolved_here=False,
@@ -299,7 +294,7 @@ class ResolvedEnvironment:
             if isinstance(err, LockError):
                 raise
             raise LockError("its request is invalid (%s)" % err) from None
-        if not isinstance(env.python_version, str) or env.python_source not in (PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM):
+        if not isinstance(env.python_version, str) or env.python_source not in tuple(PythonSource):
             raise LockError("its Python version or source is malformed")
         recorded = data.get("env_id")
         try:

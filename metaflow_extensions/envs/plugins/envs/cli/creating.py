@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..environments import Environments
-from ..hydrate.plan import CACHE, CREATE, NOTHING, ORIGIN, RECREATE, STORE, HydrationPlan
+from ..hydrate.plan import HydrationPlan
 from ..hydrate.prefix import python_in
+from ..kinds import PlanSource, PrefixAction
 from ..lock import ResolvedEnvironment
 from .progress import Progress
 
@@ -37,8 +38,10 @@ def plan_document(steps: HydrationPlan, env: ResolvedEnvironment) -> Dict[str, A
     return dict(steps.to_dict(), env_id={"req_id": env.req_id, "full_id": env.full_id, "arch": env.arch})
 
 
-_HEADINGS = {NOTHING: "Nothing to do at %s: %s.", CREATE: "Would create %s (%s):", RECREATE: "Would re-create %s (%s):"}
-_SOURCES = ((CACHE, "from the local cache"), (STORE, "from the datastore"), (ORIGIN, "from their origin"))
+_HEADINGS = {PrefixAction.NOTHING: "Nothing to do at %s: %s.", PrefixAction.CREATE: "Would create %s (%s):",
+             PrefixAction.RECREATE: "Would re-create %s (%s):"}
+_SOURCES = ((PlanSource.CACHE, "from the local cache"), (PlanSource.STORE, "from the datastore"),
+            (PlanSource.ORIGIN, "from their origin"))
 
 
 def render_plan(steps: HydrationPlan) -> str:

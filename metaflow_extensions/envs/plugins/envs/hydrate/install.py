@@ -14,14 +14,15 @@ from filelock import FileLock, Timeout
 from .. import settings
 from ..auth import Credentials
 from ..errors import HydrateError
-from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..kinds import PackageKind, PlanSource, PythonSource
+from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter
 from ..plumbing.rattler import rattler_client, run_rattler
 from ..plumbing.uv import run_uv
 from .archive_check import check_conda_archive
 from .dirfd import make_parents
-from .plan import STORE, HydrationPlan, PackageStore, plan
+from .plan import HydrationPlan, PackageStore, plan
 from .prefix import Claimed, check_target, claim, is_complete, mark_complete, python_in, remove_owned
 
 
@@ -103,7 +104,7 @@ def _gather(env: ResolvedEnvironment, planned: HydrationPlan, cache: PackageCach
     """Bring every archive of the plan into the cache from the source it names; returns the
     archives to install. One the store fails to give (gone, or corrupted there) comes from
     its origin instead: the lock's own archive (an alternate exists only in the store)."""
-    from_store = [s.archive for s in planned.steps if s.source == STORE]
+    from_store = [s.archive for s in planned.steps if s.source == PlanSource.STORE]
     failed = {p.identity() for p in store.download_packages(from_store, cache)} if store and from_store else set()
     chosen = [s.locked if s.archive.identity() in failed else s.archive for s in planned.steps]
     # The plan's origin packages, and any cache entry removed since the plan was made.
@@ -119,15 +120,15 @@ def _install(
     env: ResolvedEnvironment, packages: List[LockedPackage], prefix: Path, cache: PackageCache,
     credentials: Credentials,
 ) -> None:
-    conda = [p for p in packages if p.kind == KIND_CONDA]
+    conda = [p for p in packages if p.kind == PackageKind.CONDA]
     if conda:
         _link_conda(conda, prefix, cache)
-    if env.python_source == PYTHON_FROM_SYSTEM:
+    if env.python_source == PythonSource.SYSTEM:
         # An exact version (resolved on this platform), or a series (resolved for it elsewhere).
         interpreter = find_interpreter(("==%s" if env.python_version.count(".") >= 2 else "%s.*") % env.python_version)
         run_uv(["venv", "--quiet", "--allow-existing", "--python", interpreter, str(prefix)],
                credentials, HydrateError, "Could not create a virtualenv for Python %s" % env.python_version)
-    wheels = [p for p in packages if p.kind == KIND_PYPI]
+    wheels = [p for p in packages if p.kind == PackageKind.PYPI]
     if wheels:
         paths = [str(cache.path_for(p)) for p in wheels]
         python = python_in(prefix)

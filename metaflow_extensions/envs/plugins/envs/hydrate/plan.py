@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
 
 from .. import settings
-from ..lock import KIND_CONDA, LockedPackage, ResolvedEnvironment
+from ..kinds import PackageKind, PlanReason, PlanSource, PrefixAction
+from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from .prefix import MARKER, has_entries, is_complete
-
-CACHE, STORE, ORIGIN = "cache", "store", "origin"
-NOTHING, CREATE, RECREATE = "nothing", "create", "re-create"
 
 
 class PackageStore(Protocol):
@@ -42,8 +40,8 @@ class PackageStep:
 
     locked: LockedPackage  # the lock's entry
     archive: LockedPackage  # what is installed: the lock's archive or an alternate of it
-    source: str  # CACHE, STORE or ORIGIN
-    reason: str
+    source: PlanSource
+    reason: PlanReason
 
     def to_dict(self) -> Dict[str, Any]:
         return {"name": self.locked.name, "version": self.locked.version, "kind": self.locked.kind,
@@ -54,18 +52,18 @@ class PackageStep:
 @dataclass(frozen=True)
 class HydrationPlan:
     prefix: Path
-    action: str  # NOTHING, CREATE or RECREATE
+    action: PrefixAction
     why: str
     steps: Tuple[PackageStep, ...]  # empty when there is nothing to do
 
     @property
     def already_complete(self) -> bool:
-        return self.action == NOTHING
+        return self.action == PrefixAction.NOTHING
 
     @property
     def to_fetch(self) -> List[LockedPackage]:
         """What is not in the local cache yet (from the store or the origin)."""
-        return [s.archive for s in self.steps if s.source != CACHE]
+        return [s.archive for s in self.steps if s.source != PlanSource.CACHE]
 
     def to_dict(self) -> Dict[str, Any]:
         return {"prefix": str(self.prefix), "action": self.action, "why": self.why,
@@ -78,21 +76,21 @@ def plan(env: ResolvedEnvironment, prefix: Path, cache: Optional[PackageCache] =
     cache's entries and (for what the cache lacks) one listing of the store."""
     prefix = Path(prefix)
     action, why = _prefix_action(prefix, env, force)
-    if action == NOTHING:
+    if action == PrefixAction.NOTHING:
         return HydrationPlan(prefix, action, why, ())
     return HydrationPlan(prefix, action, why, tuple(package_steps(env, cache or PackageCache(), store)))
 
 
-def _prefix_action(prefix: Path, env: ResolvedEnvironment, force: bool) -> Tuple[str, str]:
+def _prefix_action(prefix: Path, env: ResolvedEnvironment, force: bool) -> Tuple[PrefixAction, str]:
     if is_complete(prefix, env):
-        return (RECREATE, "--force") if force else (NOTHING, "it is complete")
+        return (PrefixAction.RECREATE, "--force") if force else (PrefixAction.NOTHING, "it is complete")
     if not os.path.isdir(prefix):
-        return CREATE, "it does not exist"
+        return PrefixAction.CREATE, "it does not exist"
     if not has_entries(prefix):
-        return CREATE, "it is an empty directory"
+        return PrefixAction.CREATE, "it is an empty directory"
     if os.path.lexists(prefix / MARKER):
-        return RECREATE, "it holds another environment"
-    return RECREATE, "an earlier creation did not finish"
+        return PrefixAction.RECREATE, "it holds another environment"
+    return PrefixAction.RECREATE, "an earlier creation did not finish"
 
 
 def package_steps(env: ResolvedEnvironment, cache: PackageCache, store: Optional[PackageStore]) -> List[PackageStep]:
@@ -108,16 +106,16 @@ def package_steps(env: ResolvedEnvironment, cache: PackageCache, store: Optional
         cached = [a for a in archives if a.identity() in local]
         remote = [a for a in archives if store is not None and store.package_key(a) in stored]
         if cached:
-            steps.append(PackageStep(pkg, cached[0], CACHE, "in the local cache"))
+            steps.append(PackageStep(pkg, cached[0], PlanSource.CACHE, PlanReason.IN_CACHE))
         elif remote:
-            steps.append(PackageStep(pkg, remote[0], STORE, "missing locally, in the datastore"))
+            steps.append(PackageStep(pkg, remote[0], PlanSource.STORE, PlanReason.IN_STORE))
         else:
-            steps.append(PackageStep(pkg, pkg, ORIGIN, "not in the datastore" if store is not None
-                                     else "missing locally (no datastore)"))
+            steps.append(PackageStep(pkg, pkg, PlanSource.ORIGIN,
+                                     PlanReason.NOT_IN_STORE if store is not None else PlanReason.NO_STORE))
     return steps
 
 
 def _archives(pkg: LockedPackage, fmt: Optional[str]) -> List[LockedPackage]:
     """The archives `pkg` may be installed from, the preferred first."""
-    preferred = pkg.in_format(fmt) if fmt and pkg.kind == KIND_CONDA else None
+    preferred = pkg.in_format(fmt) if fmt and pkg.kind == PackageKind.CONDA else None
     return [preferred, pkg] if preferred is not None and preferred is not pkg else [pkg]

@@ -25,11 +25,8 @@ from ..spec import kind_of, parse_file
 from ..spec.locked import LockedPypi
 from ..spec.model import (INDEX_STRATEGIES, CondaDep, EnvSpec, Origins, PypiDep, PypiSources, check_source_url,
                           origins_of)
+from ..kinds import Family
 from .attributes import (  # noqa: F401  (re-exported: the rules' vocabulary)
-    FAMILIES,
-    FAMILY_CONDA,
-    FAMILY_NAMED,
-    FAMILY_PYPI,
     PYPI_EXTRAS,
     PYPI_EXTRAS_REFUSED,
     _DEFAULTS,
@@ -52,7 +49,7 @@ class StepEnvRequest:
     environment named by `base` with the packages in `spec`."""
 
     step: str
-    family: str  # "conda" | "pypi" | "named_env" (only a named env, no package family)
+    family: Family  # NAMED: only a named env, no package family
     disabled: bool  # run the step in the outer Python
     spec: Optional[EnvSpec]  # packages asked for (flow + step merged)
     base: Optional[str]  # `team/env[:tag]` or `Flow/run/step`, as written (may hold @{VAR})
@@ -110,12 +107,12 @@ class _Part:
 
 def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str, Any]],
                 user_set: Iterable[str] = ()) -> _Part:
-    if family not in FAMILIES:
+    if family not in tuple(Family):
         raise SpecError("%s: unknown decorator family '%s' (expected one of %s)."
-                        % (where, family, ", ".join(FAMILIES)))
+                        % (where, family, ", ".join(Family)))
     attrs = dict(attrs or {})
     unknown = sorted(set(attrs) - set(_DEFAULTS[family]))
-    if family == FAMILY_CONDA and attrs.get("conda_only") not in (None, {}, False, "False"):
+    if family == Family.CONDA and attrs.get("conda_only") not in (None, {}, False, "False"):
         raise SpecError("%s: conda_only is @pypi's dict of Conda packages (conda_only={'ffmpeg': ''}, as in "
                         "the reference extension); here, to keep PyPI out of the environment, write "
                         "no_pypi=True." % where)
@@ -130,7 +127,7 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
     pathspec = _optional_str(where, "pathspec", get("pathspec"), "pathspec='MyFlow/12/train'")
     fetch_at_exec = _optional_bool(where, "fetch_at_exec", get("fetch_at_exec")) or False
     disabled = _optional_bool(where, "disabled", get("disabled")) if "disabled" in _DEFAULTS[family] else None
-    no_pypi = bool(_optional_bool(where, "no_pypi", get("no_pypi"))) if family == FAMILY_CONDA else False
+    no_pypi = bool(_optional_bool(where, "no_pypi", get("no_pypi"))) if family == Family.CONDA else False
 
     conda: Dict[str, CondaDep] = {}
     pypi: Dict[str, PypiDep] = {}
@@ -138,7 +135,7 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
     indices: Tuple[str, ...] = ()
     python = None
     resolver = PypiSources()
-    if family == FAMILY_CONDA:
+    if family == Family.CONDA:
         conda = _conda_deps(where, "libraries", get("libraries"))
         for key, dep in _conda_deps(where, "packages", get("packages")).items():
             if key in conda:
@@ -148,7 +145,7 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
         pypi = _pypi_deps(where, "pip_packages", get("pip_packages"))
         channels = _str_list(where, "channels", get("channels"), "channels=['conda-forge']")
         indices = _index_list(where, "pip_sources", get("pip_sources"))
-    elif family == FAMILY_PYPI:
+    elif family == Family.PYPI:
         pypi = _pypi_deps(where, "packages", get("packages"))
         indices = _unique(_index_list(where, "extra_indices", get("extra_indices"))
                           + _index_list(where, "sources", get("sources")))
@@ -161,12 +158,12 @@ def _parse_part(where: str, label: str, family: str, attrs: Optional[Mapping[str
             conda = {**{d.name: d for d in from_file.conda_deps}, **conda}
             channels = from_file.extra_channels
             resolver = from_file.pypi_sources.merged(resolver)
-    if family != FAMILY_NAMED:
+    if family != Family.NAMED:
         python = _python_attribute(where, get("python"))
 
     given = tuple(k for k in _CONTENT if k in attrs and attrs[k] not in (None, "", {}, [], False))
     set_anything = any(attrs.get(k) is not None for k in user_set) or bool(given or name or pathspec)
-    locked = _locked(where, get) if family != FAMILY_NAMED else None
+    locked = _locked(where, get) if family != Family.NAMED else None
     part = _Part(where, label, family, conda, pypi, channels, indices, python, name, pathspec,
                  fetch_at_exec, disabled, given, resolver, no_pypi, set_anything, locked)
     _check_part(part)
@@ -255,7 +252,7 @@ def _check_part(part: _Part) -> None:
             "%s sets fetch_at_exec=True without name= or pathspec=: fetch_at_exec only applies "
             "to a named environment. Add name='team/env:tag' (or pathspec='MyFlow/12/train') to "
             "the same decorator, or drop fetch_at_exec." % where)
-    if part.family == FAMILY_NAMED and not part.base:
+    if part.family == Family.NAMED and not part.base:
         raise SpecError("%s needs name='team/env[:tag]' or pathspec='MyFlow/run_id/step'." % where)
     if part.name:
         _check_alias(where, "name", part.name, ALIAS_GENERIC)
@@ -297,7 +294,7 @@ def _str_list(where: str, attr: str, value: Any, example: str) -> Tuple[str, ...
 
 
 # The attribute naming a decorator's indexes, for messages about where an index came from.
-_INDEX_ATTRIBUTE = {FAMILY_CONDA: "pip_sources", FAMILY_PYPI: "extra_indices/sources"}
+_INDEX_ATTRIBUTE = {Family.CONDA: "pip_sources", Family.PYPI: "extra_indices/sources"}
 
 
 def _index_list(where: str, attr: str, value: Any) -> Tuple[str, ...]:
@@ -499,7 +496,7 @@ def check_flow_decorators(decos: Sequence[DecoratorAttrs]) -> List[DecoratorAttr
     """The flow's env decorators: @conda_base and @pypi_base may go together (one mixed
     environment); two of one kind, or @named_env_base with another, are errors."""
     _one_of_each_kind("The flow has", decos)
-    named = [d for d in decos if d.family == FAMILY_NAMED]
+    named = [d for d in decos if d.family == Family.NAMED]
     if named and len(decos) > 1:
         raise SpecError(
             "The flow has %s: keep one of them — packages are added to a @named_env_base "
@@ -511,12 +508,12 @@ def check_step_decorators(step_name: str, decos: Sequence[DecoratorAttrs]
                           ) -> Tuple[List[DecoratorAttrs], Optional[DecoratorAttrs]]:
     """(the step's @conda/@pypi-like decorators, Conda first; its @named_env-like one or None)."""
     _one_of_each_kind("Step '%s' has" % step_name, decos)
-    named = [d for d in decos if d.family == FAMILY_NAMED]
-    return _conda_first([d for d in decos if d.family != FAMILY_NAMED]), (named or [None])[0]
+    named = [d for d in decos if d.family == Family.NAMED]
+    return _conda_first([d for d in decos if d.family != Family.NAMED]), (named or [None])[0]
 
 
 def _one_of_each_kind(who: str, decos: Sequence[DecoratorAttrs]) -> None:
-    for family in FAMILIES:
+    for family in Family:
         found = [d for d in decos if d.family == family]
         if len(found) > 1:
             raise SpecError("%s %s, two decorators of the same kind: keep one."
@@ -524,7 +521,7 @@ def _one_of_each_kind(who: str, decos: Sequence[DecoratorAttrs]) -> None:
 
 
 def _conda_first(decos: Sequence[DecoratorAttrs]) -> List[DecoratorAttrs]:
-    return sorted(decos, key=lambda d: FAMILIES.index(d.family))
+    return sorted(decos, key=lambda d: list(Family).index(d.family))
 
 
 def _parts(where: str, decos: Sequence[DecoratorAttrs]) -> List[_Part]:
@@ -566,7 +563,7 @@ def _combine(parts: Sequence[_Part], named_label: str) -> Optional[_Part]:
     flags = (conda.disabled, pypi.disabled)
     return _Part(
         where="%s and %s" % (conda.label, pypi.where), label="%s and %s" % (conda.label, pypi.label),
-        family=FAMILY_CONDA, conda={**conda.conda, **pypi.conda}, pypi={**conda.pypi, **pypi.pypi},
+        family=Family.CONDA, conda={**conda.conda, **pypi.conda}, pypi={**conda.pypi, **pypi.pypi},
         channels=_unique(conda.channels + pypi.channels), indices=_unique(conda.indices + pypi.indices),
         python=conda.python or pypi.python, name=conda.name or pypi.name,
         pathspec=conda.pathspec or pypi.pathspec, fetch_at_exec=conda.fetch_at_exec or pypi.fetch_at_exec,
@@ -674,7 +671,7 @@ def _packages_request(step_name: str, family: str, parts: Sequence[_Part],
 def _result_family(flow: Optional[_Part], step: Optional[_Part]) -> str:
     # The package family decides (Conda when a Conda decorator takes part); @named_env only
     # when nothing else is there.
-    families = {p.family for p in (step, flow) if p is not None and p.family != FAMILY_NAMED}
-    if FAMILY_CONDA in families:
-        return FAMILY_CONDA
-    return families.pop() if families else FAMILY_NAMED
+    families = {p.family for p in (step, flow) if p is not None and p.family != Family.NAMED}
+    if Family.CONDA in families:
+        return Family.CONDA
+    return families.pop() if families else Family.NAMED

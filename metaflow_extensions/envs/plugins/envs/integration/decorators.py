@@ -15,7 +15,8 @@ from metaflow.exception import MetaflowException
 
 from ..errors import SpecError
 from . import task_launch
-from .attributes import FAMILY_CONDA, FAMILY_NAMED, FAMILY_PYPI, DecoratorAttrs, defaults_for
+from ..kinds import Family
+from .attributes import DecoratorAttrs, decorator_doc, defaults_for
 from .unknown_attributes import RecordsUnknownAttributes
 
 if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
@@ -137,148 +138,51 @@ class EnvFlowDecoratorBase(RecordsUnknownAttributes, FlowDecorator):
 
 
 class CondaStepDecorator(EnvStepDecoratorBase):
-    """
+    __doc__ = decorator_doc("""
     Specifies the Conda (and optionally PyPI) packages of the step.
 
     Adds to what `@conda_base` / `@pypi_base` set for the whole flow (the step's version wins
     for a package both name), or extends the environment named by `@named_env_base`. With a
     `@pypi` on the same step, both make one environment.
-
-    Parameters
-    ----------
-    libraries : Dict[str, str], default {}
-        Conda packages: name (or `channel::name`) to version. '1.4.2' pins that version,
-        '>=1.4,<2' or '1.4.*' are Conda version specs, '' means any version.
-    channels : List[str], default []
-        Additional Conda channels to search, first ones first.
-    pip_packages : Dict[str, str], default {}
-        PyPI packages installed on top of the Conda ones: name to version ('2.31' pins it,
-        '>=2.31' is a range, '' any).
-    pip_sources : List[str], default []
-        Additional PyPI indices (extra index URLs).
-    python : str, optional, default None
-        Python version, e.g. '3.10' (the 3.10 series) or '>=3.9,<3.12'. By default, the
-        version of the interpreter running the flow.
-    name : str, optional, default None
-        Use the named environment `name[:tag]` as it is (only `fetch_at_exec` can go with it).
-        `@{VAR}` is replaced by an environment variable.
-    pathspec : str, optional, default None
-        Use the environment the step `Flow/run_id/step` ran in (only `fetch_at_exec` can go
-        with it).
-    fetch_at_exec : bool, default False
-        Look `name` or `pathspec` up when the task starts rather than when the flow starts.
-    no_pypi : bool, default False
-        If True, no PyPI package at all: what Metaflow needs in a task comes from Conda too,
-        and PyPI packages asked for the step are an error.
-    disabled : bool, optional, default None
-        If True, run this step in the Python running the flow.
-    packages : Dict[str, str], default {}
-        Same as `libraries` (the spelling of Metaflow's built-in @conda).
-    """
+    """, Family.CONDA)
 
     name = "conda"
-    family = FAMILY_CONDA
-    defaults = defaults_for(FAMILY_CONDA)
+    family = Family.CONDA
+    defaults = defaults_for(Family.CONDA)
 
 
 class PypiStepDecorator(EnvStepDecoratorBase):
-    """
+    __doc__ = decorator_doc("""
     Specifies the PyPI packages of the step.
 
     Adds to what `@pypi_base` / `@conda_base` set for the whole flow (the step's version wins
     for a package both name), or extends the environment named by `@named_env_base`. With a
     `@conda` on the same step, both make one environment.
-
-    Parameters
-    ----------
-    packages : Dict[str, str], default {}
-        PyPI packages: name (extras allowed, `requests[socks]`) to version. '2.31' pins that
-        version, '>=2.31,<3' is a range, a URL ('git+https://...') installs from there, ''
-        means any version.
-    extra_indices : List[str], default []
-        Additional PyPI indices (extra index URLs).
-    extras : List[str], default []
-        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
-        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
-        names. Others are refused, naming why.
-    conda_only : Dict[str, str], default {}
-        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
-        name (or `channel::name`) to version.
-    python : str, optional, default None
-        Python version, e.g. '3.10' (the 3.10 series) or '>=3.9,<3.12'. By default, the
-        version of the interpreter running the flow.
-    name : str, optional, default None
-        Use the named environment `name[:tag]` as it is (only `fetch_at_exec` can go with it).
-    pathspec : str, optional, default None
-        Use the environment the step `Flow/run_id/step` ran in.
-    fetch_at_exec : bool, default False
-        Look `name` or `pathspec` up when the task starts rather than when the flow starts.
-    disabled : bool, optional, default None
-        If True, run this step in the Python running the flow.
-    sources : List[str], default []
-        Same as `extra_indices` (older spelling).
-    """
+    """, Family.PYPI)
 
     name = "pypi"
-    family = FAMILY_PYPI
-    defaults = defaults_for(FAMILY_PYPI)
+    family = Family.PYPI
+    defaults = defaults_for(Family.PYPI)
 
 
 class PipStepDecorator(PypiStepDecorator):
-    """
+    __doc__ = decorator_doc("""
     Same as `@pypi` (older name).
-
-    Parameters
-    ----------
-    packages : Dict[str, str], default {}
-        PyPI packages: name to version ('2.31' pins it, '>=2.31' is a range, '' any).
-    extra_indices : List[str], default []
-        Additional PyPI indices (extra index URLs).
-    extras : List[str], default []
-        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
-        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
-        names. Others are refused, naming why.
-    conda_only : Dict[str, str], default {}
-        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
-        name (or `channel::name`) to version.
-    python : str, optional, default None
-        Python version, e.g. '3.10'.
-    name : str, optional, default None
-        Use the named environment `name[:tag]` as it is.
-    pathspec : str, optional, default None
-        Use the environment the step `Flow/run_id/step` ran in.
-    fetch_at_exec : bool, default False
-        Look `name` or `pathspec` up when the task starts.
-    disabled : bool, optional, default None
-        If True, run this step in the Python running the flow.
-    sources : List[str], default []
-        Same as `extra_indices`.
-    """
+    """, Family.PYPI)
 
     name = "pip"
 
 
 class NamedEnvStepDecorator(EnvStepDecoratorBase):
-    """
+    __doc__ = decorator_doc("""
     Runs the step in an existing environment: a named one or the one another step ran in.
 
     With a `@conda` or `@pypi` on the same step, their packages are added to it.
-
-    Parameters
-    ----------
-    name : str, optional, default None
-        The environment `name[:tag]` (e.g. 'team/env:stable'; tag 'latest' by default).
-        `@{VAR}` is replaced by an environment variable.
-    pathspec : str, optional, default None
-        The environment the step `Flow/run_id/step` ran in.
-    fetch_at_exec : bool, default False
-        Look the environment up when the task starts (then `@{METAFLOW_RUN_ID}`,
-        `@{METAFLOW_INIT_<PARAM>}`... can be used) rather than when the flow starts.
-    """
+    """, Family.NAMED)
 
     name = "named_env"
-    family = FAMILY_NAMED
-    defaults = defaults_for(FAMILY_NAMED)
+    family = Family.NAMED
+    defaults = defaults_for(Family.NAMED)
 
 
 # --------------------------------------------------------------------------------------
@@ -286,136 +190,46 @@ class NamedEnvStepDecorator(EnvStepDecoratorBase):
 
 
 class CondaFlowDecorator(EnvFlowDecoratorBase):
-    """
+    __doc__ = decorator_doc("""
     Specifies the Conda (and optionally PyPI) packages of every step of the flow.
 
     A step's `@conda` adds to these (its version wins for a package both name).
-
-    Parameters
-    ----------
-    libraries : Dict[str, str], default {}
-        Conda packages: name (or `channel::name`) to version ('1.4.2' pins it, '>=1.4' is a
-        range, '' any).
-    channels : List[str], default []
-        Additional Conda channels to search.
-    pip_packages : Dict[str, str], default {}
-        PyPI packages installed on top of the Conda ones.
-    pip_sources : List[str], default []
-        Additional PyPI indices.
-    python : str, optional, default None
-        Python version, e.g. '3.10' (the 3.10 series).
-    name : str, optional, default None
-        Use the named environment `name[:tag]` for every step.
-    pathspec : str, optional, default None
-        Use the environment the step `Flow/run_id/step` ran in for every step.
-    fetch_at_exec : bool, default False
-        Look `name` or `pathspec` up when each task starts.
-    no_pypi : bool, default False
-        If True, no PyPI package at all: what Metaflow needs in a task comes from Conda too,
-        and PyPI packages asked for the step are an error.
-    disabled : bool, optional, default None
-        If True, steps run in the Python running the flow unless their own decorator sets
-        something.
-    packages : Dict[str, str], default {}
-        Same as `libraries`.
-    """
+    """, Family.CONDA)
 
     name = "conda_base"
-    family = FAMILY_CONDA
-    defaults = defaults_for(FAMILY_CONDA)
+    family = Family.CONDA
+    defaults = defaults_for(Family.CONDA)
 
 
 class PypiFlowDecorator(EnvFlowDecoratorBase):
-    """
+    __doc__ = decorator_doc("""
     Specifies the PyPI packages of every step of the flow.
 
     A step's `@pypi` adds to these (its version wins for a package both name).
-
-    Parameters
-    ----------
-    packages : Dict[str, str], default {}
-        PyPI packages: name to version ('2.31' pins it, '>=2.31' is a range, '' any).
-    extra_indices : List[str], default []
-        Additional PyPI indices.
-    extras : List[str], default []
-        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
-        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
-        names. Others are refused, naming why.
-    conda_only : Dict[str, str], default {}
-        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
-        name (or `channel::name`) to version.
-    python : str, optional, default None
-        Python version, e.g. '3.10' (the 3.10 series).
-    name : str, optional, default None
-        Use the named environment `name[:tag]` for every step.
-    pathspec : str, optional, default None
-        Use the environment the step `Flow/run_id/step` ran in for every step.
-    fetch_at_exec : bool, default False
-        Look `name` or `pathspec` up when each task starts.
-    disabled : bool, optional, default None
-        If True, steps run in the Python running the flow unless their own decorator sets
-        something.
-    sources : List[str], default []
-        Same as `extra_indices`.
-    """
+    """, Family.PYPI)
 
     name = "pypi_base"
-    family = FAMILY_PYPI
-    defaults = defaults_for(FAMILY_PYPI)
+    family = Family.PYPI
+    defaults = defaults_for(Family.PYPI)
 
 
 class PipFlowDecorator(PypiFlowDecorator):
-    """
+    __doc__ = decorator_doc("""
     Same as `@pypi_base` (older name).
-
-    Parameters
-    ----------
-    packages : Dict[str, str], default {}
-        PyPI packages: name to version.
-    extra_indices : List[str], default []
-        Additional PyPI indices.
-    extras : List[str], default []
-        Extra resolver arguments: "pre" allows pre-release versions; "only-binary=NAMES",
-        "no-binary=NAMES" and "index-strategy=STRATEGY" are pip's and uv's options of those
-        names. Others are refused, naming why.
-    conda_only : Dict[str, str], default {}
-        Non-Python Conda packages (e.g. {"ffmpeg": ""}) added to this PyPI environment,
-        name (or `channel::name`) to version.
-    python : str, optional, default None
-        Python version, e.g. '3.10'.
-    name : str, optional, default None
-        Use the named environment `name[:tag]` for every step.
-    pathspec : str, optional, default None
-        Use the environment the step `Flow/run_id/step` ran in for every step.
-    fetch_at_exec : bool, default False
-        Look `name` or `pathspec` up when each task starts.
-    disabled : bool, optional, default None
-        If True, steps run in the Python running the flow.
-    sources : List[str], default []
-        Same as `extra_indices`.
-    """
+    """, Family.PYPI)
 
     name = "pip_base"
 
 
 class NamedEnvFlowDecorator(EnvFlowDecoratorBase):
-    """
+    __doc__ = decorator_doc("""
     Runs every step in an existing environment; a step's `@conda`/`@pypi` adds packages
     to it for that step.
-
-    Parameters
-    ----------
-    name : str, optional, default None
-        The environment `name[:tag]` (e.g. 'team/env:stable').
-    pathspec : str, optional, default None
-        The environment the step `Flow/run_id/step` ran in.
-    fetch_at_exec : bool, default False
-        Look the environment up when each task starts.
-    """
+    """, Family.NAMED)
 
     name = "named_env_base"
-    family = FAMILY_NAMED
-    defaults = defaults_for(FAMILY_NAMED)
+    family = Family.NAMED
+    defaults = defaults_for(Family.NAMED)
 
 
 STEP_DECORATORS = (CondaStepDecorator, PypiStepDecorator, PipStepDecorator, NamedEnvStepDecorator)
@@ -433,12 +247,12 @@ def check_attributes(deco: RecordsUnknownAttributes, where: str) -> None:
         raise InvalidEnvRequest(message)
 
 
-def family_of(deco: Any) -> Optional[str]:
-    """"conda", "pypi" or "named_env" for our decorators and their subclasses, else None."""
+def family_of(deco: Any) -> Optional[Family]:
+    """The family of our decorators and their subclasses and their subclasses, else None."""
     for family, classes in (
-        (FAMILY_CONDA, (CondaStepDecorator, CondaFlowDecorator)),
-        (FAMILY_PYPI, (PypiStepDecorator, PypiFlowDecorator)),
-        (FAMILY_NAMED, (NamedEnvStepDecorator, NamedEnvFlowDecorator)),
+        (Family.CONDA, (CondaStepDecorator, CondaFlowDecorator)),
+        (Family.PYPI, (PypiStepDecorator, PypiFlowDecorator)),
+        (Family.NAMED, (NamedEnvStepDecorator, NamedEnvFlowDecorator)),
     ):
         if isinstance(deco, classes):
             return family

@@ -19,6 +19,7 @@ import re
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from ..kinds import Family, PythonSource
 from .environment import CondaEnvironment, _as_metaflow_error
 
 UV_LOCK = "uv.lock"
@@ -86,7 +87,7 @@ def project_python(project_dir: str, requires_python: Optional[str]) -> Tuple[Op
         allowed = True  # the lock reader refuses it, naming the lock
     if allowed:
         return None, "Python %s.*, the series of the Python running the flow" % launcher.rsplit(".", 1)[0]
-    source = ("this machine's interpreters" if settings.python_source() == "system"
+    source = ("this machine's interpreters" if settings.python_source() == PythonSource.SYSTEM
               else "the Conda channels' python packages")
     return requires_python_spec(requires_python), (
         "Python %s (its requires-python), the newest of %s: the Python running the flow, %s, is not allowed"
@@ -115,7 +116,7 @@ class UvEnvironment(CondaEnvironment):
                 "Step '%s' uses @%s (or @%s_base): with --environment=uv every step runs in the uv project's "
                 "locked environment. Remove the decorator and add its packages to the project (`uv add ...`), "
                 "or run the flow with --environment=conda." % (step_name, asked.family, asked.family))
-        return StepEnvRequest(step=step_name, family="pypi", disabled=False, spec=self.project()[1], base=None,
+        return StepEnvRequest(step=step_name, family=Family.PYPI, disabled=False, spec=self.project()[1], base=None,
                               base_kind=None, fetch_at_exec=False)
 
     def project(self) -> Tuple[str, Any]:

@@ -29,6 +29,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
+from ..kinds import PackageKind
 from ..plumbing.cache import PackageCache, is_sha256, safe_filename, sha256_of
 from ..plumbing.download import fetch_url
 from ..plumbing.notices import notice
@@ -67,7 +68,7 @@ def make_builder(
                 built = BuiltWheel(wheel.name, sha256_of(wheel), wheel.stat().st_size,
                                    origin if source.kind != "vcs" else content_sha256(tree))
                 found = builds.put(key, wheel, built)
-            cache.add_file(found[1], "pypi")
+            cache.add_file(found[1], PackageKind.PYPI)
             return found[0]
 
     return build

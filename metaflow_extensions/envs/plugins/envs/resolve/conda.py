@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
-from ..lock import KIND_CONDA, CondaRecordInfo, LockedPackage
+from ..kinds import PackageKind
+from ..lock import CondaRecordInfo, LockedPackage
 from ..plumbing.rattler import rattler_client, run_rattler
 from ..spec.model import SYS_PACKAGE_NAMES, CondaDep, sys_example
 from .. import settings
@@ -163,7 +164,7 @@ def to_locked(record) -> LockedPackage:
         noarch_name = "python" if noarch.python else "generic"
     timestamp = record.timestamp
     return LockedPackage(
-        kind=KIND_CONDA,
+        kind=PackageKind.CONDA,
         name=record.name.normalized,
         version=str(record.version),
         build=str(record.build),
@@ -187,6 +188,6 @@ def to_locked(record) -> LockedPackage:
 
 def python_version_of(packages: Sequence[LockedPackage]) -> Optional[str]:
     for pkg in packages:
-        if pkg.kind == KIND_CONDA and pkg.name == "python":
+        if pkg.kind == PackageKind.CONDA and pkg.name == "python":
             return pkg.version
     return None

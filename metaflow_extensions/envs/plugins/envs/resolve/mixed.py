@@ -8,7 +8,8 @@ from typing import Dict, Iterable
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..lock import KIND_CONDA, LockedPackage
+from ..kinds import PackageKind
+from ..lock import LockedPackage
 
 # Conda name -> PyPI name where the two differ (the common cases on conda-forge).
 CONDA_TO_PYPI = {
@@ -39,7 +40,7 @@ def pypi_provided_by(packages: Iterable[LockedPackage]) -> Dict[str, str]:
     """PyPI name -> version for every Python distribution among Conda packages."""
     provided: Dict[str, str] = {}
     for pkg in packages:
-        if pkg.kind != KIND_CONDA or not _is_python_distribution(pkg):
+        if pkg.kind != PackageKind.CONDA or not _is_python_distribution(pkg):
             continue
         try:
             version = str(Version(pkg.version))

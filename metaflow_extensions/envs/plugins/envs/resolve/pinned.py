@@ -11,7 +11,8 @@ from packaging.specifiers import SpecifierSet
 
 from ..auth import strip_credentials
 from ..errors import ResolveError
-from ..lock import KIND_PYPI, LockedPackage
+from ..kinds import PackageKind
+from ..lock import LockedPackage
 from ..spec.locked import LockedEntry, LockedFile, LockedPypi
 from .platforms import PlatformInfo, tag_rank
 from .pypi import _tag_string
@@ -96,7 +97,7 @@ def _described(entry: LockedEntry) -> str:
 
 def _package(entry: LockedEntry, wheel: LockedFile) -> LockedPackage:
     return LockedPackage(
-        kind=KIND_PYPI,
+        kind=PackageKind.PYPI,
         name=entry.name,
         version=entry.version,
         build=_tag_string(wheel.filename),

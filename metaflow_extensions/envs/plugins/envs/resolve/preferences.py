@@ -43,7 +43,7 @@ class Preferences:
         return not self.upgrade_all and canonicalize_name(name) not in self.upgrade
 
     def kept(self, kind: str) -> Tuple[LockedPackage, ...]:
-        """The previous packages of `kind` (KIND_CONDA, KIND_PYPI) the solver should keep."""
+        """The previous packages of `kind` (a PackageKind) the solver should keep."""
         return tuple(p for p in self.packages if p.kind == kind and self.keeps(p.name))
 
 

@@ -26,7 +26,8 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError, SpecError
-from ..lock import KIND_PYPI, LockedPackage, ResolvedEnvironment
+from ..kinds import PackageKind
+from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.download import refusal_status
 from ..plumbing.uv import run_uv
 from ..spec.model import DEFAULT_INDEX, EnvSpec
@@ -523,7 +524,7 @@ def _locked_wheel(name: str, wheel: dict) -> LockedPackage:
             "The index gave no sha256 for %s: use an index that publishes hashes." % filename
         )
     return LockedPackage(
-        kind=KIND_PYPI,
+        kind=PackageKind.PYPI,
         name=canonicalize_name(name),
         version=str(version),
         build=_tag_string(filename),
@@ -566,7 +567,7 @@ def _locked_built(source: SourceToBuild, wheel: BuiltWheel) -> LockedPackage:
     _, version, _, _ = parse_wheel_filename(wheel.filename)
     origin = strip_credentials(source.location + ("@" + source.commit if source.commit else ""))
     return LockedPackage(
-        kind=KIND_PYPI,
+        kind=PackageKind.PYPI,
         name=source.name,
         version=str(version),
         build=_tag_string(wheel.filename),

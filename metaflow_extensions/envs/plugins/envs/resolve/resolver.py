@@ -7,7 +7,8 @@ from typing import Callable, Iterable, List, Optional
 from .. import settings
 from ..auth import Credentials
 from ..errors import ResolveError, SpecError
-from ..lock import KIND_CONDA, KIND_PYPI, PYTHON_FROM_CONDA, PYTHON_FROM_SYSTEM, LockedPackage, ResolvedEnvironment
+from ..kinds import PackageKind, PythonSource
+from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter, version_of
 from ..spec.model import EnvSpec
@@ -90,24 +91,24 @@ def resolve_environment(
     conda_specs = [conda.match_spec(d) for d in spec.conda_deps]
 
     on_host = spec.platform == host_platform()
-    if spec.python_source == PYTHON_FROM_SYSTEM:
+    if spec.python_source == PythonSource.SYSTEM:
         # For this machine: the exact version of the interpreter found here. For another
         # platform: its series (the target's machine provides the interpreter at create).
         interpreter = find_interpreter(spec.python)
         python_version = version_of(interpreter) if on_host else _series(version_of(interpreter))
         conda_pkgs = conda.solve(conda_specs, channels, target, credentials,
-                                 prefer.kept(KIND_CONDA)) if conda_specs else []
+                                 prefer.kept(PackageKind.CONDA)) if conda_specs else []
         if any(p.name == "python" for p in conda_pkgs):
             raise ResolveError(
                 "With METAFLOW_CONDA_PYTHON_SOURCE=system, Conda packages may not need Python "
                 "(%s do): use METAFLOW_CONDA_PYTHON_SOURCE=conda." % ", ".join(d.name for d in spec.conda_deps)
             )
-        python_source = PYTHON_FROM_SYSTEM
+        python_source = PythonSource.SYSTEM
         python_for_builds = lambda: interpreter  # noqa: E731
     else:
         try:
             conda_pkgs = conda.solve(conda_specs + ["python %s" % spec.python], channels, target, credentials,
-                                     prefer.kept(KIND_CONDA))
+                                     prefer.kept(PackageKind.CONDA))
         except ResolveError as err:
             if conda_specs:
                 raise
@@ -115,7 +116,7 @@ def resolve_environment(
                                "METAFLOW_CONDA_PYTHON_SOURCE=system, a Python %s already on this machine is used "
                                "instead." % spec.python) from None
         python_version = conda.python_version_of(conda_pkgs) or ""
-        python_source = PYTHON_FROM_CONDA
+        python_source = PythonSource.CONDA
         python_for_builds = lambda: _conda_python(  # noqa: E731
             build_python, spec, conda_pkgs, python_version, credentials, cache)
 
@@ -131,7 +132,7 @@ def resolve_environment(
         if not on_host:  # a target's Python cannot run here: build (pure-Python only) with this machine's
             python_for_builds = lambda: find_interpreter(_series(python_version) + ".*")  # noqa: E731
         builder = make_builder(python_for_builds, python_version, spec, credentials, cache)
-        pypi_pkgs += pypi.resolve(spec, python_version, target, credentials, provided, builder, prefer.kept(KIND_PYPI))
+        pypi_pkgs += pypi.resolve(spec, python_version, target, credentials, provided, builder, prefer.kept(PackageKind.PYPI))
     return ResolvedEnvironment(
         spec=spec,
         packages=tuple(conda_pkgs + pypi_pkgs),

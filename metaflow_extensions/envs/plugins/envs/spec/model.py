@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import SpecError
 from ..ids import CONDA_PLATFORMS
+from ..kinds import PythonSource
 from ..plumbing.cache import is_sha256
 from .locked import LockedPypi
 
@@ -419,7 +420,7 @@ class EnvSpec:
                             % next(n for n in names if names.count(n) > 1))
         # sorted here, so that equal declarations are equal requests whatever their order
         object.__setattr__(self, "sys_packages", tuple(sorted(check_sys_package(n, v) for n, v in self.sys_packages)))
-        if self.python_source not in (None, "conda", "system"):
+        if self.python_source not in (None, *PythonSource):
             raise SpecError("Unknown Python source '%s': use 'conda' or 'system'." % self.python_source)
 
     @property

@@ -11,14 +11,15 @@ from typing import List
 
 from ..errors import StoreError
 from ..plumbing.cache import PackageCache, sha256_of
-from ..lock import KIND_CONDA, LockedPackage, PackageFile, ResolvedEnvironment, conda_archive_stem
+from ..kinds import PackageKind
+from ..lock import LockedPackage, PackageFile, ResolvedEnvironment, conda_archive_stem
 
 FORMATS = (".conda", ".tar.bz2")
 
 
 def with_alternates(env: ResolvedEnvironment, cache: PackageCache, fmt: str) -> ResolvedEnvironment:
     """`env` with every Conda package also available as `fmt` (transmuting into the cache)."""
-    packages = [_ensure_format(p, cache, fmt) if p.kind == KIND_CONDA else p for p in env.packages]
+    packages = [_ensure_format(p, cache, fmt) if p.kind == PackageKind.CONDA else p for p in env.packages]
     return replace(env, packages=tuple(packages))
 
 
@@ -38,6 +39,6 @@ def _ensure_format(pkg: LockedPackage, cache: PackageCache, fmt: str) -> LockedP
         except Exception as err:
             raise StoreError("Could not convert %s to %s: %s" % (pkg.filename, fmt, err)) from None
         made = Path(tmp) / (conda_archive_stem(pkg.filename) + fmt)
-        stored = cache.add_file(made, KIND_CONDA)
+        stored = cache.add_file(made, PackageKind.CONDA)
     alt = PackageFile(stored.name, sha256_of(stored), stored.stat().st_size)
     return replace(pkg, alternates=pkg.alternates + (alt,))

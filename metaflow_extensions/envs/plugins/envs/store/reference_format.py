@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from ..auth import strip_credentials
 from ..errors import SpecError
 from ..ids import ALIAS_GENERIC, Alias, is_hex_id, parse_alias
-from ..lock import ARCHIVE_SUFFIXES, KIND_CONDA, KIND_PYPI
+from ..kinds import PackageKind, PythonSource
+from ..lock import ARCHIVE_SUFFIXES
 from ..plumbing.cache import is_safe_filename, is_sha256
 from ..plumbing.download import local_path
 from ..spec.model import CondaDep, EnvSpec, PypiDep, PypiSources
@@ -78,7 +79,7 @@ def parse_alias_target(text: str, where: str) -> Tuple[str, str]:
 class ReferencePackage:
     """One package of a description, in the one archive format we import it as."""
 
-    kind: str  # KIND_CONDA | KIND_PYPI
+    kind: str  # a PackageKind
     filename: str  # with its extension
     url: str  # where it was resolved from (kept in our lock as its origin)
     hash: str  # as recorded: md5 (32 hex) or sha256 (64 hex)
@@ -123,7 +124,7 @@ def parse_description(text: str, arch: str, where: str, local_sources: Sequence[
 def _package(entry: Any, where: str, local_sources: Sequence[str]) -> ReferencePackage:
     if not isinstance(entry, dict):
         raise ReferenceStoreError("The reference environment %s has a package entry that is not an object." % where)
-    kind = {"conda": KIND_CONDA, "pypi": KIND_PYPI, "pip": KIND_PYPI}.get(entry.get("_type"))
+    kind = {"conda": PackageKind.CONDA, "pypi": PackageKind.PYPI, "pip": PackageKind.PYPI}.get(entry.get("_type"))
     stem, url = entry.get("filename"), entry.get("url")
     what = "package %r of the reference environment %s" % (stem, where)
     if kind is None or not isinstance(stem, str) or not isinstance(url, str):
@@ -143,7 +144,7 @@ def _package(entry: Any, where: str, local_sources: Sequence[str]) -> ReferenceP
     if not isinstance(recorded, str) or not (_MD5.match(recorded) or is_sha256(recorded)):
         raise ReferenceStoreError("The %s has no valid md5 or sha256 for %s (got %r)." % (what, filename, recorded))
     key = _object_key(stored[fmt].get("url"), kind, filename, recorded, what)
-    built = kind == KIND_PYPI and urlsplit(url).netloc.startswith(FAKE_HOST)
+    built = kind == PackageKind.PYPI and urlsplit(url).netloc.startswith(FAKE_HOST)
     if not built:
         _check_url(url, what, local_sources)
     return ReferencePackage(kind, filename, url, recorded, key, built)
@@ -158,7 +159,7 @@ def _object_key(key: Any, kind: str, filename: str, recorded: str, what: str) ->
     ending in <hash>/<filename>, as the reference writes it."""
     parts = key.split("/") if isinstance(key, str) else []
     if (len(parts) < 4 or any(p in ("", ".", "..") or not _KEY_PART.match(p) for p in parts)
-            or parts[1] not in (kind, "pip" if kind == KIND_PYPI else kind) or parts[-2:] != [recorded, filename]):
+            or parts[1] not in (kind, "pip" if kind == PackageKind.PYPI else kind) or parts[-2:] != [recorded, filename]):
         raise ReferenceStoreError("The %s is stored under %r, which is not a package key of the reference's "
                                   "layout (<packages>/%s/.../%s/<hash>/%s)." % (what, key, kind, filename, filename))
     return key
@@ -204,7 +205,7 @@ def _spec(data: Dict[str, Any], arch: str, where: str) -> EnvSpec:
             conda_deps=tuple(conda), pypi_deps=tuple(pypi), channels=tuple(dict.fromkeys(channels)),
             pypi_sources=PypiSources(index_url=indexes[0] if indexes else None,
                                      extra_index_urls=tuple(dict.fromkeys(indexes[1:]))),
-            python=python, platform=arch, python_source="conda",
+            python=python, platform=arch, python_source=PythonSource.CONDA,
         )
     except SpecError as err:
         raise ReferenceStoreError("The request recorded in the reference environment %s cannot be read: %s"

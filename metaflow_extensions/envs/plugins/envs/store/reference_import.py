@@ -15,8 +15,8 @@ from typing import Dict, List, Optional, Sequence
 
 from ..errors import EnvError, SpecError
 from ..ids import ALIAS_GENERIC, Alias
-from ..lock import (KIND_CONDA, KIND_PYPI, PYTHON_FROM_CONDA, CondaRecordInfo, LockedPackage,
-                    ResolvedEnvironment, conda_archive_stem)
+from ..kinds import PackageKind, PythonSource
+from ..lock import CondaRecordInfo, LockedPackage, ResolvedEnvironment, conda_archive_stem
 from ..plumbing.cache import PackageCache, digest_of
 from ..settings_table import FOLDER_NAME
 from .datastore import EnvStore
@@ -108,12 +108,12 @@ def _all_aliases(source: EnvStore, envs_dir: str) -> List[Alias]:
 def _to_lock(described: ReferenceEnv, source: EnvStore, cache: PackageCache, where: str) -> ResolvedEnvironment:
     cached = _fetch_verified(described.packages, source, cache, where)
     packages = tuple(_locked(p, cached[p.object_key], where) for p in described.packages)
-    python = next((p.version for p in packages if p.kind == KIND_CONDA and p.name == "python"), None)
+    python = next((p.version for p in packages if p.kind == PackageKind.CONDA and p.name == "python"), None)
     if python is None:
         raise ReferenceStoreError("The reference environment %s has no Conda python package: only environments "
                                   "with their own Python can be imported." % where)
     env = ResolvedEnvironment(spec=described.spec, packages=packages, python_version=python,
-                              python_source=PYTHON_FROM_CONDA, resolved_at=described.resolved_at,
+                              python_source=PythonSource.CONDA, resolved_at=described.resolved_at,
                               resolved_by=described.resolved_by)
     try:  # every field checked as in any lock read back (names, subdirs, md5s, URLs...)
         return ResolvedEnvironment.from_dict(env.to_dict())
@@ -157,7 +157,7 @@ def _fetch_verified(packages: Sequence[ReferencePackage], source: EnvStore, cach
 def _locked(pkg: ReferencePackage, path: Path, where: str) -> LockedPackage:
     sha256 = path.parent.name  # the cache is content-addressed by sha256
     size = path.stat().st_size
-    if pkg.kind == KIND_PYPI:
+    if pkg.kind == PackageKind.PYPI:
         from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
         from ..resolve.pypi import _tag_string
@@ -167,7 +167,7 @@ def _locked(pkg: ReferencePackage, path: Path, where: str) -> LockedPackage:
         except InvalidWheelFilename as err:
             raise ReferenceStoreError("The reference environment %s has a wheel with an invalid name: %s"
                                       % (where, err)) from None
-        return LockedPackage(kind=KIND_PYPI, name=str(name), version=str(version), build=_tag_string(pkg.filename),
+        return LockedPackage(kind=PackageKind.PYPI, name=str(name), version=str(version), build=_tag_string(pkg.filename),
                              filename=pkg.filename, url=pkg.url, sha256=sha256, size=size,
                              built_from=pkg.url if pkg.built else None)
     return _locked_conda(pkg, path, sha256, size, where)
@@ -192,7 +192,7 @@ def _locked_conda(pkg: ReferencePackage, path: Path, sha256: str, size: int, whe
     noarch_name = "python" if noarch.python else ("generic" if noarch.generic else None)
     timestamp = index.timestamp
     return LockedPackage(
-        kind=KIND_CONDA, name=name, version=version, build=build, filename=pkg.filename, url=pkg.url,
+        kind=PackageKind.CONDA, name=name, version=version, build=build, filename=pkg.filename, url=pkg.url,
         sha256=sha256, size=size,
         conda=CondaRecordInfo(
             build_number=index.build_number, subdir=index.subdir or "noarch", channel=channel, noarch=noarch_name,

@@ -40,7 +40,8 @@ from ..hydrate.install import create_prefix
 from ..hydrate.plan import PackageStore
 from ..hydrate.prefix import claim_dir, owns, python_in, remove_owned
 from ..ids import CONDA_PLATFORMS, is_hex_id
-from ..lock import KIND_CONDA, KIND_PYPI, ResolvedEnvironment
+from ..kinds import PackageKind
+from ..lock import ResolvedEnvironment
 from ..plumbing.cache import PackageCache, is_stale_work
 from ..plumbing.signals import check_stopped, child
 from ..resolve.platforms import host_platform
@@ -129,12 +130,12 @@ def _requested(env: ResolvedEnvironment) -> Tuple[Dict[str, List[str]], List[str
     A lock brought by the user asks for its direct dependencies (LockedPypi.requested)."""
     locked = {(p.kind, canonicalize_name(p.name)) for p in env.packages}
     conda = [d.name for d in env.spec.conda_deps
-             if d.name != "python" and (KIND_CONDA, canonicalize_name(d.name)) in locked]
+             if d.name != "python" and (PackageKind.CONDA, canonicalize_name(d.name)) in locked]
     pypi = [d.name for d in env.spec.pypi_deps if d.name]
     if env.spec.pypi_locked is not None:
         asked = {canonicalize_name(name) for name in pypi}
         pypi += [name for name in env.spec.pypi_locked.requested
-                 if (KIND_PYPI, name) in locked and name not in asked]
+                 if (PackageKind.PYPI, name) in locked and name not in asked]
     unnamed = [d.requirement for d in env.spec.pypi_deps if not d.name]
     return {"conda": conda, "pypi": pypi}, unnamed
 

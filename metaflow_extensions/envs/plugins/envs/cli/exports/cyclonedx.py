@@ -13,6 +13,7 @@ from typing import Any, Dict, List
 from urllib.parse import quote
 
 from ...auth import strip_credentials
+from ...kinds import PackageKind
 from ...lock import LockedPackage, ResolvedEnvironment
 from . import Export
 from .environment_yml import channel_label
@@ -21,7 +22,7 @@ _NAMESPACE = uuid.UUID("6f1b7a62-3c0e-4d55-9a3e-5b0e2f6c1d10")
 
 
 def purl(pkg: LockedPackage) -> str:
-    if pkg.kind == "pypi":
+    if pkg.kind == PackageKind.PYPI:
         return "pkg:pypi/%s@%s" % (quote(pkg.name.lower().replace("_", "-")), quote(pkg.version))
     info = pkg.conda
     qualifiers = {"build": pkg.build, "type": "conda" if pkg.filename.endswith(".conda") else "tar.bz2"}
@@ -47,7 +48,7 @@ def _component(pkg: LockedPackage) -> Dict[str, Any]:
     }
     if pkg.conda is not None and pkg.conda.license:
         out["licenses"] = [{"license": {"name": pkg.conda.license}}]
-    elif pkg.kind == "pypi":
+    elif pkg.kind == PackageKind.PYPI:
         out.update(_wheel_licenses(pkg))
     return out
 

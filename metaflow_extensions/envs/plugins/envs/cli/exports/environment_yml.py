@@ -7,7 +7,8 @@ import yaml
 
 from ... import settings
 from ...auth import strip_credentials
-from ...lock import PYTHON_FROM_SYSTEM, ResolvedEnvironment
+from ...kinds import PackageKind, PythonSource
+from ...lock import ResolvedEnvironment
 from . import Export
 
 
@@ -19,8 +20,8 @@ def channel_label(url: str) -> str:
 
 
 def render(env: ResolvedEnvironment, name: str = "") -> Export:
-    conda = [p for p in env.packages if p.kind == "conda"]
-    pypi = [p for p in env.packages if p.kind == "pypi"]
+    conda = [p for p in env.packages if p.kind == PackageKind.CONDA]
+    pypi = [p for p in env.packages if p.kind == PackageKind.PYPI]
     channels: List[str] = [strip_credentials(c) for c in env.spec.channels]
     for pkg in conda:
         if pkg.conda is not None and pkg.conda.channel:
@@ -35,7 +36,7 @@ def render(env: ResolvedEnvironment, name: str = "") -> Export:
         # conda needs pip to install the pip: section; not with a Python of the system, which
         # a Conda pip would replace (conda adds one itself, and this tool reads the file back
         # as the same request)
-        if env.python_source != PYTHON_FROM_SYSTEM and not any(p.name == "pip" for p in conda):
+        if env.python_source != PythonSource.SYSTEM and not any(p.name == "pip" for p in conda):
             deps.append("pip")
         src = env.spec.pypi_sources
         pip: List[str] = []

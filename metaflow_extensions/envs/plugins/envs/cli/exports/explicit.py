@@ -2,14 +2,15 @@
 line with its hash (`#md5` when the channel gave one, else the 64-hex sha256 that conda
 >= 24.9 accepts)."""
 from ...auth import strip_credentials
+from ...kinds import PackageKind
 from ...lock import ResolvedEnvironment
 from . import Export, nothing_to_export
 
 
 def render(env: ResolvedEnvironment, name: str = "") -> Export:
-    conda = [p for p in env.packages if p.kind == "conda"]
+    conda = [p for p in env.packages if p.kind == PackageKind.CONDA]
     omitted = ["pypi %s==%s (a PyPI package)" % (p.name, p.version)
-               for p in sorted(env.packages, key=lambda p: p.name) if p.kind != "conda"]
+               for p in sorted(env.packages, key=lambda p: p.name) if p.kind != PackageKind.CONDA]
     if not conda:
         raise nothing_to_export(env, "explicit", "Conda packages", "requirements or pylock")
     lines = [
