@@ -45,6 +45,21 @@ class HydrateError(EnvError):
     """A lock could not be turned into a working prefix (download, checksum, install)."""
 
 
+# ---- what went wrong, by type: callers branch on these, never on a message's text ----------
+class UnknownEnvironment(EnvError):
+    """No environment goes by that alias, pathspec or id (here or in the datastore)."""
+
+
+class CorruptLock(StoreError):
+    """A lock that was found (in the local index or in the datastore) but cannot be used."""
+
+
+class AliasConflict(SpecError):
+    """An immutable alias already names another environment (or was just taken by another
+    writer)."""
+
+
+
 def debug_enabled() -> bool:
     """METAFLOW_DEBUG_CONDA, through the settings table (the environment, then a profile). A
     value that is not allowed is off here, where an error is being reported already; entry
