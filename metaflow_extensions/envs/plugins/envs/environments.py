@@ -10,7 +10,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from . import settings
 from .auth import Credentials
-from .errors import EnvError, ResolveError, UnknownEnvironment
+from .errors import EnvError, ResolveError, UnknownEnvironment, one_line
 from .hydrate.install import create_prefix
 from .hydrate.plan import HydrationPlan, plan as make_plan
 from .hydrate.prefix import own_prefix, python_in
@@ -18,6 +18,7 @@ from .ids import ALIAS_GENERIC, Alias, EnvID, parse_alias
 from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .plumbing.cache import PackageCache
 from .plumbing.download import configured_local_sources, fetch_packages
+from .plumbing.notices import notice
 from .resolve.preferences import Preferences
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep, merge_sys_packages
@@ -151,7 +152,9 @@ class Environments:
 
         try:
             return self.resolve(merged_spec(requested(pinned=True), additions), prefer=prefer, **options)
-        except ResolveError:
+        except ResolveError as err:
+            notice("Keeping the versions of %s:%s does not resolve (%s): resolving again without them."
+                   % (base.req_id, base.full_id, one_line(err.message)))
             return self.resolve(merged_spec(requested(pinned=False), additions), prefer=prefer, **options)
 
     # ---- publish ------------------------------------------------------------------------
