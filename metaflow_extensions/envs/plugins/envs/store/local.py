@@ -108,7 +108,7 @@ class LocalIndex:
         """A lock is written once; a corrupted one is replaced (that is how `--force` heals)."""
         try:
             return self.load(env_id) is not None
-        except EnvError:
+        except CorruptLock:
             return False
 
     def load(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
