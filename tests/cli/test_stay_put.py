@@ -1,8 +1,10 @@
 """`metaflow environment resolve --prefer/--upgrade/--upgrade-package`, and `diff` of the result,
 against an index where newer versions appear between two resolutions."""
+import json
+
 import pytest
 
-from tests.fixtures.growing import growing_pypi_index
+from tests.fixtures.growing import NEWER, growing_pypi_index, publish_wheels
 
 OURS = ("mfenvs-pa", "mfenvs-pb", "mfenvs-pc", "mfenvs-pdep")
 
@@ -55,3 +57,17 @@ def test_upgrade_package_must_be_a_name(cli, tmp_path):
     line = cli.fails("resolve", "-r", "r.txt", "--upgrade-package", "six>=1")
     assert "'six>=1' is not a package name: fix --upgrade-package" in line
     assert not (cli.cache / "index.json").exists()  # refused before any work
+
+
+def test_using_an_environment_whose_versions_are_gone_says_it_dropped_them(cli, index, tmp_path):
+    cli.env["METAFLOW_CONDA_PYPI_INDEX_MAX_AGE"] = "0"
+    (v1,) = cli.json("resolve", "-r", _file(cli, "b.txt", index, "mfenvs-pb"), "--skip-metaflow-deps",
+                     "--alias", "team/b:v1", "--json", "-q")
+    assert _ours(v1) == {"mfenvs-pb": "1.0"}
+    # mfenvs-pb 1.0 is withdrawn from the index: keeping it cannot resolve, the request can.
+    publish_wheels(tmp_path / "pypi", [p for p in NEWER if p.name == "mfenvs-pb"])
+    proc = cli.run("resolve", "--using", "team/b:v1", "--pypi-pkg", "mfenvs-pc", "--skip-metaflow-deps", "--json")
+    (extended,) = json.loads(proc.stdout)
+    assert _ours(extended) == {"mfenvs-pb": "1.1", "mfenvs-pc": "1.0"}
+    assert ("Keeping the versions of %s:%s does not resolve" % (v1["env_id"]["req_id"], v1["env_id"]["full_id"])) in proc.stderr
+    assert "resolving again without them." in proc.stderr

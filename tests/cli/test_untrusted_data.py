@@ -60,3 +60,24 @@ def test_a_tampered_lock_is_detected_and_resolve_force_heals_it(seeded):
     assert docs[0]["env_id"] == env_id  # the same environment, its lock written again
     shown = seeded.json("show", "--json", "team/six:v1")
     assert [p["url"] for p in shown[0]["packages"] if p["name"] == "six"][0].count("1.16.0")
+
+
+def test_show_by_id_says_a_corrupt_local_lock_is_corrupt_not_unknown(seeded):
+    env_id = seeded.seed.ids["team/tiny:v1"]
+    lock_path = _lock_path(seeded, env_id)
+    _replace(lock_path, "{not json")
+    error = seeded.fails("show", "%s:%s" % (env_id["req_id"], env_id["full_id"]))
+    assert "The local lock %s cannot be used: Corrupted lock: it is not JSON" % lock_path in error
+    assert "Re-resolve the environment (`--force`)" in error and "Unknown environment" not in error
+
+
+def test_show_by_id_says_the_datastore_failed_not_unknown(cli):
+    # A datastore read that fails (the lock's key is a folder, which no backend can read as a
+    # file): the failure is what is shown, not an unknown environment.
+    req_id, full_id = "a" * 40, "b" * 40
+    cli.env.update({"METAFLOW_CONDA_LOCALROOT": str(cli.root / "store"), "METAFLOW_CONDA_STORE_RETRIES": "1",
+                    "METAFLOW_CONDA_IGNORE_CACHING_DATASTORES": "azure"})
+    (cli.root / "store" / "envs" / "linux-64" / req_id / full_id / "env.json").mkdir(parents=True)
+    error = cli.fails("show", "%s:%s:linux-64" % (req_id, full_id))
+    assert "Could not download envs/linux-64/%s/%s/env.json in the local datastore" % (req_id, full_id) in error
+    assert "Unknown environment" not in error

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_extensions.envs.plugins.envs.environments import Environments
-from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
+from metaflow_extensions.envs.plugins.envs.errors import AliasConflict, CorruptLock, EnvError, SpecError
 from metaflow_extensions.envs.plugins.envs.plumbing.cache import PackageCache
 from metaflow_extensions.envs.plugins.envs.hydrate.prefix import python_in
 from metaflow_extensions.envs.plugins.envs.spec.model import CondaDep, EnvSpec, PypiDep
@@ -121,6 +121,30 @@ def test_aliases_immutable_and_mutable(engine_settings, tmp_path, store_root):
     assert bob.lookup("MyFlow/12/train/345").full_id == env2.full_id
     with pytest.raises(EnvError, match="Unknown environment 'team/nothere:latest'"):
         bob.lookup("team/nothere")
+
+
+def test_one_type_and_one_wording_for_an_alias_conflict_and_a_corrupt_lock(engine_settings, tmp_path, store_root):
+    alice = _machine(tmp_path, "alice", store_root)
+    env1 = alice.resolve(_spec(conda=("tinyutil=1.1",), pypi=()))
+    env2 = alice.resolve(_spec(conda=("tinyutil=2.0",), pypi=()))
+    here_only = Environments(store=None, index=alice.index, cache=alice.cache)
+    for envs in (alice, here_only):  # in the datastore, and in the local index alone
+        alias = parse_alias("team/%s:v1" % ("store" if envs is alice else "local"))
+        envs.alias(env1, alias)
+        with pytest.raises(AliasConflict) as conflict:
+            envs.alias(env2, alias)
+        assert str(conflict.value) == (
+            "Alias '%s' is immutable and already names environment %s:%s (%s); choose another name or a mutable "
+            "tag (latest, candidate, stable)." % (alias, env1.req_id, env1.full_id, env1.arch))
+
+    alice.publish(env1)
+    env_id = EnvID.of(env1)
+    alice.index.lock_path(env_id).write_text("{not json")
+    (store_root / alice.store.env_key(env_id)).write_text("{not json")
+    with pytest.raises(CorruptLock, match="The local lock .* cannot be used: Corrupted lock"):
+        alice.index.load(env_id)
+    with pytest.raises(CorruptLock, match="The lock .* in the local datastore at .* cannot be used: Corrupted lock"):
+        alice.store.load_env(env_id)
 
 
 @pytest.mark.parametrize("bad", ["../escape", "team/../../x", "Team/x", "x:../y", "a//b", "MyFlow/1/../x"])

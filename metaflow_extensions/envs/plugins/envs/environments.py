@@ -10,7 +10,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from . import settings
 from .auth import Credentials
-from .errors import EnvError, ResolveError
+from .errors import EnvError, ResolveError, UnknownEnvironment, one_line
 from .hydrate.install import create_prefix
 from .hydrate.plan import HydrationPlan, plan as make_plan
 from .hydrate.prefix import own_prefix, python_in
@@ -18,10 +18,11 @@ from .ids import ALIAS_GENERIC, Alias, EnvID, parse_alias
 from .lock import LockedPackage, ResolvedEnvironment, current_user
 from .plumbing.cache import PackageCache
 from .plumbing.download import configured_local_sources, fetch_packages
+from .plumbing.notices import notice
 from .resolve.preferences import Preferences
 from .resolve.resolver import credentials_for, resolve_environment, with_defaults
 from .spec.model import EnvSpec, PypiDep, merge_sys_packages
-from .store.aliases import read_alias, tags_in_store, write_alias
+from .store.aliases import alias_conflict, read_alias, tags_in_store, write_alias
 from .store.datastore import EnvStore
 from .store.formats import extra_archives, with_alternates
 from .store.local import LocalIndex
@@ -151,7 +152,9 @@ class Environments:
 
         try:
             return self.resolve(merged_spec(requested(pinned=True), additions), prefer=prefer, **options)
-        except ResolveError:
+        except ResolveError as err:
+            notice("Keeping the versions of %s:%s does not resolve (%s): resolving again without them."
+                   % (base.req_id, base.full_id, one_line(err.message)))
             return self.resolve(merged_spec(requested(pinned=False), additions), prefer=prefer, **options)
 
     # ---- publish ------------------------------------------------------------------------
@@ -195,8 +198,7 @@ class Environments:
         else:
             current = self.index.alias(alias)
             if current is not None and current != env_id and not alias.is_mutable:
-                raise EnvError("Alias '%s' is immutable and already names %s:%s: choose another name or a mutable "
-                               "tag (latest, candidate, stable)." % (alias, current.req_id, current.full_id))
+                raise alias_conflict(alias, current)
         self.index.set_alias(alias, env_id)
 
     def lookup(self, name: str, arch: Optional[str] = None, kind: Optional[str] = None) -> ResolvedEnvironment:
@@ -214,9 +216,9 @@ class Environments:
             where = "" if self.store is None else " locally or in the datastore at %s" % self.store.root
             tags = self.tags(alias.name) if alias.kind == ALIAS_GENERIC else []
             if tags:
-                raise EnvError("Unknown environment '%s': no tag '%s' of %s%s; tags: %s." % (
+                raise UnknownEnvironment("Unknown environment '%s': no tag '%s' of %s%s; tags: %s." % (
                     alias, alias.tag, alias.name, where, ", ".join(tags)))
-            raise EnvError("Unknown environment '%s': no such alias%s." % (alias, where))
+            raise UnknownEnvironment("Unknown environment '%s': no such alias%s." % (alias, where))
         if arch and env_id.arch != arch:
             raise EnvError("Environment '%s' is for %s, not %s." % (alias, env_id.arch, arch))
         return self.get(env_id)
@@ -238,7 +240,7 @@ class Environments:
             if env is not None:
                 self.index.add(env, make_default=False)
         if env is None:
-            raise EnvError("Unknown environment %s:%s for %s." % (env_id.req_id, env_id.full_id, env_id.arch))
+            raise UnknownEnvironment("Unknown environment %s:%s for %s." % (env_id.req_id, env_id.full_id, env_id.arch))
         return env
 
     # ---- hydrate ------------------------------------------------------------------------

@@ -45,6 +45,21 @@ class HydrateError(EnvError):
     """A lock could not be turned into a working prefix (download, checksum, install)."""
 
 
+# ---- what went wrong, by type: callers branch on these, never on a message's text ----------
+class UnknownEnvironment(EnvError):
+    """No environment goes by that alias, pathspec or id (here or in the datastore)."""
+
+
+class CorruptLock(StoreError):
+    """A lock that was found (in the local index or in the datastore) but cannot be used."""
+
+
+class AliasConflict(SpecError):
+    """An immutable alias already names another environment (or was just taken by another
+    writer)."""
+
+
+
 def debug_enabled() -> bool:
     """METAFLOW_DEBUG_CONDA, through the settings table (the environment, then a profile). A
     value that is not allowed is off here, where an error is being reported already; entry
@@ -80,20 +95,43 @@ def fail(message: str, status: int = EXIT_ERROR) -> None:
     sys.exit(status)
 
 
+def translating(translate: Callable[[EnvError], BaseException]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """The one shape of a boundary's translation: a bad METAFLOW_DEBUG_CONDA is refused first,
+    then an EnvError from the function is raised as `translate(err)` (as it is, with its
+    traceback, under METAFLOW_DEBUG_CONDA=1)."""
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            try:
+                check_debug_setting()
+                return func(*args, **kwargs)
+            except EnvError as err:
+                if debug_enabled():
+                    raise
+                raise translate(err) from None
+
+        return wrapper
+
+    return decorate
+
+
+def _reported(err: EnvError) -> SystemExit:
+    print(PREFIX + one_line(str(err)), file=sys.stderr, flush=True)
+    return SystemExit(err.exit_status)
+
+
 def exit_on_user_error(func: Callable[..., T]) -> Callable[..., T]:
-    """For entry points (commands, the bootstrap, scripts): an EnvError — the user's to fix —
-    and anything unexpected both end in one line on stderr and a non-zero exit; the traceback
-    only with METAFLOW_DEBUG_CONDA=1. SystemExit (and click's own exceptions) pass through."""
+    """The command-line boundary (commands, the bootstrap, scripts): an EnvError — the user's to
+    fix — and anything unexpected both end in one line on stderr and a non-zero exit; the
+    traceback only with METAFLOW_DEBUG_CONDA=1. SystemExit (and click's own exceptions) pass
+    through."""
+    translated = translating(_reported)(func)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
-            check_debug_setting()
-            return func(*args, **kwargs)
-        except EnvError as err:
-            if debug_enabled():
-                raise
-            fail(str(err), err.exit_status)
+            return translated(*args, **kwargs)
         except KeyboardInterrupt:
             if debug_enabled():
                 raise

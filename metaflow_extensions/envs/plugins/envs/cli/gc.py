@@ -30,7 +30,7 @@ from typing import Iterator, List, Optional, Set, Tuple
 from filelock import FileLock, Timeout
 
 from ..environments import Environments
-from ..errors import EnvError
+from ..errors import CorruptLock, EnvError
 from ..plumbing.cache import PARTIAL, stale_partials
 from ..hydrate.prefix import MARKER, NAMED_DIR, OWNER_MARKER, envs_root, owns, read_marker, remove_owned
 from ..ids import EnvID
@@ -257,7 +257,7 @@ def _load(envs: Environments, env_id: Optional[EnvID]):
         return None
     try:
         return envs.index.load(env_id)
-    except EnvError:
+    except CorruptLock:
         return None
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from ..environments import Environments
-from ..errors import EnvError, UsageError
+from ..errors import CorruptLock, UsageError
 from ..ids import ALIAS_GENERIC, ALIAS_PATHSPEC, EnvID, is_flow_name
 from .prefixes import present_as
 
@@ -65,7 +65,7 @@ def _item(envs: Environments, entry: Any, aliases: List[str]) -> Dict[str, Any]:
                             "is_default": entry.is_default, "aliases": aliases}
     try:
         env = envs.index.load(env_id)
-    except EnvError:
+    except CorruptLock:
         env = None
     if env is not None:
         item.update(type=env.env_type, python=env.python_version, packages=len(env.packages),

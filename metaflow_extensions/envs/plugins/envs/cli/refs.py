@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..environments import Environments
-from ..errors import EnvError, SpecError
+from ..errors import SpecError, UnknownEnvironment
 from ..ids import CONDA_PLATFORMS, Alias, EnvID, is_hex_id, parse_alias
 from ..lock import ResolvedEnvironment
 from ..resolve.platforms import host_platform
@@ -45,10 +45,8 @@ def find(envs: Environments, ref: EnvRef, arch: Optional[str] = None) -> Resolve
     if ref.alias is not None:
         try:
             return envs.lookup(ref.text, arch=arch, kind=ref.alias.kind)
-        except EnvError as err:
-            if not str(err).startswith("Unknown environment"):
-                raise
-            raise type(err)("%s Check the name (`metaflow environment list` shows the aliases known here)."
+        except UnknownEnvironment as err:
+            raise UnknownEnvironment("%s Check the name (`metaflow environment list` shows the aliases known here)."
                             % str(err).rstrip()) from None
     if ref.arch and arch and ref.arch != arch:
         raise SpecError("'%s' names an environment for %s, but --arch says %s: drop one of them."
@@ -58,8 +56,8 @@ def find(envs: Environments, ref: EnvRef, arch: Optional[str] = None) -> Resolve
         wanted = _known_arch(envs, ref) or host_platform()
     try:
         return envs.get(EnvID(ref.req_id, ref.full_id, wanted))
-    except EnvError:
-        raise EnvError("Unknown environment %s:%s for %s: check the ids (`metaflow environment list`)%s."
+    except UnknownEnvironment:  # a corrupt lock or a failing datastore says so itself
+        raise UnknownEnvironment("Unknown environment %s:%s for %s: check the ids (`metaflow environment list`)%s."
                        % (ref.req_id, ref.full_id, wanted,
                           "" if ref.arch or arch else " or give its architecture with --arch")) from None
 

@@ -11,23 +11,16 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from metaflow.decorators import FlowDecorator, StepDecorator
-from metaflow.exception import MetaflowException
 
 from ..errors import SpecError
 from . import task_launch
 from ..kinds import Family
 from .attributes import DecoratorAttrs, decorator_doc, defaults_for
+from .metaflow_errors import InvalidEnvRequest, metaflow_error
 from .unknown_attributes import RecordsUnknownAttributes
 
 if TYPE_CHECKING:  # the rules import packaging: only loaded where a request is computed
     from .decorator_rules import StepEnvRequest
-
-
-class InvalidEnvRequest(MetaflowException):
-    """A mistake in the environment decorators of a flow; Metaflow prints it without a
-    traceback."""
-
-    headline = "Invalid environment request"
 
 
 # --------------------------------------------------------------------------------------
@@ -130,7 +123,7 @@ class EnvFlowDecoratorBase(RecordsUnknownAttributes, FlowDecorator):
         try:
             validate_flow_decorators(_flow_env_decorators(flow))
         except SpecError as err:
-            raise InvalidEnvRequest(err.message) from None
+            raise metaflow_error(err, request=True) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -320,4 +313,4 @@ def step_request(flow: Any, step_name: str, step_decorators: Sequence[Any] = ()
         request = request_for_step(step_name, _flow_env_decorators(flow), _env_decorators(step_decorators))
         return with_sys_packages(request, flow, step_name, step_decorators)
     except SpecError as err:
-        raise InvalidEnvRequest(err.message) from None
+        raise metaflow_error(err, request=True) from None

@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
-from metaflow.exception import MetaflowException
 from metaflow.metaflow_environment import MetaflowEnvironment
+
+from .metaflow_errors import translated
 
 BOOTSTRAP_MODULE = "metaflow_extensions.envs.plugins.envs.integration.bootstrap"
 REMOTE_PREFIX_DIR = "metaflow_envs"
@@ -37,31 +38,6 @@ def remote_decorators() -> FrozenSet[str]:
             if isinstance(from_extension, (list, tuple)):  # ours is text
                 names.update(n for n in from_extension if isinstance(n, str))
     return frozenset(names)
-
-
-class EnvironmentProblem(MetaflowException):
-    headline = "Environment error"
-
-
-def _as_metaflow_error(func: Callable) -> Callable:
-    """Our errors carry one clear message: Metaflow prints it without a traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import EnvError, check_debug_setting, debug_enabled
-
-        try:
-            check_debug_setting()
-            return func(*args, **kwargs)
-        except EnvError as err:
-            if debug_enabled():
-                raise
-            # Metaflow's echo takes '*' as a highlight toggle and drops it ('3.11.*' would show
-            # as '3.11.'): show the look-alike ASTERISK OPERATOR instead.
-            raise EnvironmentProblem(str(err).replace("*", "\u2217")) from None
-
-    return wrapper
 
 
 class CondaEnvironment(MetaflowEnvironment):
@@ -88,7 +64,7 @@ class CondaEnvironment(MetaflowEnvironment):
         # Every step gets our step decorator, so its runtime hooks run for every step.
         return ("conda",) + tuple(super().decospecs())
 
-    @_as_metaflow_error
+    @translated
     def init_environment(self, echo: Callable[..., None], only_steps: Optional[List[str]] = None,
                          force: bool = False) -> None:
         """Resolve (or reuse) the environment of every step (or `only_steps`); `force`
@@ -140,7 +116,7 @@ class CondaEnvironment(MetaflowEnvironment):
         with ThreadPoolExecutor(max_workers=min(8, len(unique) or 1)) as pool:
             list(pool.map(self.manager().publish, unique.values()))
 
-    @_as_metaflow_error
+    @translated
     def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
                      dry_run: bool = False) -> List[Tuple[List[str], Any, bool]]:
         """Resolve (or reuse) `jobs` in parallel: (steps, ResolvedEnvironment, whether it was
@@ -307,7 +283,7 @@ class CondaEnvironment(MetaflowEnvironment):
             return settings.get("CONDA_REMOTE_ARCH") or settings.get("KUBERNETES_CONDA_ARCH") or "linux-64"
         return host_platform()
 
-    @_as_metaflow_error
+    @translated
     def env_for_task(self, step_name: str, variables: Dict[str, str]) -> Optional[Any]:
         """The environment a task of `step_name` runs in (looked up now for fetch_at_exec)."""
         request = self.request_for(step_name)
@@ -334,13 +310,13 @@ class CondaEnvironment(MetaflowEnvironment):
                                ", ".join('"%s": ""' % d.name for d in missing)))
         return env
 
-    @_as_metaflow_error
+    @translated
     def hydrate(self, env: Any) -> str:
         from ..hydrate.prefix import python_in
 
         return str(python_in(self.manager().create(env)))
 
-    @_as_metaflow_error
+    @translated
     def record_pathspec(self, env: Any, flow_name: str, run_id: str, step_name: str) -> None:
         from ..ids import pathspec_alias
 
@@ -349,7 +325,7 @@ class CondaEnvironment(MetaflowEnvironment):
         if root is not None:  # lets `create --into-dir Flow/run/step` read the run from anywhere
             self.manager().index.set_run_root(flow_name, run_id, root)
 
-    @_as_metaflow_error
+    @translated
     def record_cloned_pathspec(self, flow_name: str, run_id: str, step_name: str, origin_run: str,
                                origin_env_id: Optional[str]) -> None:
         """`Flow/run/step` of a step cloned by `resume` names what its origin ran in: the

@@ -111,12 +111,12 @@ if FlowMutator is not None:
 
         def pre_mutate(self, mutable_flow: Any) -> None:
             from .decorators import in_task_process
-            from .environment import _as_metaflow_error
+            from .metaflow_errors import translated
 
             # A task runs in what the launcher resolved and needs no request: its node may hold
             # neither the project nor the requirements file (nor what reading them needs).
-            _as_metaflow_error(lambda: _pin_flow(mutable_flow, self._label, {} if in_task_process()
-                                                 else self._request(*self._where)))()
+            translated(lambda: _pin_flow(mutable_flow, self._label, {} if in_task_process()
+                                         else self._request(*self._where)))()
 
     class resolved_uv(_PinningMutator):  # noqa: N801 — the reference's name
         """

@@ -20,7 +20,8 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..kinds import Family, PythonSource
-from .environment import CondaEnvironment, _as_metaflow_error
+from .environment import CondaEnvironment
+from .metaflow_errors import translated
 
 UV_LOCK = "uv.lock"
 PYPROJECT = "pyproject.toml"
@@ -103,7 +104,7 @@ class UvEnvironment(CondaEnvironment):
         self._added: Set[str] = set()  # Metaflow's needs the lock lacks, resolved on top of it
         self._python_note = ""  # which Python the project's environment has, and why
 
-    @_as_metaflow_error
+    @translated
     def step_request(self, flow: Any, step_name: str, decorators: Sequence[Any]) -> Optional[Any]:
         """Every step asks for the uv project's environment; environment decorators are refused
         (what they add would not be in the lock)."""
@@ -133,7 +134,7 @@ class UvEnvironment(CondaEnvironment):
             self._project = (project_dir, replace(spec, python=python))
         return self._project
 
-    @_as_metaflow_error
+    @translated
     def init_environment(self, echo: Callable[..., None], only_steps: Optional[List[str]] = None,
                          force: bool = False) -> None:
         super().init_environment(echo, only_steps, force)
@@ -142,7 +143,7 @@ class UvEnvironment(CondaEnvironment):
                  "versions unchanged); `uv add` them to the project to lock them yourself."
                  % ", ".join(sorted(self._added)))
 
-    @_as_metaflow_error
+    @translated
     def resolve_jobs(self, echo: Callable[..., None], jobs: Dict[Tuple, List[str]], force: bool = False,
                      dry_run: bool = False) -> List[Tuple[List[str], Any]]:
         """As for any flow, after one line saying which Python the project's environment has."""

@@ -3,7 +3,7 @@
 import json
 from typing import List, Optional
 
-from ..errors import SpecError, StoreError
+from ..errors import AliasConflict, SpecError, StoreError
 from ..ids import Alias, EnvID, is_tag
 from .datastore import EnvStore
 
@@ -19,23 +19,27 @@ def read_alias(store: EnvStore, alias: Alias) -> Optional[EnvID]:
                          "`metaflow environment alias`." % (alias, alias.key)) from None
 
 
+def alias_conflict(alias: Alias, current: EnvID) -> AliasConflict:
+    """The one wording for an immutable alias that already names another environment, in the
+    datastore or in the local index."""
+    return AliasConflict("Alias '%s' is immutable and already names environment %s:%s (%s); choose another "
+                         "name or a mutable tag (latest, candidate, stable)."
+                         % (alias, current.req_id, current.full_id, current.arch))
+
+
 def write_alias(store: EnvStore, alias: Alias, env_id: EnvID) -> None:
     """Point `alias` at `env_id`. An immutable alias already naming another environment is
     an error; after writing, the alias is read back so a concurrent writer is detected."""
     if not alias.is_mutable:
         current = read_alias(store, alias)
         if current is not None and current != env_id:
-            raise SpecError(
-                "Alias '%s' is immutable and already names environment %s:%s (%s); choose another "
-                "name or a mutable tag (latest, candidate, stable)."
-                % (alias, current.req_id, current.full_id, current.arch)
-            )
+            raise alias_conflict(alias, current)
         if current == env_id:
             return
     store.write_text(alias.key, json.dumps(env_id.to_dict(), sort_keys=True), overwrite=True)
     written = read_alias(store, alias)
     if written != env_id and not alias.is_mutable:
-        raise SpecError(
+        raise AliasConflict(
             "Alias '%s' was written concurrently by another process and now names %s:%s; "
             "nothing was changed by this one." % (alias, written.req_id, written.full_id)
         )

@@ -17,7 +17,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from .. import settings
 from .roots import default_root, storage_class
-from ..errors import EnvError, SpecError, StoreError
+from ..errors import CorruptLock, EnvError, SpecError, StoreError
 from ..plumbing.cache import PackageCache, safe_filename, sha256_of
 from ..ids import EnvID, is_hex_id
 from ..lock import LockedPackage, ResolvedEnvironment
@@ -116,7 +116,7 @@ class EnvStore:
         try:
             return ResolvedEnvironment.from_json(text, expected=env_id)
         except SpecError as err:
-            raise StoreError("The lock %s in the %s datastore at %s cannot be used: %s"
+            raise CorruptLock("The lock %s in the %s datastore at %s cannot be used: %s"
                              % (key, self.datastore_type, self.root, err)) from None
 
     def full_ids(self, arch: str, req_id: str) -> List[str]:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 from filelock import FileLock, Timeout
 
 from .. import settings
-from ..errors import EnvError, SpecError
+from ..errors import CorruptLock, EnvError, SpecError
 from ..plumbing.cache import partial_file
 from ..lock import ResolvedEnvironment
 from ..ids import Alias, EnvID
@@ -108,7 +108,7 @@ class LocalIndex:
         """A lock is written once; a corrupted one is replaced (that is how `--force` heals)."""
         try:
             return self.load(env_id) is not None
-        except EnvError:
+        except CorruptLock:
             return False
 
     def load(self, env_id: EnvID) -> Optional[ResolvedEnvironment]:
@@ -118,7 +118,7 @@ class LocalIndex:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError, SpecError) as err:
-            raise EnvError("The local lock %s cannot be used: %s" % (path, err)) from None
+            raise CorruptLock("The local lock %s cannot be used: %s" % (path, err)) from None
 
     # ---- what each flow step resolved to last (the preference of its next resolution) ----
     def set_step_env(self, flow: str, step: str, env_id: EnvID) -> None:
