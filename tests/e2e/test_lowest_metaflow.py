@@ -62,7 +62,8 @@ def test_readme_main_job_conda_and_named_flows_run_on_the_lowest_declared_metafl
     ours = {"PYTHONPATH": str(ROOT)}
 
     def ran_on_the_lowest(output: str) -> bool:
-        found = re.search(r"Metaflow (\S+) executing", output)
+        # e.g. "Metaflow 2.12.0+envs(0.1.0) executing": the extensions after "+"
+        found = re.search(r"Metaflow ([^\s+]+)\S* executing", output)
         return bool(found) and Version(found.group(1)) == Version(version)
 
     # The README's main job, as it runs it: PyPI packages, this machine's Python.

@@ -152,12 +152,15 @@ def node_exports(environ: Mapping[str, str], prefix: Path, arch: str) -> Dict[st
 def packaged_lock(env_id: EnvID):
     """The lock of `env_id` from the code package (None: a package made without it), checked
     like any lock read back: its content must be what `env_id` names."""
-    from metaflow.packaging_sys import ContentType, MetaflowCodeContent
-
     from ..errors import EnvError, SpecError
     from ..lock import ResolvedEnvironment
 
-    path = MetaflowCodeContent.get_filename(LOCKS_FILE, ContentType.OTHER_CONTENT)
+    try:
+        from metaflow.packaging_sys import ContentType, MetaflowCodeContent
+    except ImportError:  # Metaflow < 2.16: the package is extracted as it is, here
+        path = LOCKS_FILE
+    else:
+        path = MetaflowCodeContent.get_filename(LOCKS_FILE, ContentType.OTHER_CONTENT)
     if not path or not os.path.isfile(path):
         return None
     try:

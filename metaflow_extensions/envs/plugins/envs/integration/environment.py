@@ -191,11 +191,14 @@ class CondaEnvironment(MetaflowEnvironment):
         and no alias, only the datastore's packages (bootstrap.packaged_lock)."""
         files = list(super().add_to_package())
         if self._envs:
-            from metaflow.packaging_sys import ContentType
-
             from .bootstrap import LOCKS_FILE
 
-            files.append((str(self._locks_file()), LOCKS_FILE, ContentType.OTHER_CONTENT))
+            try:
+                from metaflow.packaging_sys import ContentType
+            except ImportError:  # Metaflow < 2.16: (path, arcname), at the package's root
+                files.append((str(self._locks_file()), LOCKS_FILE))
+            else:
+                files.append((str(self._locks_file()), LOCKS_FILE, ContentType.OTHER_CONTENT))
         return files
 
     def _locks_file(self) -> Path:

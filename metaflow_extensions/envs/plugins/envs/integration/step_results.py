@@ -10,7 +10,6 @@ is [req_id, full_id, arch].
 """
 from typing import Any, Dict, List, Optional, Tuple
 
-from packaging.requirements import InvalidRequirement, Requirement
 
 # One row per step (and arch): (step, ResolvedEnvironment or None, why-none, state).
 Row = Tuple[str, Any, str, str]
@@ -61,6 +60,10 @@ def _requested_packages(spec: Optional[Any]) -> Dict[str, Dict[str, str]]:
         conda[("%s::%s" % (dep.channel, dep.name)) if dep.channel else dep.name] = dep.version or ""
     if spec.python:
         conda["python"] = spec.python
+    # Here, not at the top: flow_cli (which imports this module) is loaded in tasks too, whose
+    # environment need not hold `packaging`.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     pypi = {}
     for text in data.get("pypi", ()):
         try:
