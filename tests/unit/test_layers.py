@@ -27,8 +27,11 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("store", (ENVS + ".store",)),
     ("hydrate", (ENVS + ".hydrate",)),
     ("environments", (ENVS + ".environments", ENVS + ".verify")),
-    ("commands", (ENVS + ".integration", ENVS + ".cli", PACKAGE + ".cmd", PACKAGE + ".plugins.mfextinit_envs",
-                  PACKAGE + ".toplevel")),
+    # cli/ is the library behind the command lines, without Metaflow (test_cli_imports_no_metaflow);
+    # integration/ plugs into Metaflow and may use cli/; cmd/ (`metaflow environment`) sits on top.
+    ("cli", (ENVS + ".cli",)),
+    ("integration", (ENVS + ".integration", PACKAGE + ".plugins.mfextinit_envs", PACKAGE + ".toplevel")),
+    ("cmd", (PACKAGE + ".cmd",)),
 ]
 # Package __init__ files that only mark a folder: importing `from .. import settings` names them.
 CONTAINERS = (PACKAGE, PACKAGE + ".plugins", ENVS)
@@ -109,3 +112,18 @@ def test_no_module_imports_a_higher_layer():
 def test_plumbing_imports_no_stage():
     assert (ROOT / "plugins" / "envs" / "plumbing").is_dir(), "the cache, downloads and tool runners live there"
     assert ["%s imports %s" % (s, t) for s, t in _edges() if s.startswith(ENVS + ".plumbing") and _rank(t) != 0] == []
+
+
+def _metaflow_imports(path: Path) -> Iterator[str]:
+    """The `metaflow` modules (not ours, `metaflow_extensions`) a file imports, at any depth."""
+    for node in _imports([ast.parse(path.read_text(encoding="utf-8"), str(path))]):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module or ""] if not node.level else [])
+        yield from (n for n in names if n == "metaflow" or n.startswith("metaflow."))
+
+
+def test_cli_imports_no_metaflow():
+    """cli/ runs without Metaflow: what needs it comes from the caller (cmd/, integration/)."""
+    cli = ROOT / "plugins" / "envs" / "cli"
+    assert cli.is_dir()
+    assert ["%s imports %s" % (_module_name(p), m) for p in sorted(cli.rglob("*.py")) for m in _metaflow_imports(p)] == []

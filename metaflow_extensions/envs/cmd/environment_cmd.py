@@ -194,7 +194,9 @@ def environment(ctx, quiet, datastore, _environment, conda_root, metadata, quiet
         if conda_root is not None:
             group_options.apply_conda_root(obj.datastore_type(), conda_root)
         if metadata is not None:
-            group_options.apply_metadata(metadata)
+            from metaflow_extensions.envs.plugins.envs.integration.step_code import apply_metadata
+
+            apply_metadata(metadata)
         if quiet_file_output is not None:
             obj.result_file = OutputFile(quiet_file_output, "--quiet-file-output")
         return obj
@@ -284,6 +286,7 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, use_uv_lock, ex
     @_one_line
     def run():
         from metaflow_extensions.envs.plugins.envs.cli import args, document, refs, render, resolving
+        from metaflow_extensions.envs.plugins.envs.integration.metaflow_needs import with_metaflow_needs
         from metaflow_extensions.envs.plugins.envs.errors import SpecError
         from metaflow_extensions.envs.plugins.envs.integration.decorator_rules import python_version_spec
         from metaflow_extensions.envs.plugins.envs.resolve.platforms import host_platform
@@ -316,7 +319,7 @@ def resolve(obj, req_file, yml_file, toml_file, uv_lock, pylock, use_uv_lock, ex
             metaflow_deps=not skip_metaflow_deps, datastore=obj.datastore_type())
         spec = resolving.read_request(request)  # the file parses (or the error names it) before any work
         envs = obj.environments(local_only=local_only)
-        results = resolving.resolve(envs, request, spec, obj.progress(quiet))
+        results = resolving.resolve(envs, request, spec, obj.progress(quiet), with_metaflow_needs)
         docs = document.documents(envs, results)
         quiet_text = _quiet_lines((doc["env_id"]["arch"], doc) for doc in docs)
         if as_json:
@@ -407,6 +410,7 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
                                                                step_metaflow)
         from metaflow_extensions.envs.plugins.envs.errors import EnvError, SpecError
         from metaflow_extensions.envs.plugins.envs.hydrate.prefix import check_target, named_prefix, python_in
+        from metaflow_extensions.envs.plugins.envs.integration import step_code
 
         wanted = _check_arch(arch)
         ref = refs.parse_ref(env, _kind(as_pathspec))
@@ -435,7 +439,7 @@ def create(obj, name, prefix_path, into_dir, install_notebook, notebook_prefix, 
         code = None
         if into is not None and ref.is_pathspec:
             pathspec = ref.alias.name
-            code, task = code_package.code_of(pathspec, envs.index.run_root(*pathspec.split("/")[:2]))
+            code, task = step_code.code_of(pathspec, envs.index.run_root(*pathspec.split("/")[:2]))
             version = step_metaflow.recorded_version(task) if code is None else None
             if code is None and not (version and step_metaflow.has_metaflow(found, version)):
                 if exact:

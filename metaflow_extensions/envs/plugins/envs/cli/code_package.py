@@ -12,7 +12,7 @@ import os
 import shlex
 import tarfile
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any
 
 from ..errors import EnvError, SpecError
 from ..plumbing.cache import partial_name
@@ -34,41 +34,6 @@ def check_into_dir(into_dir: Path, force: bool) -> None:
         raise SpecError("--into-dir %s is not empty: choose another directory or add --force to replace "
                         "its content." % into_dir)
     check_only_written(into_dir)
-
-
-def code_of(pathspec: str, run_root: Optional[str] = None) -> Tuple[Any, Any]:
-    """(the MetaflowCode of the step (its first task's), else of its run, or None; the step's
-    first task). `run_root`: the `.metaflow` directory a local run was recorded in (the local
-    index), read wherever this command runs rather than only below the flow's working directory."""
-    from metaflow import Run, Step, get_metadata, metadata, namespace
-    from metaflow.exception import MetaflowException
-
-    namespace(None)
-    flow, run_id = pathspec.split("/")[:2]
-    if get_metadata().startswith("local") and _holds_run(run_root, flow, run_id):
-        metadata("local@%s" % os.path.dirname(run_root))
-    try:
-        step = Step(pathspec, _namespace_check=False)
-        task = step.task
-        code = task.code if task is not None else None
-        if code is None:
-            code = Run("/".join(pathspec.split("/")[:2]), _namespace_check=False).code
-    except MetaflowException as err:
-        raise EnvError("Cannot read step %s with the Metaflow client (%s): check the pathspec and "
-                       "METAFLOW_DEFAULT_METADATA%s." % (pathspec, str(err).strip().splitlines()[-1], "" if (
-                           run_root or not get_metadata().startswith("local")) else
-                           " (with local metadata, a run this machine did not record is read from the "
-                           ".metaflow directory above the working directory: run the command from the "
-                           "flow's directory)")) from None
-    return code, task
-
-
-def _holds_run(run_root: Optional[str], flow: str, run_id: str) -> bool:
-    """A root read from the local index is data: used only if it is a `.metaflow` directory
-    holding this very run."""
-    if not run_root or not os.path.isabs(run_root) or os.path.basename(run_root) != ".metaflow":
-        return False
-    return os.path.isdir(os.path.join(run_root, flow, run_id))
 
 
 def extract(code: Any, into_dir: Path) -> None:

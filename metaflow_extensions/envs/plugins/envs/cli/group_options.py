@@ -1,5 +1,6 @@
 """The options of the `metaflow environment` group that the reference extension's users type
-(`--conda-root`, `--metadata`; `--quiet-file-output` is an OutputFile), each applied with the reference's
+(`--conda-root`; `--metadata` is applied by integration/step_code.py, through the Metaflow
+client; `--quiet-file-output` is an OutputFile), each applied with the reference's
 meaning before the command runs, or refused naming what to use instead."""
 import os
 
@@ -24,10 +25,3 @@ def apply_conda_root(datastore_type: str, root: str) -> None:
     except SpecError as err:
         raise SpecError("--conda-root %s: %s" % (root, err)) from None
 
-
-def apply_metadata(metadata_type: str) -> None:
-    """--metadata: the metadata provider the Metaflow client reads runs and steps from (here:
-    the code package of `create PATHSPEC --into-dir`)."""
-    from metaflow import metadata
-
-    metadata(metadata_type)

@@ -8,7 +8,6 @@ from typing import Callable, List, Optional, Sequence
 from ..environments import Environments, merged_spec
 from ..errors import SpecError
 from ..ids import Alias
-from ..integration.metaflow_needs import with_metaflow_needs
 from ..lock import ResolvedEnvironment
 from ..plumbing.notices import relayed_to
 from ..plumbing.signals import stop_on_signals
@@ -119,11 +118,17 @@ def _verification_report(progress: Progress) -> Callable[[Verification], None]:
     return report
 
 
+# (spec, datastore type, the environment extended or None) -> spec plus what Metaflow needs in a
+# task: passed in by the caller (integration.metaflow_needs.with_metaflow_needs), as it asks Metaflow.
+AddMetaflowNeeds = Callable[[EnvSpec, Optional[str], Optional[ResolvedEnvironment]], EnvSpec]
+
+
 def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
-            progress: Progress) -> List[ResolvedEnvironment]:
+            progress: Progress, add_metaflow_needs: AddMetaflowNeeds) -> List[ResolvedEnvironment]:
     """Resolve (or reuse) the environment for each architecture of `spec` (what
     `read_request(request)` gave), in parallel; unless a dry run, publish them (when there is
-    a datastore) and alias the first one."""
+    a datastore) and alias the first one. `add_metaflow_needs` adds what Metaflow needs in a
+    task (unless the request skips them)."""
     if spec.pypi_locked is not None:
         progress.note("PyPI packages as locked in %s, not re-resolved%s." % (
             spec.pypi_locked.source, " (--no-uv-lock resolves the pyproject.toml instead)"
@@ -146,7 +151,7 @@ def resolve(envs: Environments, request: ResolveRequest, spec: EnvSpec,
         if earlier is not None:
             target = merged_spec(earlier.spec, target)
         if request.metaflow_deps:
-            target = with_metaflow_needs(target, request.datastore, base)
+            target = add_metaflow_needs(target, request.datastore, base)
         return target
 
     targets = {arch: target_of(arch) for arch in request.archs}
