@@ -30,6 +30,7 @@ from ..kinds import PackageKind
 from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.download import refusal_status
 from ..plumbing.uv import run_uv
+from ..plumbing.uv_commands import compile_args
 from ..spec.model import DEFAULT_INDEX, EnvSpec
 from .pip_config import with_pip_config
 from .platforms import PlatformInfo, host_platform, platform_info, tag_rank, wheel_filename_tags
@@ -256,14 +257,8 @@ def _refusing_indexes(spec: EnvSpec, requirements: Sequence[str], credentials: C
 
 
 def _compile_args(python_version: str, target: PlatformInfo) -> List[str]:
-    """`uv pip compile` of requirements.in into pylock.toml, for the target."""
-    return [
-        "pip", "compile", "requirements.in",
-        "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
-        "--python-version", python_version,
-        "--python-platform", target.uv_python_platform(),
-        "--python", sys.executable,
-    ]
+    """`uv pip compile` of requirements.in into pylock.toml, for the target, by this Python."""
+    return compile_args(python_version, target.uv_python_platform(), sys.executable)
 
 
 # The newest macOS whose wheel tags `packaging` and uv know: asked for, uv lists every macOS
