@@ -3,8 +3,8 @@ import pytest
 from packaging.tags import Tag
 
 from metaflow_extensions.envs.plugins.envs.errors import SpecError
-from metaflow_extensions.envs.plugins.envs.resolve.platforms import platform_info, sys_packages_for
-from metaflow_extensions.envs.plugins.envs.resolve.pypi import _best_wheel
+from metaflow_extensions.envs.plugins.envs.resolve.platforms import best_wheel, platform_info, sys_packages_for
+from metaflow_extensions.envs.plugins.envs.spec.locked import LockedFile
 
 
 def test_linux_virtual_packages_and_uv_platform(monkeypatch):
@@ -50,7 +50,7 @@ def test_unknown_platform_is_a_clear_error():
 
 
 def _wheels(*names):
-    return {"wheels": [{"url": "https://x/%s" % n, "hashes": {"sha256": "0" * 64}} for n in names]}
+    return tuple(LockedFile(url="https://x/%s" % n, sha256="0" * 64, filename=n) for n in names)
 
 
 def test_best_wheel_is_the_targets_most_specific():
@@ -60,17 +60,31 @@ def test_best_wheel_is_the_targets_most_specific():
         "charset_normalizer-3.5.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
         "charset_normalizer-3.5.2-cp311-cp311-macosx_11_0_arm64.whl",
     )
-    linux = _best_wheel(entry, platform_info("linux-64").wheel_tags("3.11"))
-    assert linux["name"].endswith("manylinux2014_x86_64.whl")
-    arm = _best_wheel(entry, platform_info("osx-arm64").wheel_tags("3.11"))
-    assert arm["name"].endswith("macosx_11_0_arm64.whl")
-    aarch = _best_wheel(entry, platform_info("linux-aarch64").wheel_tags("3.11"))
-    assert aarch["name"].endswith("py3-none-any.whl")
+    linux = best_wheel(entry, platform_info("linux-64").wheel_tags("3.11"))
+    assert linux.filename.endswith("manylinux2014_x86_64.whl")
+    arm = best_wheel(entry, platform_info("osx-arm64").wheel_tags("3.11"))
+    assert arm.filename.endswith("macosx_11_0_arm64.whl")
+    aarch = best_wheel(entry, platform_info("linux-aarch64").wheel_tags("3.11"))
+    assert aarch.filename.endswith("py3-none-any.whl")
 
 
 def test_no_compatible_wheel_gives_none():
     entry = _wheels("numpy-2.0-cp312-cp312-manylinux_2_28_x86_64.whl")
-    assert _best_wheel(entry, platform_info("linux-64").wheel_tags("3.11")) is None
+    assert best_wheel(entry, platform_info("linux-64").wheel_tags("3.11")) is None
     # A wheel needing a newer glibc than the target's is not compatible either.
     entry = _wheels("numpy-2.0-cp311-cp311-manylinux_2_34_x86_64.whl")
-    assert _best_wheel(entry, platform_info("linux-64").wheel_tags("3.11")) is None
+    assert best_wheel(entry, platform_info("linux-64").wheel_tags("3.11")) is None
+
+
+def test_best_wheel_keeps_to_the_allowed_hashes_and_ignores_the_locks_order():
+    """One choice for uv's output (with pip's hash-checking mode) and for lock files: the
+    allowed sha256 narrow it, and equally good wheels give the same pick in any order."""
+    tags = platform_info("linux-64").wheel_tags("3.11")
+    specific = LockedFile(url="https://x/a", sha256="1" * 64, filename="a-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    pure = LockedFile(url="https://x/b", sha256="2" * 64, filename="a-1.0-py3-none-any.whl")
+    assert best_wheel((pure, specific), tags) == specific
+    assert best_wheel((pure, specific), tags, allowed=frozenset(["2" * 64])) == pure
+    assert best_wheel((pure, specific), tags, allowed=frozenset(["3" * 64])) is None
+    build1 = LockedFile(url="https://x/c", sha256="3" * 64, filename="a-1.0-1-py3-none-any.whl")
+    build2 = LockedFile(url="https://x/d", sha256="4" * 64, filename="a-1.0-2-py3-none-any.whl")
+    assert best_wheel((build1, build2), tags) == best_wheel((build2, build1), tags) == build1

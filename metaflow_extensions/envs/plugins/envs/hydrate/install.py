@@ -20,6 +20,7 @@ from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter
 from ..plumbing.rattler import rattler_client, run_rattler
 from ..plumbing.uv import run_uv
+from ..plumbing.uv_commands import install_wheels_args, venv_args
 from .archive_check import check_conda_archive
 from .dirfd import make_parents
 from .plan import HydrationPlan, PackageStore, plan
@@ -126,15 +127,14 @@ def _install(
     if env.python_source == PythonSource.SYSTEM:
         # An exact version (resolved on this platform), or a series (resolved for it elsewhere).
         interpreter = find_interpreter(("==%s" if env.python_version.count(".") >= 2 else "%s.*") % env.python_version)
-        run_uv(["venv", "--quiet", "--allow-existing", "--python", interpreter, str(prefix)],
+        run_uv(venv_args(interpreter, str(prefix)),
                credentials, HydrateError, "Could not create a virtualenv for Python %s" % env.python_version)
     wheels = [p for p in packages if p.kind == PackageKind.PYPI]
     if wheels:
         paths = [str(cache.path_for(p)) for p in wheels]
         python = python_in(prefix)
         run_uv(
-            ["pip", "install", "--quiet", "--no-deps", "--no-index", "--offline",
-             "--break-system-packages", "--python", str(python), *paths],
+            install_wheels_args(str(python), paths),
             credentials, HydrateError, "Could not install the PyPI packages into %s" % prefix,
         )
 

@@ -34,6 +34,7 @@ from ..plumbing.cache import PackageCache, is_sha256, safe_filename, sha256_of
 from ..plumbing.download import fetch_url
 from ..plumbing.notices import notice
 from ..plumbing.uv import run_uv
+from ..plumbing.uv_commands import build_wheel_args
 from ..spec.model import EnvSpec
 from .pypi import BuiltWheel, SourceToBuild, WheelBuilder, source_options
 
@@ -201,7 +202,7 @@ def _zip_time(date_time: Tuple[int, ...]) -> float:
 def _uv_build(source: SourceToBuild, tree: Path, work: Path, python: str, spec: EnvSpec,
               credentials: Credentials) -> Path:
     out = work / "dist"
-    args = ["build", "--wheel", "--out-dir", str(out), "--python", python, str(tree)]
+    args = build_wheel_args(str(out), python, str(tree))
     # Build dependencies (setuptools...) come from the request's own indexes.
     source_args, source_env = source_options(spec, credentials, work)
     source_env = dict(source_env, SOURCE_DATE_EPOCH=str(source_date_epoch(tree)))

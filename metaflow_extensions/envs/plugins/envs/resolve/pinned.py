@@ -14,7 +14,7 @@ from ..errors import ResolveError
 from ..kinds import PackageKind
 from ..lock import LockedPackage
 from ..spec.locked import LockedEntry, LockedFile, LockedPypi
-from .platforms import PlatformInfo, tag_rank
+from .platforms import PlatformInfo, best_wheel
 from .pypi import _tag_string
 
 
@@ -49,8 +49,8 @@ def resolve_locked(locked: LockedPypi, python_version: str, target: PlatformInfo
         raise ResolveError("Both Conda and %s install %s: remove %s from the Conda packages (the PyPI part "
                            "of the environment is exactly the lock)." % (locked.source, ", ".join(overlap),
                                                                          "it" if len(overlap) == 1 else "them"))
-    rank = {tag: i for i, tag in enumerate(target.wheel_tags(python_version))}
-    chosen = {e: _best_wheel(e, rank) for e in wanted}
+    target_tags = target.wheel_tags(python_version)
+    chosen = {e: best_wheel(e.wheels, target_tags) for e in wanted}
     lacking = [e for e, wheel in chosen.items() if wheel is None]
     if lacking:
         raise ResolveError(
@@ -76,13 +76,6 @@ def _applies(entry: LockedEntry, locked: LockedPypi, environment: Dict[str, str]
     lock_environment = dict(environment, extras=frozenset(locked.extras),
                             dependency_groups=frozenset(locked.groups))
     return Marker(entry.marker).evaluate(lock_environment, context="lock_file")  # type: ignore[arg-type]
-
-
-def _best_wheel(entry: LockedEntry, rank: Dict) -> Optional[LockedFile]:
-    """The wheel the target's installer would pick: its most preferred compatible tag."""
-    scored = [(tag_rank(w.filename, rank), w.filename, w) for w in entry.wheels]
-    scored = [s for s in scored if s[0] is not None]
-    return min(scored)[2] if scored else None
 
 
 def _described(entry: LockedEntry) -> str:

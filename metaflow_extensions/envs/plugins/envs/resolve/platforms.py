@@ -10,12 +10,13 @@ declared `__osx` the macOS ones.
 import platform as _host_platform
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from packaging import tags
 
 from .. import settings
 from ..errors import SpecError
+from ..spec.locked import LockedFile
 from ..spec.model import CONDA_PLATFORMS, SysPackages, check_sys_package, merge_sys_packages
 
 _UV_MANYLINUX_MINORS = (17, 28) + tuple(range(31, 41))
@@ -174,3 +175,15 @@ def tag_rank(filename: str, rank: Dict[tags.Tag, int]) -> Optional[int]:
     except ValueError:  # packaging's InvalidWheelFilename
         return None
     return min((rank[t] for t in wheel_tags if t in rank), default=None)
+
+
+def best_wheel(wheels: Sequence[LockedFile], target_tags: Sequence[tags.Tag],
+               allowed: Optional[FrozenSet[str]] = None) -> Optional[LockedFile]:
+    """The wheel the target's installer would pick: its most preferred compatible tag (ties:
+    the first file name, whatever order the lock lists them in), among the `allowed` sha256
+    (pip's hash-checking mode) when given; None when the target can install none."""
+    rank = {tag: i for i, tag in enumerate(target_tags)}
+    scored = [(tag_rank(w.filename, rank), w.filename, i) for i, w in enumerate(wheels)
+              if allowed is None or w.sha256 in allowed]
+    scored = [s for s in scored if s[0] is not None]
+    return wheels[min(scored)[2]] if scored else None

@@ -30,9 +30,12 @@ from ..kinds import PackageKind
 from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.download import refusal_status
 from ..plumbing.uv import run_uv
+from ..plumbing.uv_commands import compile_args
+from ..spec.locked import LockedFile
+from ..spec.lockfiles.pylock import package_wheels
 from ..spec.model import DEFAULT_INDEX, EnvSpec
 from .pip_config import with_pip_config
-from .platforms import PlatformInfo, host_platform, platform_info, tag_rank, wheel_filename_tags
+from .platforms import PlatformInfo, best_wheel, host_platform, platform_info, wheel_filename_tags
 
 try:  # Python 3.11+
     import tomllib
@@ -124,18 +127,18 @@ def resolve(
         except ResolveError as err:
             refused = _refusing_indexes(spec, requirements, credentials) if _NOT_FOUND in err.message else ""
             raise ResolveError(explain_indexes(err.message, spec) + refused, err.hint) from None
-        entries = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
+        entries = _compiled_packages(work)
     tags = target.wheel_tags(python_version)
-    hashes = _allowed_hashes(spec, entries)
+    hashes = _allowed_hashes(spec, [entry for entry, _ in entries])
     locked: List[LockedPackage] = []
-    for entry in entries:
+    for entry, wheels in entries:
         allowed = None if hashes is None else hashes[canonicalize_name(entry["name"])]
-        wheel = _best_wheel(entry, tags, allowed)
+        wheel = best_wheel(wheels, tags, allowed)
         if wheel is not None:
             locked.append(_locked_wheel(entry["name"], wheel))
             continue
         if allowed is not None:
-            _check_source_hash(entry, tags, allowed)
+            _check_source_hash(entry, wheels, tags, allowed)
         source = _source_of(entry)
         source = replace(source, why=_why_built(source, target, python_version))
         what = "a source distribution" if source.kind == "sdist" else "a %s source" % source.kind
@@ -166,6 +169,14 @@ def resolve(
                                "packages can be built for another platform. %s" % (no_wheel, built.filename, advice))
         locked.append(_locked_built(source, built))
     return sorted(locked, key=lambda p: p.name)
+
+
+def _compiled_packages(work: Path) -> List[Tuple[dict, Tuple[LockedFile, ...]]]:
+    """Each [[packages]] table of the pylock.toml uv compiled in `work`, with its wheels read
+    by the pylock reader; the table itself still tells the sources (sdist, directory, vcs,
+    archive) a package without a wheel for the target is built from."""
+    packages = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
+    return [(p, package_wheels(p, work, "uv's pylock.toml")) for p in packages]
 
 
 def _system(target: PlatformInfo, origin: bool = True) -> str:
@@ -256,14 +267,8 @@ def _refusing_indexes(spec: EnvSpec, requirements: Sequence[str], credentials: C
 
 
 def _compile_args(python_version: str, target: PlatformInfo) -> List[str]:
-    """`uv pip compile` of requirements.in into pylock.toml, for the target."""
-    return [
-        "pip", "compile", "requirements.in",
-        "--format", "pylock.toml", "-o", "pylock.toml", "--quiet",
-        "--python-version", python_version,
-        "--python-platform", target.uv_python_platform(),
-        "--python", sys.executable,
-    ]
+    """`uv pip compile` of requirements.in into pylock.toml, for the target, by this Python."""
+    return compile_args(python_version, target.uv_python_platform(), sys.executable)
 
 
 # The newest macOS whose wheel tags `packaging` and uv know: asked for, uv lists every macOS
@@ -284,7 +289,7 @@ def _refuse_if_newer_macos_has_wheels(entry: dict, spec: EnvSpec, python_version
         run_uv(_compile_args(python_version, newest) + ["--no-deps"] + source_args, credentials, ResolveError,
                "PyPI cannot list the wheels of %s %s" % (entry["name"], entry.get("version")),
                env={**newest.uv_environment(), **source_env}, cwd=str(work))
-        probed = tomllib.loads((work / "pylock.toml").read_text()).get("packages", [])
+        probed = [wheels for _, wheels in _compiled_packages(work)]
     floor = _oldest_macos_with_a_wheel(probed, python_version, target)
     if floor is not None:
         raise ResolveError(
@@ -294,17 +299,20 @@ def _refuse_if_newer_macos_has_wheels(entry: dict, spec: EnvSpec, python_version
                                            target.subdir, floor, target.subdir, target.system_version))
 
 
-def _oldest_macos_with_a_wheel(entries: List[dict], python_version: str, target: PlatformInfo) -> Optional[str]:
-    """The oldest `major.minor` macOS (named in the wheels' own tags) whose tags take one of them."""
+def _oldest_macos_with_a_wheel(packages: List[Tuple[LockedFile, ...]], python_version: str,
+                               target: PlatformInfo) -> Optional[str]:
+    """The oldest `major.minor` macOS (named in the wheels' own tags) whose tags take one of
+    the wheels of `packages`."""
     versions = set()
-    for wheel in (w for e in entries for w in e.get("wheels", [])):
-        for tag in wheel_filename_tags(wheel.get("name") or wheel["url"].rsplit("/", 1)[-1])[2]:
+    for wheel in (w for wheels in packages for w in wheels):
+        for tag in wheel_filename_tags(wheel.filename)[2]:
             match = re.match(r"macosx_(\d+)_(\d+)_", tag.platform)
             if match:
                 versions.add((int(match.group(1)), int(match.group(2))))
     for major, minor in sorted(versions):
         version = "%d.%d" % (major, minor)
-        if any(_best_wheel(e, replace(target, system_version=version).wheel_tags(python_version)) for e in entries):
+        if any(best_wheel(wheels, replace(target, system_version=version).wheel_tags(python_version))
+               for wheels in packages):
             return version
     return None
 
@@ -474,15 +482,15 @@ def _allowed_hashes(spec: EnvSpec, entries: List[dict]) -> Optional[Dict[str, Fr
     return allowed
 
 
-def _check_source_hash(entry: dict, tags: Sequence, allowed: FrozenSet[str]) -> None:
+def _check_source_hash(entry: dict, wheels: Sequence[LockedFile], tags: Sequence, allowed: FrozenSet[str]) -> None:
     """No wheel has an allowed hash: before anything is built, the source archive must."""
     name = canonicalize_name(entry["name"])
     source = _source_of(entry) if any(k in entry for k in _SOURCE_KINDS) else None
     if source is not None and source.sha256 in allowed:
         return
-    wheel = _best_wheel(entry, tags)
+    wheel = best_wheel(wheels, tags)
     if wheel is not None:
-        filename, sha256 = wheel["name"], (wheel.get("hashes") or {}).get("sha256")
+        filename, sha256 = wheel.filename, wheel.sha256 or None
     elif source is None:
         return  # nothing installable at all: the caller's _source_of says so
     elif source.sha256 is None:
@@ -500,25 +508,9 @@ def _check_source_hash(entry: dict, tags: Sequence, allowed: FrozenSet[str]) -> 
     )
 
 
-def _best_wheel(entry: dict, tags: Sequence, allowed: Optional[FrozenSet[str]] = None) -> Optional[dict]:
-    """The wheel the target installer would pick: its most preferred compatible tag, among
-    the `allowed` sha256 (pip's hash-checking mode) when given."""
-    rank = {tag: i for i, tag in enumerate(tags)}
-    best: Optional[Tuple[int, dict]] = None
-    for wheel in entry.get("wheels", []):
-        if allowed is not None and (wheel.get("hashes") or {}).get("sha256") not in allowed:
-            continue
-        filename = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1]
-        score = tag_rank(filename, rank)
-        if score is not None and (best is None or score < best[0]):
-            best = (score, dict(wheel, name=filename))
-    return best[1] if best else None
-
-
-def _locked_wheel(name: str, wheel: dict) -> LockedPackage:
-    filename = wheel["name"]
+def _locked_wheel(name: str, wheel: LockedFile) -> LockedPackage:
+    filename, sha256 = wheel.filename, wheel.sha256
     _, version, _, wtags = parse_wheel_filename(filename)
-    sha256 = (wheel.get("hashes") or {}).get("sha256")
     if not sha256:
         raise ResolveError(
             "The index gave no sha256 for %s: use an index that publishes hashes." % filename
@@ -529,9 +521,9 @@ def _locked_wheel(name: str, wheel: dict) -> LockedPackage:
         version=str(version),
         build=_tag_string(filename),
         filename=filename,
-        url=strip_credentials(wheel["url"]),
+        url=strip_credentials(wheel.url),
         sha256=sha256,
-        size=wheel.get("size"),
+        size=wheel.size,
     )
 
 

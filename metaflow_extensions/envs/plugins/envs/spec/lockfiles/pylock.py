@@ -9,7 +9,7 @@ out, as it is of a uv.lock: a flow ships its own code.
 """
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from packaging.utils import canonicalize_name
 
@@ -62,18 +62,26 @@ def _entry(package: Dict[str, Any], base: Path, source: str) -> LockedEntry:
     if not isinstance(name, str) or not isinstance(version, str):
         raise SpecError("%s: every package needs a name and a version (got %r %r): only locks of exact "
                         "versions can be used." % (source, name, version))
-    wheels = package.get("wheels", [])
     sdist = package.get("sdist")
     try:
         return LockedEntry(
             name=canonicalize_name(name),
             version=version,
             marker=package.get("marker"),
-            wheels=tuple(_file(w, base, source, name) for w in wheels),
+            wheels=package_wheels(package, base, source),
             sdist=_file(sdist, base, source, name) if sdist else None,
         )
     except (TypeError, AttributeError):
         raise SpecError("%s: the files of package %s are malformed." % (source, name)) from None
+
+
+def package_wheels(package: Dict[str, Any], base: Path, source: str) -> Tuple[LockedFile, ...]:
+    """The wheels of one [[packages]] table of the pylock.toml `source` in folder `base`
+    (also read by resolve/pypi.py from the pylock.toml uv compiles)."""
+    try:
+        return tuple(_file(w, base, source, str(package.get("name"))) for w in package.get("wheels", []))
+    except (TypeError, AttributeError):
+        raise SpecError("%s: the files of package %s are malformed." % (source, package.get("name"))) from None
 
 
 def _file(data: Dict[str, Any], base: Path, source: str, package: str) -> LockedFile:

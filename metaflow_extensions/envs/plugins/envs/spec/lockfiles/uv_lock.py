@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 from ...auth import Credentials
 from ...errors import SpecError
 from ...plumbing.uv import run_uv
+from ...plumbing.uv_commands import export_pylock_args
 from ..locked import LockedPypi
 from .pylock import read_pylock
 
@@ -33,17 +34,11 @@ def read_uv_lock(project_dir: Path, extras: Sequence[str] = (), groups: Sequence
         raise SpecError("No uv.lock in %s: run `uv lock` there first." % project_dir)
     if not (project_dir / "pyproject.toml").is_file():
         raise SpecError("%s has no pyproject.toml beside it: uv needs the project to read its lock." % lock)
-    args = ["export", "--frozen", "--offline", "--format", "pylock.toml", "--no-emit-project", "--quiet"]
-    for extra in extras:
-        args += ["--extra", extra]
-    for group in groups:
-        args += ["--group", group]
-    if not dev and "dev" not in groups:
-        args.append("--no-dev")
     with tempfile.TemporaryDirectory(prefix="mfenvs-uvlock-") as tmp:
         out = Path(tmp) / "pylock.toml"
         # uv's message names an unknown extra or group, or what is wrong with the lock.
-        run_uv(args + ["-o", str(out)], Credentials(), SpecError, "uv cannot read %s" % lock, cwd=str(project_dir))
+        run_uv(export_pylock_args(extras, groups, dev, str(out)), Credentials(), SpecError, "uv cannot read %s" % lock,
+               cwd=str(project_dir))
         locked = read_pylock(out, source=str(lock))
     asked = direct_dependencies(project_dir / "pyproject.toml", extras, groups, dev)
     present = {e.name for e in locked.entries}
