@@ -34,6 +34,7 @@ from ..errors import CorruptLock, EnvError
 from ..plumbing.cache import PARTIAL, stale_partials
 from ..hydrate.prefix import MARKER, NAMED_DIR, OWNER_MARKER, envs_root, owns, read_marker, remove_owned
 from ..ids import EnvID
+from ..layout import CACHE_LOCKS
 from .args import check_days
 
 DAY = 86400.0
@@ -285,7 +286,7 @@ def _collect_partials(envs: Environments, report: GcReport) -> None:
     """Stale temp files beside the index and among the locks (the package cache's are
     collected with the packages)."""
     root = envs.index.root
-    locks = root / "locks"
+    locks = root / CACHE_LOCKS
     for directory in [root] + (sorted(p for p in locks.rglob("*") if p.is_dir()) if locks.is_dir() else []):
         _collect_partials_in(report, directory)
 

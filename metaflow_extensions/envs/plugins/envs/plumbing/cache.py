@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
 from .. import settings
+from ..layout import CACHE_PACKAGES
 from ..errors import HydrateError
 
 if TYPE_CHECKING:  # only its kind, sha256, filename and size are read
@@ -71,7 +72,7 @@ def is_sha256(value: object) -> bool:
 
 class PackageCache:
     def __init__(self, root: Optional[Path] = None) -> None:
-        self.root = Path(root) if root else settings.cache_dir("pkgs")
+        self.root = Path(root) if root else settings.cache_dir(CACHE_PACKAGES)
 
     def path(self, kind: str, sha256: str, filename: str) -> Path:
         if not is_sha256(sha256):
