@@ -15,9 +15,12 @@ ENVS = PACKAGE + ".plugins.envs"
 # ids.py (environment ids, aliases, @{VAR}) is pure and stdlib-only: every stage names things.
 # kinds.py (the str enums: package kinds, Python sources, families, plan words) sits lowest, so
 # that plumbing (the package cache) may name a kind too.
+# layout.py (datastore keys, markers, cache folder names) imports nothing of ours: the node
+# bootstrap reads it before anything else is importable, and every layer names places with it.
 # lock.py is the data resolve produces, so it sits below resolve/, which builds it, and below
 # store/ and hydrate/, which read it. verify/ hydrates what resolve made, beside the orchestrator.
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
+    ("layout", (ENVS + ".layout",)),
     ("plumbing", (ENVS + ".plumbing", ENVS + ".auth", ENVS + ".errors", ENVS + ".settings", ENVS + ".settings_table",
                   ENVS + ".kinds", PACKAGE + ".config")),
     ("names", (ENVS + ".ids",)),
@@ -111,7 +114,8 @@ def test_no_module_imports_a_higher_layer():
 
 def test_plumbing_imports_no_stage():
     assert (ROOT / "plugins" / "envs" / "plumbing").is_dir(), "the cache, downloads and tool runners live there"
-    assert ["%s imports %s" % (s, t) for s, t in _edges() if s.startswith(ENVS + ".plumbing") and _rank(t) != 0] == []
+    assert ["%s imports %s" % (s, t) for s, t in _edges() if s.startswith(ENVS + ".plumbing")
+            and LAYERS[_rank(t)][0] not in ("layout", "plumbing")] == []
 
 
 def _metaflow_imports(path: Path) -> Iterator[str]:
@@ -127,3 +131,18 @@ def test_cli_imports_no_metaflow():
     cli = ROOT / "plugins" / "envs" / "cli"
     assert cli.is_dir()
     assert ["%s imports %s" % (_module_name(p), m) for p in sorted(cli.rglob("*.py")) for m in _metaflow_imports(p)] == []
+
+
+def test_layout_is_standard_library_only():
+    """The node bootstrap imports layout.py before the tools (or anything but Metaflow) are there."""
+    import sys
+
+    path = ROOT / "plugins" / "envs" / "layout.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    imported = {alias.name.split(".")[0] for node in _imports([tree]) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {"." if node.level else (node.module or "").split(".")[0]
+                 for node in _imports([tree]) if isinstance(node, ast.ImportFrom)}
+    assert "." not in imported and "metaflow_extensions" not in imported and "metaflow" not in imported
+    if hasattr(sys, "stdlib_module_names"):  # Python 3.10+
+        assert sorted(m for m in imported if m not in sys.stdlib_module_names) == []

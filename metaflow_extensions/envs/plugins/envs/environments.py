@@ -11,6 +11,7 @@ from typing import Any, Callable, List, Optional, Sequence
 from . import settings
 from .auth import Credentials
 from .errors import EnvError, ResolveError, UnknownEnvironment, one_line
+from .layout import CACHE_BUILD_ENVS
 from .hydrate.install import create_prefix
 from .hydrate.plan import HydrationPlan, plan as make_plan
 from .hydrate.prefix import own_prefix, python_in
@@ -33,7 +34,7 @@ def build_prefix_python(conda_only: ResolvedEnvironment, credentials: Credential
     """The resolver's `build_python`: what builds wheels from sources when Python comes from
     Conda, the interpreter of a prefix of the Conda part alone, made once per its full_id."""
     key = hashlib.sha1(conda_only.full_id.encode()).hexdigest()[:16]
-    prefix = create_prefix(conda_only, settings.cache_dir("build-envs") / key, credentials, cache)
+    prefix = create_prefix(conda_only, settings.cache_dir(CACHE_BUILD_ENVS) / key, credentials, cache)
     return str(python_in(prefix))
 
 

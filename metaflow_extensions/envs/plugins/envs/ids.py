@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .errors import SpecError
+from .layout import alias_key
 
 # Platforms we resolve for, in conda's naming.
 CONDA_PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
@@ -112,8 +113,8 @@ class Alias:
     def key(self) -> str:
         """Where the alias lives in a datastore (and in the local index)."""
         if self.kind == ALIAS_PATHSPEC:
-            return "aliases/pathspec/%s" % self.name
-        return "aliases/generic/%s:%s" % (self.name, self.tag)
+            return alias_key(ALIAS_PATHSPEC, self.name)
+        return alias_key(ALIAS_GENERIC, "%s:%s" % (self.name, self.tag))
 
     def __str__(self) -> str:
         return self.name if self.kind == ALIAS_PATHSPEC else "%s:%s" % (self.name, self.tag)

@@ -31,9 +31,10 @@ from filelock import FileLock, Timeout
 
 from ..environments import Environments
 from ..errors import CorruptLock, EnvError
-from ..plumbing.cache import PARTIAL, stale_partials
+from ..plumbing.cache import stale_partials
 from ..hydrate.prefix import MARKER, NAMED_DIR, OWNER_MARKER, envs_root, owns, read_marker, remove_owned
 from ..ids import EnvID
+from ..layout import CACHE_LOCKS
 from .args import check_days
 
 DAY = 86400.0
@@ -262,30 +263,25 @@ def _load(envs: Environments, env_id: Optional[EnvID]):
 
 
 def _collect_packages(envs: Environments, report: GcReport, keep: Set[str]) -> None:
-    root = envs.cache.root
-    if not root.is_dir():
-        return
-    for kind_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for sha_dir in sorted(p for p in kind_dir.iterdir() if p.is_dir()):
-            for path in sorted(p for p in sha_dir.iterdir() if not p.name.startswith(PARTIAL)):
-                last_used = _stamp(path)
-                if last_used >= report.cutoff or sha_dir.name in keep:
-                    report.kept_packages += 1
-                    continue
-                _remove_file(report, report.packages, path)
-            _collect_partials_in(report, sha_dir)
-            if not report.dry_run:
-                try:
-                    sha_dir.rmdir()  # only when now empty
-                except OSError:
-                    pass
+    for entry in envs.cache.entries():
+        if _stamp(entry.path) >= report.cutoff or entry.sha256 in keep:
+            report.kept_packages += 1
+            continue
+        _remove_file(report, report.packages, entry.path)
+    for sha_dir in envs.cache.entry_dirs():
+        _collect_partials_in(report, sha_dir)
+        if not report.dry_run:
+            try:
+                sha_dir.rmdir()  # only when now empty
+            except OSError:
+                pass
 
 
 def _collect_partials(envs: Environments, report: GcReport) -> None:
     """Stale temp files beside the index and among the locks (the package cache's are
     collected with the packages)."""
     root = envs.index.root
-    locks = root / "locks"
+    locks = root / CACHE_LOCKS
     for directory in [root] + (sorted(p for p in locks.rglob("*") if p.is_dir()) if locks.is_dir() else []):
         _collect_partials_in(report, directory)
 

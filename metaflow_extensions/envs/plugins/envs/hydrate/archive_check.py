@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import HydrateError
+from ..layout import CACHE_CHECKED_ARCHIVES
 from ..lock import LockedPackage
 from ..plumbing.cache import sha256_of
 from ..plumbing.rattler import run_rattler
@@ -24,7 +25,7 @@ from ..plumbing.rattler import run_rattler
 def check_conda_archive(pkg: LockedPackage, archive: Path) -> None:
     """Raise HydrateError if `archive` is not the package the lock names or would write
     outside the prefix; a stat once it passed."""
-    passed = settings.cache_dir("checked-archives") / pkg.sha256
+    passed = settings.cache_dir(CACHE_CHECKED_ARCHIVES) / pkg.sha256
     stat = os.stat(archive)
     stamp = "%d %d" % (stat.st_size, stat.st_mtime_ns)
     try:

@@ -15,6 +15,7 @@ from .. import settings
 from ..auth import Credentials
 from ..errors import HydrateError
 from ..kinds import PackageKind, PlanSource, PythonSource
+from ..layout import CACHE_RATTLER
 from ..lock import LockedPackage, ResolvedEnvironment
 from ..plumbing.cache import PackageCache
 from ..plumbing.interpreters import find_interpreter
@@ -145,7 +146,7 @@ def _link_conda(packages: List[LockedPackage], prefix: Path, cache: PackageCache
     for pkg in packages:
         check_conda_archive(pkg, cache.path_for(pkg))
     records = [_repodata_record(p, cache) for p in packages]
-    extracted = settings.cache_dir("rattler")
+    extracted = settings.cache_dir(CACHE_RATTLER)
     client = rattler_client([], HydrateError)  # (the packages are local files by now)
     try:
         run_rattler(

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Set, Tuple
 
-from .. import settings
+from .. import layout, settings
 from ..errors import HydrateError
 from ..ids import is_hex_id
 from ..lock import ResolvedEnvironment
@@ -34,18 +34,18 @@ from .dirfd import (Opened, empty_at, exists_at, has_entries_at, make_parents, m
                     rmtree_at, subdir_at, write_at)
 from .strict_modes import foreign, insecure
 
-MARKER = ".metaflow-envs-complete"
-OWNER_MARKER = ".metaflow-envs-prefix"
-MANIFEST = ".metaflow-envs-manifest"  # what `create --into-dir` wrote into a directory (JSON)
-ENV_ID_FILE = ".metaflow-envs-id"  # `req_id:full_id:arch`, read by tasks for their metadata
-NAMED_DIR = "named"
+MARKER = layout.PREFIX_COMPLETE
+OWNER_MARKER = layout.PREFIX_OWNER
+MANIFEST = layout.PREFIX_MANIFEST
+ENV_ID_FILE = layout.PREFIX_ENV_ID
+NAMED_DIR = layout.CACHE_ENVS_NAMED
 _OWNER_TEXT = "Made by metaflow-envs, which may delete or re-create this directory.\n"
 
 
 # ---- layout ------------------------------------------------------------------------------
 def envs_root() -> Path:
     """Not created here: planning a creation (`create --dry-run`) makes no directory."""
-    return settings.cache_root() / "envs"
+    return settings.cache_root() / layout.CACHE_ENVS
 
 
 def own_prefix(env: ResolvedEnvironment) -> Path:

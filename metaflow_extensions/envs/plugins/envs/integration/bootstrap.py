@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
 # Standard library only, like this module: nothing else is importable before the tools are.
-from .. import settings
+from .. import layout, settings
 from ..errors import exit_on_user_error
 from ..ids import EnvID, pathspec_alias
+from ..kinds import PackageKind
 
 
 # The steps' locks in the code package (OTHER_CONTENT; environment.add_to_package).
@@ -40,7 +41,7 @@ def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
     from ..store.roots import default_root, storage_class
 
     storage = storage_class(datastore)(default_root(datastore))
-    manifest = _load(storage, ["tools/%s/manifest.json" % arch])
+    manifest = _load(storage, [layout.tools_manifest_key(arch)])
     if not manifest:
         raise SystemExit("metaflow-envs: no tools for %s in the %s datastore; run or deploy the flow "
                          "again from a machine with metaflow-envs installed." % (arch, datastore))
@@ -52,7 +53,7 @@ def _fetch_tools(datastore: str, arch: str, dest: Path) -> None:
                          % (sys.version_info[0], sys.version_info[1], manifest.get("python")))
     wheels = manifest["wheels"]
     packages_dir = settings.value("CONDA_PACKAGES_DIRNAME")  # the forwarded value, else the profile's
-    keys = {"%s/pypi/%s/%s" % (packages_dir, w["sha256"], w["filename"]): w for w in wheels}
+    keys = {layout.package_key(packages_dir, PackageKind.PYPI.value, w["sha256"], w["filename"]): w for w in wheels}
     loaded = _load(storage, list(keys), binary=True)
     missing = sorted(set(keys) - set(loaded))
     if missing:  # e.g. published under another METAFLOW_CONDA_PACKAGES_DIRNAME
@@ -102,11 +103,11 @@ def main(argv: List[str]) -> None:
     env_id = EnvID.parse(args.env_id) if args.env_id else None
     arch = env_id.arch if env_id else args.arch
 
-    tools = Path(os.environ.get("METAFLOW_ENVS_TOOLS_DIR") or Path.cwd() / ".metaflow-envs-tools").absolute()
-    if not (tools / ".complete").exists():
+    tools = Path(os.environ.get("METAFLOW_ENVS_TOOLS_DIR") or Path.cwd() / layout.NODE_TOOLS_DIR).absolute()
+    if not (tools / layout.NODE_TOOLS_COMPLETE).exists():
         _log("fetching tools for %s" % arch)
         _fetch_tools(args.datastore, arch, tools)
-        (tools / ".complete").write_text("")
+        (tools / layout.NODE_TOOLS_COMPLETE).write_text("")
     else:
         for binary in tools.glob("uv-*.data/scripts/uv"):
             os.environ["METAFLOW_ENVS_UV"] = str(binary)

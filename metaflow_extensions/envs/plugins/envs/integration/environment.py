@@ -208,10 +208,11 @@ class CondaEnvironment(MetaflowEnvironment):
         import json
 
         from .. import settings
+        from ..layout import CACHE_CODE_LOCKS
 
         unique = {e.full_id + e.req_id + e.arch: e for e in self._envs.values()}
         text = json.dumps({"locks": [unique[k].to_dict() for k in sorted(unique)]}, sort_keys=True)
-        path = settings.cache_dir("code-locks") / (hashlib.sha256(text.encode()).hexdigest() + ".json")
+        path = settings.cache_dir(CACHE_CODE_LOCKS) / (hashlib.sha256(text.encode()).hexdigest() + ".json")
         if not path.exists():
             staging = path.with_name(".%s.%d" % (path.name, os.getpid()))
             staging.write_text(text)

@@ -11,6 +11,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Set, Tuple
 
+# Standard library only, like this module's top level: tasks import it in the user's environment.
+from ..layout import CACHE_CODE, PREFIX_COMPLETE, PREFIX_ENV_ID
+
 
 @dataclass
 class _LocalRun:
@@ -128,7 +131,7 @@ def record_environment(metadata: Any, run_id: str, step_name: str, task_id: str,
     if not in_environment_task():
         return
     try:
-        with open(os.path.join(sys.prefix, ".metaflow-envs-id")) as handle:
+        with open(os.path.join(sys.prefix, PREFIX_ENV_ID)) as handle:
             env_id = handle.read().strip()
     except OSError:  # a prefix made by an earlier version: nothing to record
         return
@@ -154,7 +157,7 @@ def environment_tools_first() -> None:
 def in_environment_task() -> bool:
     """True inside a task running in one of our environments (its prefix carries our
     completion marker): the request was validated by the launcher already."""
-    return os.path.isfile(os.path.join(sys.prefix, ".metaflow-envs-complete"))
+    return os.path.isfile(os.path.join(sys.prefix, PREFIX_COMPLETE))
 
 
 def _extracted_code_package(package: Any) -> str:
@@ -175,7 +178,7 @@ def _extracted_code_package(package: Any) -> str:
 
         blob = package.blob
         digest = hashlib.sha256(blob.getvalue() if hasattr(blob, "getvalue") else blob).hexdigest()
-    target = settings.cache_dir("code") / digest[:24]
+    target = settings.cache_dir(CACHE_CODE) / digest[:24]
     if not (target / ".complete").exists():
         staging = tempfile.mkdtemp(prefix=".extract-", dir=str(target.parent))
         _extract_package(package, staging)

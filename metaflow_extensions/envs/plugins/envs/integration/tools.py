@@ -7,6 +7,7 @@ import json
 from importlib.metadata import metadata, version
 from typing import Any, List
 
+from ..layout import tools_manifest_key
 from ..spec.model import EnvSpec, PypiDep
 
 # The oldest Python we support: abi3 / py3 wheels chosen for the node's floor work on every
@@ -21,7 +22,7 @@ EXTRA_REQUIREMENTS = ("filelock>=3.12", "packaging>=23", "tomli>=2")
 
 
 def manifest_key(arch: str) -> str:
-    return "tools/%s/manifest.json" % arch
+    return tools_manifest_key(arch)
 
 
 def tool_requirements() -> List[str]:

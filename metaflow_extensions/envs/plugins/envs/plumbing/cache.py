@@ -18,9 +18,10 @@ import shutil
 import stat
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional
 
 from .. import settings
+from ..layout import CACHE_PACKAGES
 from ..errors import HydrateError
 
 if TYPE_CHECKING:  # only its kind, sha256, filename and size are read
@@ -69,9 +70,18 @@ def is_sha256(value: object) -> bool:
     return isinstance(value, str) and bool(_SHA256.match(value))
 
 
+class CacheEntry(NamedTuple):
+    """One file of the package cache (any file found in a `<kind>/<sha256>/` folder; the
+    folder names are as found on disk, not validated: the caller decides what to trust)."""
+
+    kind: str
+    sha256: str
+    path: Path
+
+
 class PackageCache:
     def __init__(self, root: Optional[Path] = None) -> None:
-        self.root = Path(root) if root else settings.cache_dir("pkgs")
+        self.root = Path(root) if root else settings.cache_dir(CACHE_PACKAGES)
 
     def path(self, kind: str, sha256: str, filename: str) -> Path:
         if not is_sha256(sha256):
@@ -112,6 +122,19 @@ class PackageCache:
             shutil.copyfile(source, tmp)
             os.replace(tmp, dest)
         return dest
+
+    def entries(self) -> Iterator[CacheEntry]:
+        """Every complete entry, sorted (temp `.partial-*` files are not entries)."""
+        for sha_dir in self.entry_dirs():
+            for path in sorted(p for p in sha_dir.iterdir() if not p.name.startswith(PARTIAL)):
+                yield CacheEntry(sha_dir.parent.name, sha_dir.name, path)
+
+    def entry_dirs(self) -> Iterator[Path]:
+        """Every `<kind>/<sha256>/` folder, sorted: where entries and their temp files live."""
+        if not self.root.is_dir():
+            return
+        for kind_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            yield from sorted(p for p in kind_dir.iterdir() if p.is_dir())
 
     def partial_path(self, dest: Path) -> Path:
         return partial_file(dest.parent)

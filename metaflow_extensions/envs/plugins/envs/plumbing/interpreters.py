@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import settings
 from ..errors import ResolveError
+from ..layout import CACHE_INTERPRETERS
 from .cache import partial_file
 
 
@@ -70,7 +71,7 @@ def _version_of(path: str) -> Optional[str]:
 
 
 def _versions_file() -> Path:
-    return settings.cache_dir() / "interpreters.json"
+    return settings.cache_dir() / CACHE_INTERPRETERS
 
 
 @lru_cache(maxsize=None)

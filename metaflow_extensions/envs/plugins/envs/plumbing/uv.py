@@ -8,6 +8,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from ..auth import Credentials
 from ..errors import EnvError
+from ..layout import CACHE_UV
 from .. import settings
 from .signals import check_stopped, child
 
@@ -34,7 +35,7 @@ def uv_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
         {
             "UV_PYTHON_DOWNLOADS": "never",
             "UV_NO_CONFIG": "1",
-            "UV_CACHE_DIR": str(settings.cache_dir("uv")),
+            "UV_CACHE_DIR": str(settings.cache_dir(CACHE_UV)),
             "UV_NO_PROGRESS": "1",
         }
     )

@@ -30,6 +30,7 @@ from .. import settings
 from ..auth import Credentials, git_auth_env, strip_credentials
 from ..errors import ResolveError
 from ..kinds import PackageKind
+from ..layout import CACHE_BUILDS
 from ..plumbing.cache import PackageCache, is_sha256, safe_filename, sha256_of
 from ..plumbing.download import fetch_url
 from ..plumbing.notices import notice
@@ -86,7 +87,7 @@ class BuildCache:
     rename, and is trusted only while the wheel still has the sha256 recorded beside it."""
 
     def __init__(self, root: Optional[Path] = None) -> None:
-        self.root = Path(root) if root else settings.cache_dir("builds")
+        self.root = Path(root) if root else settings.cache_dir(CACHE_BUILDS)
 
     def get(self, key: str) -> Optional[Tuple[BuiltWheel, Path]]:
         entry = self.root / key

@@ -13,6 +13,7 @@ from ..auth import Credentials, strip_credentials
 from ..errors import ResolveError
 from ..kinds import PackageKind
 from ..lock import CondaRecordInfo, LockedPackage
+from ..layout import CACHE_REPODATA
 from ..plumbing.rattler import rattler_client, run_rattler
 from ..spec.model import SYS_PACKAGE_NAMES, CondaDep, sys_example
 from .. import settings
@@ -75,7 +76,7 @@ def solve(
     config = ChannelConfig(channel_alias=settings.channel_alias())
     client = make_client(credentials, urls)
     gateway = Gateway(
-        cache_dir=str(settings.cache_dir("repodata")), client=client, show_progress=False
+        cache_dir=str(settings.cache_dir(CACHE_REPODATA)), client=client, show_progress=False
     )
     virtual = [
         GenericVirtualPackage(rattler.PackageName(name), rattler.Version(version), rattler.BuildString(build))

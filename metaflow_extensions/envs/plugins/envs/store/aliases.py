@@ -4,7 +4,8 @@ import json
 from typing import List, Optional
 
 from ..errors import AliasConflict, SpecError, StoreError
-from ..ids import Alias, EnvID, is_tag
+from ..ids import ALIAS_GENERIC, Alias, EnvID, is_tag
+from ..layout import alias_key
 from .datastore import EnvStore
 
 
@@ -47,6 +48,6 @@ def write_alias(store: EnvStore, alias: Alias, env_id: EnvID) -> None:
 
 def tags_in_store(store: EnvStore, name: str) -> List[str]:
     """The tags `name` has in the datastore (one listing; names read back are checked)."""
-    folder, _, last = ("aliases/generic/" + name).rpartition("/")
+    folder, _, last = alias_key(ALIAS_GENERIC, name).rpartition("/")
     found = store.file_names(folder)
     return [f.split(":", 1)[1] for f in found if f.startswith(last + ":") and is_tag(f.split(":", 1)[1])]

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set
 
-from .. import settings
+from .. import layout, settings
 from .roots import default_root, storage_class
 from ..errors import CorruptLock, EnvError, SpecError, StoreError
 from ..plumbing.cache import PackageCache, safe_filename, sha256_of
@@ -38,17 +38,17 @@ class EnvStore:
 
     # ---- keys ---------------------------------------------------------------------------
     def package_key(self, pkg: LockedPackage) -> str:
-        return "/".join((self.packages_dir, pkg.kind, pkg.sha256, safe_filename(pkg.filename)))
+        return layout.package_key(self.packages_dir, pkg.kind, pkg.sha256, safe_filename(pkg.filename))
 
     def env_key(self, env_id: EnvID) -> str:
-        return "/".join((self.envs_dir, env_id.arch, env_id.req_id, env_id.full_id, "env.json"))
+        return layout.env_key(self.envs_dir, env_id.arch, env_id.req_id, env_id.full_id)
 
     # ---- packages -----------------------------------------------------------------------
     def present_packages(self, packages: Sequence[LockedPackage]) -> Set[str]:
         """Keys of `packages` already stored: one listing per package kind, not one request
         per package."""
         kinds = sorted({p.kind for p in packages})
-        dirs = ["/".join((self.packages_dir, k)) for k in kinds]
+        dirs = [layout.package_kind_dir(self.packages_dir, k) for k in kinds]
         listed = self._call("list", dirs, self.storage.list_content, dirs)
         shas = {entry.path.rstrip("/").rsplit("/", 1)[-1] for entry in listed}
         candidates = [self.package_key(p) for p in packages if p.sha256 in shas]

@@ -17,6 +17,7 @@ from ..errors import CorruptLock, EnvError, SpecError
 from ..plumbing.cache import partial_file
 from ..lock import ResolvedEnvironment
 from ..ids import Alias, EnvID
+from ..layout import CACHE_INDEX, CACHE_LOCKS
 
 SCHEMA_VERSION = 1
 
@@ -32,7 +33,7 @@ class LocalIndex:
     def __init__(self, root: Optional[Path] = None) -> None:
         self.root = Path(root) if root else settings.cache_root()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.path = self.root / "index.json"
+        self.path = self.root / CACHE_INDEX
         self._lock = FileLock(str(self.path) + ".lock", timeout=settings.value("CONDA_LOCK_TIMEOUT"))
 
     # ---- raw document -------------------------------------------------------------------
@@ -64,7 +65,7 @@ class LocalIndex:
 
     # ---- environments -------------------------------------------------------------------
     def lock_path(self, env_id: EnvID) -> Path:
-        return self.root / "locks" / env_id.arch / env_id.req_id / ("%s.json" % env_id.full_id)
+        return self.root / CACHE_LOCKS / env_id.arch / env_id.req_id / ("%s.json" % env_id.full_id)
 
     def add(self, env: ResolvedEnvironment, make_default: bool = True, replace_lock: bool = False) -> EnvID:
         env_id = EnvID.of(env)

@@ -36,6 +36,7 @@ from packaging.utils import canonicalize_name
 from .. import settings
 from ..auth import Credentials
 from ..errors import ResolveError
+from ..layout import CACHE_SCRATCH, CACHE_VERIFIED
 from ..hydrate.install import create_prefix
 from ..hydrate.plan import PackageStore
 from ..hydrate.prefix import claim_dir, owns, python_in, remove_owned
@@ -121,7 +122,7 @@ def _done_marker(env: ResolvedEnvironment) -> Optional[Path]:
     # Both ids make the path: a lock read back from a cache is untrusted.
     if not (is_hex_id(env.full_id) and env.arch in CONDA_PLATFORMS):
         return None
-    return settings.cache_root() / "verified" / env.arch / env.full_id
+    return settings.cache_root() / CACHE_VERIFIED / env.arch / env.full_id
 
 
 def _requested(env: ResolvedEnvironment) -> Tuple[Dict[str, List[str]], List[str]]:
@@ -147,7 +148,7 @@ def _scratch() -> Iterator[Path]:
     removed after through `remove_owned`, which proves it is ours (also when a signal stops
     the verification: see plumbing/signals.py)."""
     root = Path(tempfile.mkdtemp(prefix="%s%d-" % (SCRATCH_PREFIX, os.getpid()),
-                                 dir=str(settings.cache_dir("scratch"))))
+                                 dir=str(settings.cache_dir(CACHE_SCRATCH))))
     try:
         claim_dir(root)
         yield root
@@ -161,7 +162,7 @@ def _scratch() -> Iterator[Path]:
 def stale_scratch() -> List[Path]:
     """Scratch directories of verifications whose process is gone (killed outright), for gc;
     only ours (named by us and carrying our marker) and not those of running processes."""
-    parent = settings.cache_root() / "scratch"
+    parent = settings.cache_root() / CACHE_SCRATCH
     try:
         entries = [Path(e.path) for e in os.scandir(parent) if e.name.startswith(SCRATCH_PREFIX)]
     except OSError:
