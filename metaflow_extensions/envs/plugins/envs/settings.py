@@ -24,8 +24,8 @@ def get(name: str) -> Optional[str]:
     """A setting as text: ours checked through the table; Metaflow's own (DEFAULT_DATASTORE,
     KUBERNETES_CONDA_ARCH...) as Metaflow's configuration holds it."""
     if name in BY_NAME:
-        value(name)  # checked
         raw = settings_table.lookup(name)
+        settings_table.parse(name, raw)  # checked
         return None if raw is None else raw.strip() if isinstance(raw, str) else json.dumps(raw)
     found = os.environ.get("METAFLOW_" + name)
     if found is not None:

@@ -519,8 +519,12 @@ def lookup(name: str) -> Any:
 
 def read(name: str) -> Any:
     """Setting `name`, checked and parsed (an empty text is the default)."""
+    return parse(name, lookup(name))
+
+
+def parse(name: str, value: Any) -> Any:
+    """`value`, a raw value of setting `name` (as `lookup` gives it), checked and parsed."""
     setting = BY_NAME[name]
-    value = lookup(name)
     if isinstance(value, str) and not value.strip():
         value = setting.default
     if value is None:
